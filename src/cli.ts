@@ -1,0 +1,179 @@
+#!/usr/bin/env node
+// Wires the yargs commands to the stages; the one place that turns errors into exit codes.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import yargs, { type Argv } from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { CliError, ConfigError, EXIT, FindingsError, UsageError } from './errors.js';
+import { countBySeverity, formatDiagnostic, InvalidConfigError, type Diagnostic } from './config/diagnostics.js';
+import { configJsonSchema } from './config/schema.js';
+import { generateFromText, validateText } from './pipeline.js';
+import { writeOutput, readOutputDir, previousOutputFiles } from './output/write.js';
+import { compareOutput, describeDrift } from './output/compare.js';
+import { formatLintFinding, lintScripts } from './lint/lint.js';
+import { PACKAGE_ROOT, VERSION } from './package-info.js';
+
+const DEFAULT_CONFIG = 'macvlan-gen.yaml';
+const DEFAULT_OUT_DIR = 'out';
+
+const out = (text: string): void => void process.stdout.write(`${text}\n`);
+const diag = (text: string): void => void process.stderr.write(`${text}\n`);
+const printJson = (value: unknown): void => out(JSON.stringify(value, null, 2));
+
+function readConfigText(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
+    throw new ConfigError(`cannot read config ${file}: ${reason}${file === DEFAULT_CONFIG ? ' (create one with `macvlan-gen init`)' : ''}`);
+  }
+}
+
+function printDiagnostics(sourceName: string, diagnostics: Diagnostic[]): void {
+  for (const diagnostic of diagnostics) diag(`${sourceName}: ${formatDiagnostic(diagnostic)}`);
+}
+
+function summary(diagnostics: Diagnostic[]): string {
+  const { errors, warnings } = countBySeverity(diagnostics);
+  return `${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}`;
+}
+
+/** Loads, validates and generates; warnings go to stderr. */
+function generateFromFile(file: string, strict: boolean) {
+  const generated = generateFromText(readConfigText(file), file, { strict });
+  printDiagnostics(file, generated.warnings);
+  return generated;
+}
+
+const configArg = (y: Argv) =>
+  y
+    .positional('config', { type: 'string', default: DEFAULT_CONFIG, describe: 'config file (YAML or JSON)' })
+    .option('strict', { type: 'boolean', default: false, describe: 'treat warnings as errors' });
+
+const outDirOption = { type: 'string', default: DEFAULT_OUT_DIR, describe: 'output directory' } as const;
+const jsonOption = { type: 'boolean', default: false, describe: 'print the result as JSON on stdout' } as const;
+
+async function main(argv: string[]): Promise<number> {
+  let exitCode: number = EXIT.ok;
+  const jsonRequested = argv.includes('--json');
+  const parser = yargs(argv)
+    .scriptName('macvlan-gen')
+    .usage('$0 <command> [options]\n\nGenerate per-node bash scripts that set up macvlan networking from one config file.')
+    .command(
+      'generate [config]',
+      'validate the config and write one script per node, SHA256SUMS and manifest.json',
+      (y) =>
+        configArg(y)
+          .option('out-dir', outDirOption)
+          .option('force', { type: 'boolean', default: false, describe: 'replace files in the output directory that macvlan-gen did not write' }),
+      (args) => {
+        const { files } = generateFromFile(args.config, args.strict);
+        const result = writeOutput(args.outDir, files, { force: args.force });
+        out(`wrote ${result.written.length} files to ${args.outDir}/: ${result.written.join(', ')}`);
+        if (result.removed.length > 0) out(`removed files no longer generated: ${result.removed.join(', ')}`);
+      },
+    )
+    .command(
+      'validate [config]',
+      'check the config and print every problem; write nothing',
+      (y) => configArg(y).option('json', jsonOption),
+      (args) => {
+        const { config, warnings } = validateText(readConfigText(args.config), args.config, { strict: args.strict });
+        const nodes = Object.keys(config.nodes);
+        if (args.json) printJson({ valid: true, config: args.config, nodes, diagnostics: warnings });
+        else {
+          printDiagnostics(args.config, warnings);
+          out(`${args.config}: valid (${nodes.length} node${nodes.length === 1 ? '' : 's'}: ${nodes.join(', ')}; ${summary(warnings)})`);
+        }
+      },
+    )
+    .command(
+      'check [config]',
+      'exit 1 when the scripts in the output directory differ from what the config generates (for CI)',
+      (y) => configArg(y).option('out-dir', outDirOption).option('json', jsonOption),
+      (args) => {
+        const { files } = generateFromFile(args.config, args.strict);
+        const drift = compareOutput(files, readOutputDir(args.outDir), previousOutputFiles(args.outDir));
+        if (args.json) printJson({ upToDate: drift.length === 0, outDir: args.outDir, drift });
+        else if (drift.length === 0) out(`${args.outDir}/ is up to date with ${args.config}`);
+        else {
+          for (const item of drift) out(describeDrift(item, args.outDir));
+          out(`${drift.length} file${drift.length === 1 ? '' : 's'} out of date; run: macvlan-gen generate ${args.config} --out-dir ${args.outDir}`);
+        }
+        if (drift.length > 0) exitCode = new FindingsError('drift').exitCode;
+      },
+    )
+    .command(
+      'lint [dir]',
+      'run shellcheck (all checks, style and up) and bash -n over the scripts in a directory',
+      (y) => y.positional('dir', { type: 'string', default: DEFAULT_OUT_DIR, describe: 'directory with generated scripts' }).option('json', jsonOption),
+      async (args) => {
+        if (!existsSync(args.dir)) throw new UsageError(`${args.dir} does not exist; run \`macvlan-gen generate\` first`);
+        const scripts = [...readOutputDir(args.dir).keys()].filter((name) => name.endsWith('.sh')).map((name) => path.join(args.dir, name));
+        if (scripts.length === 0) throw new UsageError(`${args.dir} has no .sh files to lint`);
+        const findings = await lintScripts(scripts);
+        if (args.json) printJson({ clean: findings.length === 0, files: scripts, findings });
+        else {
+          for (const finding of findings) out(formatLintFinding(finding));
+          out(`${scripts.length} script${scripts.length === 1 ? '' : 's'} linted: ${findings.length} finding${findings.length === 1 ? '' : 's'}`);
+        }
+        if (findings.length > 0) exitCode = EXIT.findings;
+      },
+    )
+    .command(
+      'init [file]',
+      'write the seed example config to start from',
+      (y) =>
+        y
+          .positional('file', { type: 'string', default: DEFAULT_CONFIG, describe: 'where to write it' })
+          .option('force', { type: 'boolean', default: false, describe: 'overwrite an existing file' }),
+      (args) => {
+        if (existsSync(args.file) && !args.force) throw new UsageError(`${args.file} already exists; pass --force to overwrite it`);
+        const seed = readFileSync(path.join(PACKAGE_ROOT, 'examples', 'seed.yaml'), 'utf8').replace(
+          /^# yaml-language-server: \$schema=.*$/m,
+          '# yaml-language-server: $schema=./node_modules/macvlan-gen/schema/macvlan-gen.schema.json',
+        );
+        writeFileSync(args.file, seed, { flag: args.force ? 'w' : 'wx' });
+        out(`wrote ${args.file}; next: macvlan-gen generate ${args.file}`);
+      },
+    )
+    .command('schema', 'print the JSON Schema of the config', {}, () => printJson(configJsonSchema()))
+    .demandCommand(1, 'name a command')
+    .strict()
+    .version(VERSION)
+    .help()
+    .alias('h', 'help')
+    .wrap(Math.min(110, process.stdout.columns || 110))
+    .exitProcess(false)
+    .fail((message, error) => {
+      throw error ?? new UsageError(message);
+    });
+
+  try {
+    await parser.parseAsync();
+  } catch (error) {
+    return reportError(error, jsonRequested);
+  }
+  return exitCode;
+}
+
+function reportError(error: unknown, json: boolean): number {
+  if (error instanceof InvalidConfigError) {
+    if (json) printJson({ valid: false, config: error.sourceName, diagnostics: error.diagnostics });
+    printDiagnostics(error.sourceName, error.diagnostics);
+    diag(`${error.sourceName}: invalid config: ${summary(error.diagnostics)}; nothing was written`);
+    return error.exitCode;
+  }
+  if (error instanceof UsageError) {
+    diag(`macvlan-gen: ${error.message}\nRun \`macvlan-gen --help\` for usage.`);
+    return error.exitCode;
+  }
+  if (error instanceof CliError) {
+    diag(`macvlan-gen: ${error.message}`);
+    return error.exitCode;
+  }
+  diag(`macvlan-gen: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  return EXIT.internal;
+}
+
+process.exitCode = await main(hideBin(process.argv));

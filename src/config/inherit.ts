@@ -1,0 +1,35 @@
+// How values flow down: namespace, then node, then defaults, then the built-in default.
+import type { MacvlanMode } from './rules.js';
+import type { Config, HostShimConfig, NamespaceConfig, NodeConfig } from './schema.js';
+import { deriveMac } from './mac.js';
+
+export const DEFAULT_MODE: MacvlanMode = 'bridge';
+export const DEFAULT_PROMISC = true;
+
+export function namespaceMode(config: Config, node: NodeConfig, namespace: NamespaceConfig): MacvlanMode {
+  return namespace.mode ?? node.mode ?? config.defaults?.mode ?? DEFAULT_MODE;
+}
+
+export function shimMode(shim: HostShimConfig): MacvlanMode {
+  return shim.mode ?? DEFAULT_MODE;
+}
+
+export function namespaceMtu(config: Config, node: NodeConfig, namespace: NamespaceConfig): number | undefined {
+  return namespace.mtu ?? node.mtu ?? config.defaults?.mtu;
+}
+
+export function parentPromisc(config: Config, node: NodeConfig): boolean {
+  return node.promisc ?? config.defaults?.promisc ?? DEFAULT_PROMISC;
+}
+
+/** The MAC an interface gets: a literal one, one derived for `auto`, or none (the kernel picks a random one). */
+export function resolveMac(nodeName: string, ownerName: string, mac: string | undefined): string | undefined {
+  return mac === 'auto' ? deriveMac(nodeName, ownerName) : mac?.toLowerCase();
+}
+
+export const shimMacOwner = (shim: HostShimConfig): string => `hostShim/${shim.interface}`;
+export const namespaceMacOwner = (namespaceName: string): string => `netns/${namespaceName}`;
+
+export function namespaceEntries(node: NodeConfig): [string, NamespaceConfig][] {
+  return Object.entries(node.namespaces ?? {});
+}

@@ -1,0 +1,144 @@
+// The shape of a version 1 config: one zod schema gives the TypeScript types, the shape checks and the JSON Schema.
+import { z } from 'zod';
+import {
+  INTERFACE_NAME_PATTERN,
+  MACVLAN_MODES,
+  MAC_PATTERN,
+  MTU_MAX,
+  MTU_MIN,
+  NETNS_NAME_PATTERN,
+  NODE_NAME_PATTERN,
+  checkInterfaceCidr,
+  checkInterfaceName,
+  checkIpv4,
+  checkMac,
+  checkMacOrAuto,
+  checkRouteCidr,
+} from './rules.js';
+
+export const SCHEMA_ID = 'https://macvlan-gen.dev/schema/macvlan-gen.schema.json';
+
+/** A string checked by one of the rules in rules.ts, with the same rule stated for editors in the JSON Schema. */
+function checkedString(check: (value: string) => string | undefined, schemaHints: Record<string, unknown>) {
+  return z
+    .string()
+    .superRefine((value, ctx) => {
+      const problem = check(value);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .meta(schemaHints);
+}
+
+const interfaceName = (description: string, example: string) =>
+  checkedString(checkInterfaceName, { description, pattern: INTERFACE_NAME_PATTERN, examples: [example] });
+const interfaceCidr = (description: string, example: string) =>
+  checkedString(checkInterfaceCidr, { description, examples: [example] });
+const ipv4 = (description: string) => checkedString(checkIpv4, { description, format: 'ipv4', examples: ['192.168.1.1'] });
+
+const mode = z.enum(MACVLAN_MODES);
+const mtu = z
+  .number()
+  .int()
+  .min(MTU_MIN)
+  .max(MTU_MAX)
+  .meta({ description: 'MTU of the macvlan interface; at most the parent NIC\'s MTU.', examples: [1500] });
+
+const route = z
+  .strictObject({
+    to: checkedString(checkRouteCidr, { description: 'Destination network.', examples: ['10.8.0.0/16'] }),
+    via: ipv4('Next hop; must be on-link in the interface\'s subnet.'),
+  })
+  .meta({ description: 'A static route: `ip route add TO via VIA dev INTERFACE`.' });
+const routes = z.array(route).meta({ description: 'Extra static routes, added after the address and default route.' });
+
+const macAddress = checkedString(checkMacOrAuto, {
+  description: 'A unicast MAC address, or "auto" for one derived from the node and namespace names (locally administered).',
+  anyOf: [{ const: 'auto' }, { pattern: MAC_PATTERN }],
+  examples: ['auto', '02:42:c0:a8:b3:0c'],
+});
+
+const namespace = z
+  .strictObject({
+    interface: interfaceName('Name of the macvlan interface inside the namespace (1-15 characters).', 'mac1'),
+    address: interfaceCidr('The namespace\'s address with prefix length.', '192.168.179.12/16'),
+    gateway: ipv4('Default gateway inside the namespace; without it only the local subnet is reachable.').optional(),
+    mode: mode.optional().meta({ description: 'macvlan mode; inherits the node\'s, then the defaults\'.' }),
+    mtu: mtu.optional(),
+    mac: macAddress.optional(),
+    routes: routes.optional(),
+    sourceMacs: z
+      .array(checkedString(checkMac, { pattern: MAC_PATTERN }))
+      .min(1)
+      .optional()
+      .meta({ description: 'With mode "source": the sender MAC addresses this interface accepts traffic from.' }),
+  })
+  .meta({ description: 'A network namespace with one macvlan interface on the node\'s parent NIC.' });
+
+const hostShim = z
+  .strictObject({
+    interface: interfaceName('Name of the macvlan interface that takes over the host address (1-15 characters).', 'mac0'),
+    mode: mode.optional().meta({ description: 'macvlan mode of the shim.', default: 'bridge' }),
+    mtu: mtu.optional(),
+    mac: macAddress.optional(),
+    routes: routes.optional(),
+    confirmTimeout: z
+      .number()
+      .int()
+      .min(10)
+      .max(86400)
+      .optional()
+      .meta({ description: 'Seconds to wait for `node.sh confirm` after the migration before reverting it.' }),
+    probes: z
+      .array(ipv4('An address that must answer ping after the migration.'))
+      .min(1)
+      .optional()
+      .meta({ description: 'Addresses that must answer after the migration; default: the node\'s gateway.' }),
+  })
+  .meta({
+    description:
+      'Move the host address from the parent NIC onto a macvlan sub-interface, so the host can reach its own namespaces.',
+  });
+
+const node = z
+  .strictObject({
+    parent: interfaceName('The physical NIC the macvlan interfaces hang off (it is never brought down).', 'ens160'),
+    address: interfaceCidr('The host\'s own address on the parent NIC, with prefix length.', '192.168.179.9/16'),
+    gateway: ipv4('The host\'s default gateway; required with hostShim.').optional(),
+    promisc: z.boolean().optional().meta({ description: 'Put the parent NIC in promiscuous mode; inherits the defaults\'.' }),
+    mode: mode.optional().meta({ description: 'macvlan mode for this node\'s namespaces; inherits the defaults\'.' }),
+    mtu: mtu.optional(),
+    hostShim: hostShim.optional(),
+    namespaces: z
+      .record(z.string(), namespace)
+      .optional()
+      .meta({ description: 'Network namespaces by name.', propertyNames: { pattern: NETNS_NAME_PATTERN } }),
+  })
+  .meta({ description: 'One Linux node; its name is the generated script\'s file name.' });
+
+export const configSchema = z
+  .strictObject({
+    $schema: z.string().optional().meta({ description: 'JSON Schema reference, for editors.' }),
+    version: z.literal(1).meta({ description: 'Config format version; must be 1.' }),
+    defaults: z
+      .strictObject({
+        mode: mode.optional().meta({ description: 'macvlan mode.', default: 'bridge' }),
+        promisc: z.boolean().optional().meta({ description: 'Put each parent NIC in promiscuous mode.', default: true }),
+        mtu: mtu.optional(),
+      })
+      .optional()
+      .meta({ description: 'Values every node and namespace inherits unless it sets its own.' }),
+    nodes: z
+      .record(z.string(), node)
+      .meta({ description: 'Nodes by name.', propertyNames: { pattern: NODE_NAME_PATTERN }, minProperties: 1 }),
+  })
+  .meta({ title: 'macvlan-gen config', description: 'One file describing a group of Linux nodes and their macvlan networking.' });
+
+export type Config = z.infer<typeof configSchema>;
+export type NodeConfig = z.infer<typeof node>;
+export type NamespaceConfig = z.infer<typeof namespace>;
+export type HostShimConfig = z.infer<typeof hostShim>;
+export type RouteConfig = z.infer<typeof route>;
+
+export function configJsonSchema(): Record<string, unknown> {
+  return { $id: SCHEMA_ID, ...z.toJSONSchema(configSchema, { target: 'draft-2020-12', io: 'input' }) };
+}

@@ -1,0 +1,127 @@
+// validateConfig: loaded config -> typed Config. Collects every problem first: shape (schema), then cross-field rules.
+import type { z } from 'zod';
+import { configJsonSchema, configSchema, type Config } from './schema.js';
+import { InvalidConfigError, type Diagnostic, type PathSegment } from './diagnostics.js';
+import { locate, type LoadedConfig } from './load.js';
+import { checkSemantics, type Finding } from './semantics.js';
+
+export interface ValidationResult {
+  config: Config;
+  /** Warnings only: any error throws. */
+  warnings: Diagnostic[];
+}
+
+type JsonSchema = { properties?: Record<string, JsonSchema>; additionalProperties?: JsonSchema | boolean; items?: JsonSchema };
+
+const jsonSchema = configJsonSchema() as JsonSchema;
+
+function allowedKeysAt(path: readonly PathSegment[]): string[] {
+  let schema: JsonSchema | undefined = jsonSchema;
+  for (const segment of path) {
+    if (!schema) return [];
+    if (typeof segment === 'number') schema = schema.items;
+    else schema = schema.properties?.[segment] ?? (typeof schema.additionalProperties === 'object' ? schema.additionalProperties : undefined);
+  }
+  return Object.keys(schema?.properties ?? {});
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution));
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
+}
+
+export function didYouMean(word: string, candidates: readonly string[]): string | undefined {
+  const scored = candidates
+    .map((candidate) => ({ candidate, distance: candidate.toLowerCase() === word.toLowerCase() ? 0 : editDistance(word, candidate) }))
+    .filter(({ distance }) => distance <= Math.max(2, Math.floor(word.length / 3)))
+    .sort((x, y) => x.distance - y.distance);
+  return scored[0]?.candidate;
+}
+
+function valueAt(data: unknown, path: readonly PathSegment[]): unknown {
+  let value = data;
+  for (const segment of path) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<string, unknown>)[segment];
+  }
+  return value;
+}
+
+function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a map';
+  if (typeof value === 'string') return `the string ${JSON.stringify(value)}`;
+  return `${typeof value} ${String(value)}`;
+}
+
+const TYPE_NAMES: Record<string, string> = { object: 'a map', array: 'a list', string: 'a string', number: 'a number', boolean: 'true or false' };
+
+function shapeFindings(issue: z.core.$ZodIssue, data: unknown): Finding[] {
+  const path = issue.path.filter((segment): segment is PathSegment => typeof segment !== 'symbol');
+  const value = valueAt(data, path);
+  switch (issue.code) {
+    case 'unrecognized_keys': {
+      const allowed = allowedKeysAt(path);
+      return issue.keys.map((key) => {
+        const suggestion = didYouMean(key, allowed);
+        const hint = suggestion ? `did you mean "${suggestion}"?` : `allowed here: ${allowed.join(', ')}`;
+        return { path: [...path, key], at: 'key', message: `unknown key "${key}"; ${hint}` };
+      });
+    }
+    case 'invalid_type': {
+      const expected = TYPE_NAMES[issue.expected] ?? issue.expected;
+      if (value === undefined) {
+        const key = path[path.length - 1];
+        return [{ path: path.slice(0, -1), at: 'value', message: `missing required key "${String(key)}" (${expected})` }];
+      }
+      if (issue.expected === 'int') return [{ path, message: `${describeValue(value)} must be a whole number` }];
+      return [{ path, message: `expected ${expected}, got ${describeValue(value)}` }];
+    }
+    case 'invalid_value': {
+      const allowed = issue.values.map((v) => JSON.stringify(v)).join(', ');
+      return [{ path, message: `${describeValue(value)} is not allowed; use ${issue.values.length === 1 ? allowed : `one of ${allowed}`}` }];
+    }
+    case 'too_small':
+    case 'too_big': {
+      const bound = issue.code === 'too_small' ? 'at least' : 'at most';
+      const limit = String(issue.code === 'too_small' ? issue.minimum : issue.maximum);
+      if (Array.isArray(value)) return [{ path, message: `must have ${bound} ${limit} item(s), has ${value.length}` }];
+      return [{ path, message: `${describeValue(value)} must be ${bound} ${limit}` }];
+    }
+    default:
+      return [{ path, message: issue.message }];
+  }
+}
+
+function toDiagnostic(loaded: LoadedConfig, finding: Finding): Diagnostic {
+  const position = locate(loaded, finding.path, finding.at ?? 'value');
+  return {
+    severity: finding.severity ?? 'error',
+    path: finding.path,
+    message: finding.message,
+    ...(position && { line: position.line, column: position.column }),
+  };
+}
+
+const bySourcePosition = (a: Diagnostic, b: Diagnostic): number => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0);
+
+export function validateConfig(loaded: LoadedConfig, options: { strict?: boolean } = {}): ValidationResult {
+  const parsed = configSchema.safeParse(loaded.data);
+  const findings = parsed.success ? checkSemantics(parsed.data) : parsed.error.issues.flatMap((issue) => shapeFindings(issue, loaded.data));
+  const diagnostics = findings.map((finding) => toDiagnostic(loaded, finding)).sort(bySourcePosition);
+  const failing = diagnostics.some((d) => d.severity === 'error') || (options.strict === true && diagnostics.length > 0);
+  if (!parsed.success || failing) {
+    const shown = options.strict ? diagnostics.map((d) => ({ ...d, severity: 'error' as const })) : diagnostics;
+    throw new InvalidConfigError(loaded.sourceName, shown);
+  }
+  return { config: parsed.data, warnings: diagnostics };
+}

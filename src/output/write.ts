@@ -1,0 +1,71 @@
+// writeOutput and readOutputDir: the only stage that touches the output directory.
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { EnvironmentError } from '../errors.js';
+import { MANIFEST_FILE, type OutputFile } from './assemble.js';
+
+const PLAIN_FILE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+
+export interface ExistingFile {
+  content: string;
+  mode: number;
+}
+
+/** Files an earlier run of ours wrote here, as its manifest lists them; names that could leave the directory are ignored. */
+export function previousOutputFiles(directory: string): Set<string> {
+  const manifestPath = path.join(directory, MANIFEST_FILE);
+  if (!existsSync(manifestPath)) return new Set();
+  try {
+    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { generator?: unknown; files?: unknown };
+    if (manifest.generator !== 'macvlan-gen' || !Array.isArray(manifest.files)) return new Set();
+    return new Set(manifest.files.filter((name): name is string => typeof name === 'string' && PLAIN_FILE_NAME.test(name)));
+  } catch {
+    return new Set();
+  }
+}
+
+export function readOutputDir(directory: string): Map<string, ExistingFile> {
+  const files = new Map<string, ExistingFile>();
+  if (!existsSync(directory)) return files;
+  for (const name of readdirSync(directory)) {
+    const filePath = path.join(directory, name);
+    const stat = statSync(filePath);
+    if (stat.isFile()) files.set(name, { content: readFileSync(filePath, 'utf8'), mode: stat.mode & 0o777 });
+  }
+  return files;
+}
+
+export interface WriteResult {
+  written: string[];
+  removed: string[];
+}
+
+/**
+ * Writes every file through a temporary name and a rename, manifest last, then removes files that only an earlier
+ * run of ours wrote. Refuses (before writing anything) to replace a file we did not write, unless forced.
+ */
+export function writeOutput(directory: string, files: OutputFile[], options: { force?: boolean } = {}): WriteResult {
+  if (existsSync(directory) && !statSync(directory).isDirectory()) {
+    throw new EnvironmentError(`${directory} exists and is not a directory`);
+  }
+  const previous = previousOutputFiles(directory);
+  const foreign = files.map((file) => file.name).filter((name) => existsSync(path.join(directory, name)) && !previous.has(name));
+  if (foreign.length > 0 && options.force !== true) {
+    throw new EnvironmentError(
+      `${directory} already has ${foreign.join(', ')}, not written by macvlan-gen (not in its ${MANIFEST_FILE}); move them away, choose another --out-dir, or pass --force to replace them`,
+    );
+  }
+  mkdirSync(directory, { recursive: true });
+  const ordered = [...files.filter((file) => file.name !== MANIFEST_FILE), ...files.filter((file) => file.name === MANIFEST_FILE)];
+  for (const file of ordered) {
+    const target = path.join(directory, file.name);
+    const temporary = path.join(directory, `.${file.name}.${process.pid}.tmp`);
+    writeFileSync(temporary, file.content, { mode: file.mode });
+    chmodSync(temporary, file.mode);
+    renameSync(temporary, target);
+  }
+  const current = new Set(files.map((file) => file.name));
+  const removed = [...previous].filter((name) => !current.has(name)).sort();
+  for (const name of removed) rmSync(path.join(directory, name), { force: true });
+  return { written: ordered.map((file) => file.name).sort(), removed };
+}

@@ -1,0 +1,134 @@
+// buildPlan: validated Config -> one NodePlan per node, with every inherited and derived value resolved.
+import type { Config, NodeConfig } from '../config/schema.js';
+import type { MacvlanMode } from '../config/rules.js';
+import {
+  namespaceEntries,
+  namespaceMacOwner,
+  namespaceMode,
+  namespaceMtu,
+  parentPromisc,
+  resolveMac,
+  shimMacOwner,
+  shimMode,
+} from '../config/inherit.js';
+import { hostOf, networkOf } from '../ipv4.js';
+
+export interface RoutePlan {
+  to: string;
+  via: string;
+}
+
+interface MacvlanPlan {
+  interface: string;
+  mode: MacvlanMode;
+  mtu?: number;
+  mac?: string;
+}
+
+export interface NamespacePlan extends MacvlanPlan {
+  name: string;
+  address: string;
+  gateway?: string;
+  routes: RoutePlan[];
+  sourceMacs: string[];
+}
+
+export interface HostShimPlan extends MacvlanPlan {
+  /** The host's connected subnet, re-added on the shim by the migration. */
+  subnet: string;
+  gateway: string;
+  routes: RoutePlan[];
+  probes: string[];
+  confirmTimeout?: number;
+}
+
+/** Steps in the order apply runs them; each names the template partial that renders it. */
+export const STEP_ORDER = ['promisc', 'netns', 'macvlan-link', 'move-to-netns', 'address', 'link-up', 'routes', 'host-shim'] as const;
+export type StepId = (typeof STEP_ORDER)[number];
+
+export interface StepPlan {
+  id: StepId;
+}
+
+export interface NodePlan {
+  name: string;
+  parent: string;
+  hostAddress: string;
+  hostIp: string;
+  gateway?: string;
+  promisc: boolean;
+  namespaces: NamespacePlan[];
+  hostShim?: HostShimPlan;
+  steps: StepPlan[];
+}
+
+export interface Plan {
+  nodes: NodePlan[];
+}
+
+function withOptional<T extends object>(base: T, optional: Record<string, unknown>): T {
+  const defined = Object.entries(optional).filter(([, value]) => value !== undefined);
+  return { ...base, ...Object.fromEntries(defined) };
+}
+
+function planNode(config: Config, name: string, node: NodeConfig): NodePlan {
+  const namespaces = namespaceEntries(node).map(([nsName, ns]): NamespacePlan =>
+    withOptional(
+      {
+        name: nsName,
+        interface: ns.interface,
+        mode: namespaceMode(config, node, ns),
+        address: ns.address,
+        routes: ns.routes ?? [],
+        sourceMacs: (ns.sourceMacs ?? []).map((mac) => mac.toLowerCase()),
+      },
+      { mtu: namespaceMtu(config, node, ns), mac: resolveMac(name, namespaceMacOwner(nsName), ns.mac), gateway: ns.gateway },
+    ),
+  );
+
+  const shim = node.hostShim;
+  // Validation guarantees a gateway whenever there is a host shim.
+  const hostShim: HostShimPlan | undefined =
+    shim && node.gateway !== undefined
+      ? withOptional(
+          {
+            interface: shim.interface,
+            mode: shimMode(shim),
+            subnet: networkOf(node.address),
+            gateway: node.gateway,
+            routes: shim.routes ?? [],
+            probes: shim.probes ?? [node.gateway],
+          },
+          { mtu: shim.mtu, mac: resolveMac(name, shimMacOwner(shim), shim.mac), confirmTimeout: shim.confirmTimeout },
+        )
+      : undefined;
+
+  const promisc = parentPromisc(config, node);
+  const present: Record<StepId, boolean> = {
+    promisc,
+    netns: namespaces.length > 0,
+    'macvlan-link': namespaces.length > 0,
+    'move-to-netns': namespaces.length > 0,
+    address: namespaces.length > 0,
+    'link-up': namespaces.length > 0,
+    routes: namespaces.some((ns) => ns.gateway !== undefined || ns.routes.length > 0),
+    'host-shim': hostShim !== undefined,
+  };
+
+  return withOptional(
+    {
+      name,
+      parent: node.parent,
+      hostAddress: node.address,
+      hostIp: hostOf(node.address),
+      promisc,
+      namespaces,
+      steps: STEP_ORDER.filter((id) => present[id]).map((id) => ({ id })),
+    },
+    { gateway: node.gateway, hostShim },
+  );
+}
+
+export function buildPlan(config: Config): Plan {
+  return { nodes: Object.entries(config.nodes).map(([name, node]) => planNode(config, name, node)) };
+}

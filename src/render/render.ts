@@ -1,0 +1,34 @@
+// renderNode: NodePlan -> the node's bash script. Pure: templates come in as strings, so this also runs in a browser.
+import Handlebars from 'handlebars';
+import type { NodePlan } from '../plan/plan.js';
+import { shq } from './shq.js';
+
+export interface TemplateSources {
+  main: string;
+  /** Step partials by step id. */
+  steps: Record<string, string>;
+}
+
+export interface RenderMeta {
+  /** "macvlan-gen 0.1.0" */
+  generator: string;
+  configSha256: string;
+}
+
+export type NodeRenderer = (plan: NodePlan, meta: RenderMeta) => string;
+
+export function createRenderer(templates: TemplateSources): NodeRenderer {
+  const handlebars = Handlebars.create();
+  handlebars.registerHelper('shq', (value: unknown) => {
+    if (typeof value !== 'string' && typeof value !== 'number') {
+      throw new Error(`shq: expected a string or number, got ${typeof value}`);
+    }
+    return shq(value);
+  });
+  const compileOptions = { noEscape: true, strict: true, preventIndent: false };
+  for (const [id, source] of Object.entries(templates.steps)) {
+    handlebars.registerPartial(id, handlebars.compile(source, compileOptions));
+  }
+  const main = handlebars.compile(templates.main, compileOptions);
+  return (plan, meta) => main({ node: plan, ...meta });
+}
