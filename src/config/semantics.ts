@@ -118,11 +118,12 @@ function checkNode(findings: Finding[], config: Config, nodeName: string, node: 
     if (mode !== 'source' && namespace.sourceMacs !== undefined) {
       findings.push({ path: [...nsBase, 'sourceMacs'], message: `"sourceMacs" only applies to mode "source", and this namespace uses "${mode}"` });
     }
-    if (shim && (mode !== 'bridge' || shimMode(shim) !== 'bridge')) {
+    const modes = shim ? [mode, shimMode(shim)] : [];
+    if (modes.some((m) => m !== 'bridge') && !modes.includes('passthru')) {
       findings.push({
         path: [...nsBase, namespace.mode ? 'mode' : 'interface'],
         severity: 'warning',
-        message: `the host shim ${shim.interface} (mode ${shimMode(shim)}) cannot reach this namespace (mode ${mode}) directly: macvlan delivers between siblings only when both are in bridge mode`,
+        message: `the host shim ${shim?.interface ?? ''} (mode ${modes[1] ?? ''}) cannot reach this namespace (mode ${mode}) directly: macvlan delivers between siblings only when both are in bridge mode`,
       });
     }
     const mac = resolveMac(nodeName, namespaceMacOwner(namespaceName), namespace.mac);

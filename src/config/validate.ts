@@ -87,6 +87,7 @@ function shapeFindings(issue: z.core.$ZodIssue, data: unknown): Finding[] {
       return [{ path, message: `expected ${expected}, got ${describeValue(value)}` }];
     }
     case 'invalid_value': {
+      if (value === undefined) return [{ path: path.slice(0, -1), message: `missing required key "${String(path[path.length - 1])}"` }];
       const allowed = issue.values.map((v) => JSON.stringify(v)).join(', ');
       return [{ path, message: `${describeValue(value)} is not allowed; use ${issue.values.length === 1 ? allowed : `one of ${allowed}`}` }];
     }

@@ -1,0 +1,105 @@
+import { describe, expect, it } from 'vitest';
+import { BASE, problemsOf } from '../support/config.js';
+
+const withNode = (nodeLines: string) => `version: 1\nnodes:\n  node1:\n${nodeLines}`;
+
+describe('validation: one test per rule, asserting message and line:column', () => {
+  it('accepts the base config with no problems', () => {
+    expect(problemsOf(BASE)).toEqual([]);
+  });
+
+  const cases: [rule: string, text: string, expected: string][] = [
+    ['empty file', '', 'error: (top level): the config is empty; it needs at least "version: 1" and "nodes" (see `macvlan-gen init`)'],
+    ['comment-only file', '# nothing\n', 'error: (top level): the config is empty; it needs at least "version: 1" and "nodes" (see `macvlan-gen init`)'],
+    ['YAML syntax error', 'version: 1\nnodes: [\n', 'error: (top level) (line 3:1): YAML syntax error: Flow sequence in block collection must be sufficiently indented and end with a ]'],
+    ['duplicate key', 'version: 1\nversion: 1\nnodes: {}\n', 'error: (top level) (line 2:1): duplicate key: Map keys must be unique'],
+    ['top level is not a map', '- 1\n- 2\n', 'error: (top level) (line 1:1): expected a map, got a list'],
+    ['version other than 1', BASE.replace('version: 1', 'version: 2'), 'error: version (line 1:10): number 2 is not allowed; use 1'],
+    ['missing version', BASE.replace('version: 1\n', ''), 'error: (top level) (line 1:1): missing required key "version"'],
+    ['unknown key with did-you-mean', BASE.replace('    gateway:', '    gatway:'), 'error: nodes.node1.gatway (line 6:5): unknown key "gatway"; did you mean "gateway"?'],
+    ['unknown key without a close match', BASE.replace('version: 1', 'version: 1\ncolour: blue'), 'error: colour (line 2:1): unknown key "colour"; allowed here: $schema, version, defaults, nodes'],
+    ['wrong type', BASE.replace('parent: eth0', 'parent: [eth0]'), 'error: nodes.node1.parent (line 4:13): expected a string, got a list'],
+    ['missing required key', withNode('    parent: eth0\n'), 'error: nodes.node1 (line 4:5): missing required key "address" (a string)'],
+    ['unknown mode', BASE.replace('address: 10.0.0.3/24', 'address: 10.0.0.3/24\n        mode: bridged'), 'error: nodes.node1.namespaces.ns1.mode (line 11:15): the string "bridged" is not allowed; use one of "bridge", "private", "vepa", "passthru", "source"'],
+    ['node name not usable as a host name', BASE.replace('  node1:', '  Node_1:'), 'error: nodes.Node_1 (line 3:3): node name "Node_1" is not usable as a host and file name; use lowercase letters, digits and "-", not at the start or end'],
+    ['netns name with a slash', BASE.replace('      ns1:', '      ns/1:'), 'error: nodes.node1.namespaces.ns/1 (line 8:7): namespace name: "ns/1" contains "/", which is not allowed; use letters, digits, "_", "." and "-"'],
+    ['interface name too long', BASE.replace('interface: mac1', 'interface: mac-interface-too-long'), 'error: nodes.node1.namespaces.ns1.interface (line 9:20): "mac-interface-too-long" is 22 characters, must be at most 15'],
+    ['interface name with a space', BASE.replace('interface: mac1', 'interface: "mac 1"'), 'error: nodes.node1.namespaces.ns1.interface (line 9:20): "mac 1" contains " ", which is not allowed; use letters, digits, "_", "." and "-"'],
+    ['interface name starting with a dash', BASE.replace('parent: eth0', 'parent: -eth0'), 'error: nodes.node1.parent (line 4:13): "-eth0" must not start with "." or "-"'],
+    ['interface name unique on a node', BASE.replace('interface: mac1', 'interface: eth0'), 'error: nodes.node1.namespaces.ns1.interface (line 9:20): interface "eth0" is already used on this node by nodes.node1.parent; names must be unique on a node'],
+    ['address is not a CIDR', BASE.replace('address: 10.0.0.3/24', 'address: 10.0.0.3'), 'error: nodes.node1.namespaces.ns1.address (line 10:18): "10.0.0.3" is not an IPv4 CIDR; write ADDRESS/PREFIX, like 192.168.179.12/16'],
+    ['address octet out of range', BASE.replace('address: 10.0.0.3/24', 'address: 10.0.0.300/24'), 'error: nodes.node1.namespaces.ns1.address (line 10:18): "10.0.0.300/24": "10.0.0.300" is not an IPv4 address; write four decimal numbers 0-255, like 192.168.1.1'],
+    ['prefix out of range', BASE.replace('address: 10.0.0.3/24', 'address: 10.0.0.3/33'), 'error: nodes.node1.namespaces.ns1.address (line 10:18): "10.0.0.3/33" has prefix /33, must be 0-32'],
+    ['network address', BASE.replace('address: 10.0.0.3/24', 'address: 10.0.0.0/24'), 'error: nodes.node1.namespaces.ns1.address (line 10:18): "10.0.0.0/24" is the network address of 10.0.0.0/24; use a host address'],
+    ['broadcast address', BASE.replace('address: 10.0.0.3/24', 'address: 10.0.0.255/24'), 'error: nodes.node1.namespaces.ns1.address (line 10:18): "10.0.0.255/24" is the broadcast address of 10.0.0.0/24; use a host address'],
+    ['address unique across the config', `${BASE}  node2:\n    parent: eth0\n    address: 10.0.0.3/24\n    namespaces: { ns1: { interface: mac1, address: 10.0.0.4/24 } }\n`, 'error: nodes.node2.address (line 13:14): address 10.0.0.3 is already assigned at nodes.node1.namespaces.ns1.address'],
+    ['gateway is not an assigned address', BASE.replace('gateway: 10.0.0.1', 'gateway: 10.0.0.3'), 'error: nodes.node1.gateway (line 6:14): gateway 10.0.0.3 is the address assigned at nodes.node1.namespaces.ns1.address; a gateway must be another machine'],
+    ['gateway is not an IPv4 address', BASE.replace('gateway: 10.0.0.1', 'gateway: gw.local'), 'error: nodes.node1.gateway (line 6:14): "gw.local" is not an IPv4 address; write four decimal numbers 0-255, like 192.168.1.1'],
+    ['node gateway on-link', BASE.replace('gateway: 10.0.0.1', 'gateway: 10.0.1.1'), 'error: nodes.node1.gateway (line 6:14): gateway 10.0.1.1 is not on-link: it must be inside 10.0.0.0/24'],
+    ['namespace gateway on-link', BASE.replace('address: 10.0.0.3/24', 'address: 10.0.0.3/24\n        gateway: 10.9.0.1'), 'error: nodes.node1.namespaces.ns1.gateway (line 11:18): gateway 10.9.0.1 is not on-link: it must be inside 10.0.0.0/24'],
+    ['route via on-link', BASE.replace('address: 10.0.0.3/24', 'address: 10.0.0.3/24\n        routes: [{ to: 172.16.0.0/12, via: 10.9.0.1 }]'), 'error: nodes.node1.namespaces.ns1.routes[0].via (line 11:44): next hop 10.9.0.1 is not on-link: it must be inside 10.0.0.0/24'],
+    ['route destination with host bits', BASE.replace('address: 10.0.0.3/24', 'address: 10.0.0.3/24\n        routes: [{ to: 172.16.0.1/12, via: 10.0.0.1 }]'), 'error: nodes.node1.namespaces.ns1.routes[0].to (line 11:24): "172.16.0.1/12" has host bits set; the network is 172.16.0.0/12'],
+    ['duplicate route destination', BASE.replace('address: 10.0.0.3/24', 'address: 10.0.0.3/24\n        routes: [{ to: 172.16.0.0/12, via: 10.0.0.1 }, { to: 172.16.0.0/12, via: 10.0.0.4 }]'), 'error: nodes.node1.namespaces.ns1.routes[1].to (line 11:62): route to 172.16.0.0/12 is already given at nodes.node1.namespaces.ns1.routes.0.to'],
+    ['hostShim needs a node gateway', withNode('    parent: eth0\n    address: 10.0.0.2/24\n    hostShim: { interface: mac0 }\n'), 'error: nodes.node1 (line 4:5): hostShim needs "gateway" on the node: the migration re-adds the default route through it'],
+    ['passthru must be the only macvlan on its parent', `${BASE}        mode: passthru\n      ns2:\n        interface: mac2\n        address: 10.0.0.4/24\n`, 'error: nodes.node1.namespaces.ns1.mode (line 11:15): mode "passthru" takes the whole parent eth0, so it must be the only macvlan on it (this node has 2)'],
+    ['passthru not with a host shim', BASE.replace('    namespaces:', '    hostShim: { interface: mac0 }\n    namespaces:').concat('        mode: passthru\n'), 'error: nodes.node1.namespaces.ns1.mode (line 12:15): mode "passthru" takes the whole parent eth0, so it must be the only macvlan on it (this node has 2, including the host shim)'],
+    ['passthru host shim', BASE.replace('    namespaces:', '    hostShim: { interface: mac0, mode: passthru }\n    namespaces:'), 'error: nodes.node1.hostShim.mode (line 7:40): a host shim cannot use mode "passthru"; use "bridge"'],
+    ['source requires sourceMacs', `${BASE}        mode: source\n`, 'error: nodes.node1.namespaces.ns1 (line 9:9): mode "source" needs "sourceMacs": the sender MACs this interface accepts'],
+    ['sourceMacs only with source mode', `${BASE}        sourceMacs: ["02:00:00:00:00:01"]\n`, 'error: nodes.node1.namespaces.ns1.sourceMacs (line 11:21): "sourceMacs" only applies to mode "source", and this namespace uses "bridge"'],
+    ['MTU below 68', `${BASE}        mtu: 60\n`, 'error: nodes.node1.namespaces.ns1.mtu (line 11:14): number 60 must be at least 68'],
+    ['MTU above 65535', `${BASE}        mtu: 70000\n`, 'error: nodes.node1.namespaces.ns1.mtu (line 11:14): number 70000 must be at most 65535'],
+    ['MTU not a whole number', `${BASE}        mtu: 1500.5\n`, 'error: nodes.node1.namespaces.ns1.mtu (line 11:14): number 1500.5 must be a whole number'],
+    ['MAC malformed', `${BASE}        mac: "02:00:00:00:00"\n`, 'error: nodes.node1.namespaces.ns1.mac (line 11:14): "02:00:00:00:00" is not a MAC address; write six hex pairs separated by ":", like 02:42:ac:11:00:02'],
+    ['MAC multicast', `${BASE}        mac: "01:00:5e:00:00:01"\n`, 'error: nodes.node1.namespaces.ns1.mac (line 11:14): "01:00:5e:00:00:01" is a multicast MAC address; use a unicast one (first octet even)'],
+    ['MAC unique', BASE.replace('    namespaces:', '    hostShim: { interface: mac0, mac: "02:00:00:00:00:01" }\n    namespaces:').concat('        mac: "02:00:00:00:00:01"\n'), 'error: nodes.node1.namespaces.ns1.mac (line 12:14): MAC 02:00:00:00:00:01 is already used at nodes.node1.hostShim.mac'],
+    ['probe is the host itself', BASE.replace('    namespaces:', '    hostShim: { interface: mac0, probes: [10.0.0.2] }\n    namespaces:'), 'error: nodes.node1.hostShim.probes[0] (line 7:43): probe 10.0.0.2 is the host\'s own address and proves nothing'],
+    ['confirmTimeout too short', BASE.replace('    namespaces:', '    hostShim: { interface: mac0, confirmTimeout: 2 }\n    namespaces:'), 'error: nodes.node1.hostShim.confirmTimeout (line 7:50): number 2 must be at least 10'],
+    ['warning: namespace outside the host subnet', BASE.replace('address: 10.0.0.3/24', 'address: 10.0.5.3/24'), 'warning: nodes.node1.namespaces.ns1.address (line 10:18): 10.0.5.3/24 is outside the host\'s subnet 10.0.0.0/24; the namespace reaches the host\'s LAN only through a router'],
+    ['warning: host shim cannot reach a private namespace', BASE.replace('    namespaces:', '    hostShim: { interface: mac0 }\n    namespaces:').concat('        mode: private\n'), 'warning: nodes.node1.namespaces.ns1.mode (line 12:15): the host shim mac0 (mode bridge) cannot reach this namespace (mode private) directly: macvlan delivers between siblings only when both are in bridge mode'],
+    ['warning: node with nothing to do', withNode('    parent: eth0\n    address: 10.0.0.2/24\n'), 'warning: nodes.node1 (line 3:3): node "node1" has no namespaces and no hostShim; its script will change nothing but promisc'],
+    ['no nodes', 'version: 1\nnodes: {}\n', 'error: nodes (line 2:8): no nodes: add at least one'],
+  ];
+
+  it.each(cases)('%s', (_rule, text, expected) => {
+    expect(problemsOf(text)).toEqual([expected]);
+  });
+});
+
+describe('validation as a whole', () => {
+  it('collects every shape problem at once, in source order', () => {
+    const text = BASE.replace('version: 1', 'version: 3').replace('parent: eth0', 'parent: 7').replace('interface: mac1', 'interfac: mac1');
+    expect(problemsOf(text)).toEqual([
+      'error: version (line 1:10): number 3 is not allowed; use 1',
+      'error: nodes.node1.parent (line 4:13): expected a string, got number 7',
+      'error: nodes.node1.namespaces.ns1 (line 9:9): missing required key "interface" (a string)',
+      'error: nodes.node1.namespaces.ns1.interfac (line 9:9): unknown key "interfac"; did you mean "interface"?',
+    ]);
+  });
+
+  it('collects every cross-field problem at once', () => {
+    const text = `${BASE}  node2:\n    parent: eth0\n    address: 10.0.0.3/24\n    gateway: 10.1.0.1\n`;
+    expect(problemsOf(text)).toEqual([
+      'warning: nodes.node2 (line 11:3): node "node2" has no namespaces and no hostShim; its script will change nothing but promisc',
+      'error: nodes.node2.address (line 13:14): address 10.0.0.3 is already assigned at nodes.node1.namespaces.ns1.address',
+      'error: nodes.node2.gateway (line 14:14): gateway 10.1.0.1 is not on-link: it must be inside 10.0.0.0/24',
+    ]);
+  });
+
+  it('--strict turns warnings into errors', () => {
+    const text = BASE.replace('address: 10.0.0.3/24', 'address: 10.0.5.3/24');
+    expect(problemsOf(text, { strict: true })[0]).toMatch(/^error: nodes\.node1\.namespaces\.ns1\.address \(line 10:18\)/);
+  });
+
+  it('reads JSON with the same shape, with positions', () => {
+    const json = '{\n  "version": 1,\n  "nodes": {\n    "node1": { "parent": "eth0", "address": "10.0.0.2/33" }\n  }\n}\n';
+    expect(problemsOf(json, { sourceName: 'fleet.json' })).toEqual([
+      'error: nodes.node1.address (line 4:45): "10.0.0.2/33" has prefix /33, must be 0-32',
+    ]);
+  });
+
+  it('rejects JSON that YAML would accept but JSON does not', () => {
+    expect(problemsOf('{\n  "version": 1,\n  "nodes": {},\n}\n', { sourceName: 'fleet.json' })).toEqual([
+      'error: (top level) (line 4:1): JSON syntax error: Expected double-quoted property name',
+    ]);
+  });
+});
