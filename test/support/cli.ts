@@ -1,0 +1,28 @@
+// Spawns the built CLI the way a user runs it.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const CLI = path.join(ROOT, 'dist', 'cli.js');
+export const EXAMPLES = path.join(ROOT, 'examples');
+
+export interface Run {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function runCli(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Run {
+  const result = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', ...env } });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+export function runScript(script: string, args: string[], env: NodeJS.ProcessEnv = {}): Run {
+  const result = spawnSync('bash', [script, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+export const tempDir = (label: string): string => mkdtempSync(path.join(tmpdir(), `mvg-${label}-`));

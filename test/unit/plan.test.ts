@@ -1,0 +1,71 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { buildPlan } from '../../src/plan/plan.js';
+import { deriveMac } from '../../src/config/mac.js';
+import { validateText } from '../../src/pipeline.js';
+
+const planOf = (text: string) => buildPlan(validateText(text, 'test.yaml').config);
+const seed = planOf(readFileSync(new URL('../../examples/seed.yaml', import.meta.url), 'utf8'));
+
+describe('buildPlan', () => {
+  it('orders node1 of the seed as the seed does: promisc, netns, links, move, address, up, routes, host shim', () => {
+    expect(seed.nodes[0]?.steps.map((step) => step.id)).toEqual([
+      'promisc', 'netns', 'macvlan-link', 'move-to-netns', 'address', 'link-up', 'routes', 'host-shim',
+    ]);
+  });
+
+  it('leaves out steps a node does not need', () => {
+    expect(seed.nodes[1]?.steps.map((step) => step.id)).toEqual(['promisc', 'netns', 'macvlan-link', 'move-to-netns', 'address', 'link-up']);
+  });
+
+  it('derives the host shim routes from the host address and gateway, and probes the gateway by default', () => {
+    expect(seed.nodes[0]?.hostShim).toEqual({
+      interface: 'mac0', mode: 'bridge', subnet: '192.168.0.0/16', gateway: '192.168.1.1', routes: [], probes: ['192.168.1.1'],
+    });
+  });
+
+  it('inherits mode and mtu from node, then defaults; promisc from defaults', () => {
+    const plan = planOf(`version: 1
+defaults: { mode: vepa, promisc: false, mtu: 1400 }
+nodes:
+  n1:
+    parent: eth0
+    address: 10.0.0.2/24
+    mode: private
+    namespaces:
+      a: { interface: m1, address: 10.0.0.3/24 }
+      b: { interface: m2, address: 10.0.0.4/24, mode: bridge, mtu: 9000 }
+  n2:
+    parent: eth0
+    address: 10.0.0.5/24
+    namespaces:
+      a: { interface: m1, address: 10.0.0.6/24 }
+`);
+    const [n1, n2] = plan.nodes;
+    expect(n1?.namespaces.map((ns) => [ns.mode, ns.mtu])).toEqual([['private', 1400], ['bridge', 9000]]);
+    expect(n2?.namespaces.map((ns) => [ns.mode, ns.mtu])).toEqual([['vepa', 1400]]);
+    expect(n1?.promisc).toBe(false);
+    expect(n1?.steps[0]?.id).toBe('netns');
+  });
+
+  it('derives `mac: auto` deterministically, locally administered and unicast, distinct per namespace', () => {
+    const text = `version: 1
+nodes:
+  n1:
+    parent: eth0
+    address: 10.0.0.2/24
+    namespaces:
+      a: { interface: m1, address: 10.0.0.3/24, mac: auto }
+      b: { interface: m2, address: 10.0.0.4/24, mac: auto }
+`;
+    const [first, second] = [planOf(text), planOf(text)];
+    const macs = first.nodes[0]?.namespaces.map((ns) => ns.mac) ?? [];
+    expect(macs).toEqual(second.nodes[0]?.namespaces.map((ns) => ns.mac));
+    expect(new Set(macs).size).toBe(2);
+    for (const mac of macs) {
+      const firstOctet = parseInt(mac?.slice(0, 2) ?? 'zz', 16);
+      expect(firstOctet & 0b11).toBe(0b10);
+    }
+    expect(macs[0]).toBe(deriveMac('n1', 'netns/a'));
+  });
+});

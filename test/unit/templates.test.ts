@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { loadTemplates } from '../../src/package-info.js';
+import { STEP_ORDER } from '../../src/plan/plan.js';
+
+const templates = loadTemplates();
+const all = { 'node.sh.hbs': templates.main, ...Object.fromEntries(Object.entries(templates.steps).map(([id, text]) => [`steps/${id}.hbs`, text])) };
+const MUSTACHE = /\{\{([^}]*)\}\}/g;
+
+describe('templates only loop, branch and quote', () => {
+  it.each(Object.entries(all))('%s: every {{...}} is #each, #if, a closing tag, a partial or shq', (_name, text) => {
+    const bare = [...text.matchAll(MUSTACHE)]
+      .map((match) => (match[1] ?? '').trim())
+      .filter((inner) => !/^(#each|#if|\/each|\/if|else$|> |shq )/.test(inner));
+    expect(bare).toEqual([]);
+  });
+
+  it.each(Object.entries(all))('%s: no quoted value sits inside double quotes (quotes would not nest)', (_name, text) => {
+    const inside = text.split('\n').filter((line) => {
+      const before = line.split('{{shq')[0] ?? '';
+      return line.includes('{{shq') && (before.match(/"/g) ?? []).length % 2 === 1;
+    });
+    expect(inside).toEqual([]);
+  });
+
+  it('has exactly one partial per step, each wrapped in matching region markers', () => {
+    expect(Object.keys(templates.steps).sort()).toEqual([...STEP_ORDER].sort());
+    for (const [id, text] of Object.entries(templates.steps)) {
+      const lines = text.trimEnd().split('\n');
+      expect(lines[0]?.trim()).toBe(`# region ${id}`);
+      expect(lines[lines.length - 1]?.trim()).toBe(`# endregion ${id}`);
+    }
+  });
+});
