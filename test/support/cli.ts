@@ -25,4 +25,5 @@ export function runScript(script: string, args: string[], env: NodeJS.ProcessEnv
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
-export const tempDir = (label: string): string => mkdtempSync(path.join(tmpdir(), `mvg-${label}-`));
+/** A fresh folder inside this test run's temporary folder (removed when the run ends). */
+export const tempDir = (label: string): string => mkdtempSync(path.join(process.env['MVG_TEST_TMP'] ?? tmpdir(), `${label}-`));

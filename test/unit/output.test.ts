@@ -1,5 +1,5 @@
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, statSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
+import { tempDir } from '../support/cli.js';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { assembleOutput, sha256 } from '../../src/output/assemble.js';
@@ -12,7 +12,7 @@ const filesFor = (...nodes: string[]) => assembleOutput(nodes.map((node) => ({ n
 
 let dir: string;
 beforeEach(() => {
-  dir = mkdtempSync(path.join(tmpdir(), 'mvg-output-'));
+  dir = tempDir('output');
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
