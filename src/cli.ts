@@ -4,7 +4,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { CliError, ConfigError, EXIT, FindingsError, UsageError } from './errors.js';
+import { CliError, ConfigError, EnvironmentError, EXIT, FindingsError, UsageError } from './errors.js';
 import { countBySeverity, formatDiagnostic, InvalidConfigError, type Diagnostic } from './config/diagnostics.js';
 import { configJsonSchema } from './config/schema.js';
 import { generateFromText, validateText } from './pipeline.js';
@@ -12,6 +12,9 @@ import { writeOutput, readOutputDir, previousOutputFiles } from './output/write.
 import { compareOutput, describeDrift } from './output/compare.js';
 import { formatLintFinding, lintScripts } from './lint/lint.js';
 import { PACKAGE_ROOT, VERSION } from './package-info.js';
+import { listLabs, removeLab, runLab, type ExpectationOverride } from './lab/runner.js';
+import { formatLabReport } from './lab/report.js';
+import { sha256 } from './output/assemble.js';
 
 const DEFAULT_CONFIG = 'macvlan-gen.yaml';
 const DEFAULT_OUT_DIR = 'out';
@@ -138,6 +141,50 @@ async function main(argv: string[]): Promise<number> {
       },
     )
     .command('schema', 'print the JSON Schema of the config', {}, () => printJson(configJsonSchema()))
+    .command('lab', 'rehearse the generated scripts on emulated nodes in network namespaces (root)', (y) =>
+      y
+        .command(
+          '$0 [config]',
+          'build an emulated LAN from the config, run each node script inside it, and print the connectivity matrix',
+          (yy) =>
+            configArg(yy)
+              .option('stage', { type: 'boolean', default: false, describe: 'probe before and after the namespace default routes and the host migration' })
+              .option('keep', { type: 'boolean', default: false, describe: 'leave the (last) lab up for poking; remove it with `lab down`' })
+              .option('expect', { type: 'string', array: true, default: [], describe: 'override an expectation: "A<->B=reach" or "A<->B=none"' })
+              .option('json', jsonOption),
+          async (args) => {
+            const text = readConfigText(args.config);
+            const { config, warnings } = validateText(text, args.config, { strict: args.strict });
+            printDiagnostics(args.config, warnings);
+            const result = await runLab(config, {
+              staged: args.stage,
+              keep: args.keep,
+              overrides: args.expect.map(parseExpectation),
+              configSha256: sha256(text),
+              progress: (line) => diag(line),
+            });
+            if (args.json) printJson(result);
+            else out(formatLabReport(result));
+            if (result.kept) diag(`lab ${result.kept} is still up; remove it with: macvlan-gen lab down ${result.kept}`);
+            if (!result.ok) exitCode = EXIT.findings;
+          },
+        )
+        .command(
+          'down [prefix]',
+          'remove labs left running (all of them, or the one named)',
+          (yy) => yy.positional('prefix', { type: 'string', describe: 'lab prefix, as printed by --keep' }),
+          (args) => {
+            if (process.getuid?.() !== 0) throw new EnvironmentError('lab down needs root; run it with sudo');
+            const labs = args.prefix === undefined ? listLabs() : [args.prefix];
+            for (const prefix of labs) {
+              if (!listLabs().includes(prefix)) throw new UsageError(`no lab ${prefix} on this machine (present: ${listLabs().join(', ') || 'none'})`);
+              removeLab(prefix);
+              out(`removed lab ${prefix}`);
+            }
+            if (labs.length === 0) out('no labs to remove');
+          },
+        ),
+    )
     .demandCommand(1, 'name a command')
     .strict()
     .version(VERSION)
@@ -155,6 +202,12 @@ async function main(argv: string[]): Promise<number> {
     return reportError(error, jsonRequested);
   }
   return exitCode;
+}
+
+function parseExpectation(text: string): ExpectationOverride {
+  const match = /^(.+?)<->(.+?)=(reach|none)$/.exec(text);
+  if (!match) throw new UsageError(`--expect ${JSON.stringify(text)}: write A<->B=reach or A<->B=none, with endpoint names as the matrix shows them`);
+  return { from: match[1] ?? '', to: match[2] ?? '', reach: match[3] === 'reach' };
 }
 
 function reportError(error: unknown, json: boolean): number {

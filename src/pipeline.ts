@@ -8,9 +8,13 @@ import { createRenderer, type NodeRenderer } from './render/render.js';
 import { assembleOutput, sha256, type OutputFile } from './output/assemble.js';
 import { GENERATOR, loadTemplates, PACKAGE_NAME, VERSION } from './package-info.js';
 
-export interface Generated {
-  config: Config;
+export interface Rendered {
   plan: Plan;
+  scripts: { node: string; content: string }[];
+}
+
+export interface Generated extends Rendered {
+  config: Config;
   warnings: Diagnostic[];
   files: OutputFile[];
 }
@@ -21,13 +25,18 @@ export function validateText(text: string, sourceName: string, options: { strict
   return validateConfig(loadConfig(text, sourceName), options);
 }
 
-export function generateFromText(text: string, sourceName: string, options: { strict?: boolean } = {}): Generated {
-  const { config, warnings } = validateText(text, sourceName, options);
+/** Plans and renders a validated config; `configSha256` names the config text the scripts came from. */
+export function renderConfig(config: Config, configSha256: string): Rendered {
   const plan = buildPlan(config);
-  const configSha256 = sha256(text);
   renderer ??= createRenderer(loadTemplates());
   const render = renderer;
-  const scripts = plan.nodes.map((node) => ({ node: node.name, content: render(node, { generator: GENERATOR, configSha256 }) }));
-  const files = assembleOutput(scripts, { name: PACKAGE_NAME, version: VERSION, configSha256 });
-  return { config, plan, warnings, files };
+  return { plan, scripts: plan.nodes.map((node) => ({ node: node.name, content: render(node, { generator: GENERATOR, configSha256 }) })) };
+}
+
+export function generateFromText(text: string, sourceName: string, options: { strict?: boolean } = {}): Generated {
+  const { config, warnings } = validateText(text, sourceName, options);
+  const configSha256 = sha256(text);
+  const rendered = renderConfig(config, configSha256);
+  const files = assembleOutput(rendered.scripts, { name: PACKAGE_NAME, version: VERSION, configSha256 });
+  return { config, warnings, files, ...rendered };
 }

@@ -112,6 +112,13 @@ function checkNode(findings: Finding[], config: Config, nodeName: string, node: 
         message: `mode "passthru" takes the whole parent ${node.parent}, so it must be the only macvlan on it (this node has ${macvlanCount}${shim ? ', including the host shim' : ''})`,
       });
     }
+    if (mode === 'passthru' && macvlanCount === 1) {
+      findings.push({
+        path: [...nsBase, namespace.mode ? 'mode' : 'interface'],
+        severity: 'warning',
+        message: `mode "passthru" hands every frame on ${node.parent} to ${namespace.interface}: the host address ${node.address} on ${node.parent} stops answering, so the node needs another way in`,
+      });
+    }
     if (mode === 'source' && namespace.sourceMacs === undefined) {
       findings.push({ path: nsBase, message: 'mode "source" needs "sourceMacs": the sender MACs this interface accepts' });
     }

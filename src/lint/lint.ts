@@ -1,7 +1,8 @@
 // lintScripts: shellcheck (all optional checks, style and up) and `bash -n` over generated scripts, in parallel.
 import { availableParallelism } from 'node:os';
 import { EnvironmentError } from '../errors.js';
-import { runProcess, runShellcheck } from './shellcheck.js';
+import { runProcess } from '../process.js';
+import { runShellcheck } from './shellcheck.js';
 
 export const SHELLCHECK_ARGS = ['--shell=bash', '--severity=style', '--enable=all', '--format=json1'];
 

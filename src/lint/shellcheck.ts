@@ -1,27 +1,9 @@
 // Runs shellcheck through the npm wrapper, pointed at the system binary when there is one: the wrapper's own
 // download needs the internet, which air-gapped and CI machines do not have.
-import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-
-export interface ProcessResult {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-export function runProcess(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<ProcessResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const stdout: Buffer[] = [];
-    const stderr: Buffer[] = [];
-    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8') }));
-  });
-}
+import { runProcess, type ProcessResult } from '../process.js';
 
 function isExecutable(file: string): boolean {
   try {

@@ -1,0 +1,142 @@
+// The shell text that builds, probes and removes a lab. Pure: every value goes through shq.
+// Nothing here touches the root namespace's links, addresses or routes: veth pairs are made inside lab namespaces.
+import { shq } from '../render/shq.js';
+import { hostOf } from '../ipv4.js';
+import type { Endpoint, Topology } from './topology.js';
+
+export const LAB_PREFIX = 'mvlab';
+
+const line = (...words: (string | number)[]): string => words.map(shq).join(' ');
+
+export interface LabPaths {
+  /** /run/<prefix>: a private bind mount that pins each node's mount and UTS namespace. */
+  dir: string;
+  netns: (role: string) => string;
+  mountPin: (node: string) => string;
+  utsPin: (node: string) => string;
+  script: (node: string) => string;
+  runDir: (node: string) => string;
+}
+
+export function labPaths(prefix: string): LabPaths {
+  if (!new RegExp(`^${LAB_PREFIX}-[a-z0-9]+$`).test(prefix)) throw new Error(`not a lab prefix: ${prefix}`);
+  const dir = `/run/${prefix}`;
+  return {
+    dir,
+    netns: (role) => `${prefix}-${role}`,
+    mountPin: (node) => `${dir}/${node}.mnt`,
+    utsPin: (node) => `${dir}/${node}.uts`,
+    script: (node) => `${dir}/scripts/${node}.sh`,
+    runDir: (node) => `${dir}/run/${node}`,
+  };
+}
+
+const nodeRole = (node: string): string => `node-${node}`;
+const SWITCH = 'lan';
+const GATEWAY = 'gw';
+const CLIENT = 'client';
+
+// Inside a node's fresh mount namespace: its own hostname, an empty /run/netns (so `ip netns add ns1` on two nodes
+// makes two namespaces, neither visible to the real host) and a /sys that shows the node's own interfaces.
+const PRIVATE_NODE_VIEW =
+  'printf %s "$1" > /proc/sys/kernel/hostname && { umount -l /run/netns 2>/dev/null || true; } && mkdir -p /run/netns && ' +
+  'mount -t tmpfs -o mode=0755 mvlab-netns /run/netns && mount --make-shared /run/netns && umount -l /sys && mount -t sysfs sysfs /sys';
+
+/** Builds the lab; runs under `set -e`, so the first failure stops it (and the caller cleans up). */
+export function setupScript(topology: Topology): string {
+  const paths = labPaths(topology.prefix);
+  const sw = paths.netns(SWITCH);
+  const gw = paths.netns(GATEWAY);
+  const client = paths.netns(CLIENT);
+  const lines = [
+    'set -o errexit -o nounset -o pipefail',
+    line('mkdir', '-p', paths.dir),
+    line('mount', '--bind', paths.dir, paths.dir),
+    line('mount', '--make-private', paths.dir),
+    line('mkdir', '-p', `${paths.dir}/scripts`, `${paths.dir}/run`),
+    ...[sw, gw, client, ...topology.nodes.map((node) => paths.netns(nodeRole(node.name)))].map((ns) => line('ip', 'netns', 'add', ns)),
+    line('ip', '-n', sw, 'link', 'add', 'br0', 'type', 'bridge'),
+    line('ip', '-n', sw, 'link', 'set', 'br0', 'up'),
+    line('ip', '-n', sw, 'link', 'add', 'pgw', 'type', 'veth', 'peer', 'name', 'lan0', 'netns', gw),
+    line('ip', '-n', sw, 'link', 'set', 'pgw', 'master', 'br0', 'up'),
+    ...topology.gatewayLanAddresses.map((cidr) => line('ip', '-n', gw, 'addr', 'add', cidr, 'dev', 'lan0')),
+    line('ip', '-n', gw, 'link', 'add', 'out0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', client),
+    line('ip', '-n', gw, 'addr', 'add', topology.outside.gatewayAddress, 'dev', 'out0'),
+    ...['lo', 'lan0', 'out0'].map((dev) => line('ip', '-n', gw, 'link', 'set', dev, 'up')),
+    line('nsenter', `--net=/run/netns/${gw}`, 'bash', '-c', 'printf 1 > /proc/sys/net/ipv4/ip_forward'),
+    line('ip', '-n', client, 'addr', 'add', topology.outside.clientAddress, 'dev', 'eth0'),
+    ...['lo', 'eth0'].map((dev) => line('ip', '-n', client, 'link', 'set', dev, 'up')),
+    line('ip', '-n', client, 'route', 'add', 'default', 'via', hostOf(topology.outside.gatewayAddress)),
+  ];
+  for (const node of topology.nodes) {
+    const ns = paths.netns(nodeRole(node.name));
+    lines.push(
+      line('ip', '-n', sw, 'link', 'add', node.port, 'mtu', node.mtu, 'type', 'veth', 'peer', 'name', node.parent, 'mtu', node.mtu, 'netns', ns),
+      line('ip', '-n', sw, 'link', 'set', node.port, 'master', 'br0', 'up'),
+      ...['lo', node.parent].map((dev) => line('ip', '-n', ns, 'link', 'set', dev, 'up')),
+      line('ip', '-n', ns, 'addr', 'add', node.hostAddress, 'dev', node.parent),
+      ...(node.gateway === undefined ? [] : [line('ip', '-n', ns, 'route', 'add', 'default', 'via', node.gateway, 'dev', node.parent)]),
+      line('touch', paths.mountPin(node.name), paths.utsPin(node.name)),
+      line('mkdir', '-p', paths.runDir(node.name)),
+      line('nsenter', `--net=/run/netns/${ns}`, 'unshare', `--mount=${paths.mountPin(node.name)}`, `--uts=${paths.utsPin(node.name)}`,
+        '--propagation', 'private', 'bash', '-c', PRIVATE_NODE_VIEW, 'node-view', node.name),
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** The command line that runs `argv` inside an emulated node: its mount, UTS and network namespaces. */
+export function inNode(prefix: string, node: string, argv: string[]): string[] {
+  const paths = labPaths(prefix);
+  return ['nsenter', `--mount=${paths.mountPin(node)}`, `--uts=${paths.utsPin(node)}`, `--net=/run/netns/${paths.netns(nodeRole(node))}`, ...argv];
+}
+
+function probeWrapper(prefix: string, endpoint: Endpoint): string[] {
+  const paths = labPaths(prefix);
+  if (endpoint.kind === 'gateway') return ['nsenter', `--net=/run/netns/${paths.netns(GATEWAY)}`];
+  if (endpoint.kind === 'client') return ['nsenter', `--net=/run/netns/${paths.netns(CLIENT)}`];
+  const node = endpoint.node ?? '';
+  if (endpoint.kind === 'host') return ['nsenter', `--net=/run/netns/${paths.netns(nodeRole(node))}`];
+  return inNode(prefix, node, ['ip', 'netns', 'exec', endpoint.netns ?? '']);
+}
+
+export const PING_DEADLINE_SECONDS = 2;
+
+/** One process per source endpoint pings all its targets at once and prints "<ip> ok" or "<ip> no" per target. */
+export function probeCommand(prefix: string, from: Endpoint, targets: string[]): string[] {
+  const pingAll =
+    'for ip in "$@"; do { if ping -n -q -c 1 -i 0.2 -w ' +
+    String(PING_DEADLINE_SECONDS) +
+    ' "$ip" >/dev/null 2>&1; then echo "$ip ok"; else echo "$ip no"; fi; } & done; wait';
+  return [...probeWrapper(prefix, from), 'bash', '-c', pingAll, 'probe', ...targets];
+}
+
+/**
+ * Removes a lab, whatever state it is in: ends by pid every process inside the lab's namespaces (and inside the
+ * namespaces the node scripts made), releases the pinned node views, deletes the lab namespaces, unmounts the pin dir.
+ */
+export function cleanupScript(prefix: string): string {
+  const { dir } = labPaths(prefix);
+  // The prefix is ours (checked in labPaths), so the globs below need no quoting.
+  return `shopt -s nullglob
+declare -A lab_namespace=()
+for pin in ${dir}/*.mnt; do
+  lab_namespace["mnt:$(stat -L -c %i "$pin" 2>/dev/null)"]=1
+  while read -r inode; do lab_namespace["net:$inode"]=1; done < <(nsenter --mount="$pin" bash -c 'shopt -s nullglob; for f in /run/netns/*; do stat -L -c %i "$f"; done' 2>/dev/null)
+done
+for ns in /run/netns/${prefix}-*; do lab_namespace["net:$(stat -L -c %i "$ns" 2>/dev/null)"]=1; done
+for task in /proc/[0-9]*; do
+  pid=\${task#/proc/}
+  [ "$pid" = "$$" ] && continue
+  for kind in mnt net; do
+    inode=$(stat -L -c %i "$task/ns/$kind" 2>/dev/null) || continue
+    if [ -n "\${lab_namespace[$kind:$inode]:-}" ]; then kill -9 "$pid" 2>/dev/null; break; fi
+  done
+done
+for pin in ${dir}/*.mnt ${dir}/*.uts; do umount "$pin" 2>/dev/null; done
+for ns in /run/netns/${prefix}-*; do ip netns del "\${ns##*/}" 2>/dev/null; done
+umount ${dir} 2>/dev/null
+rm -rf -- ${dir}
+true
+`;
+}

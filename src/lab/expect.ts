@@ -1,0 +1,110 @@
+// expectReachability: which endpoint pairs can ping each other, by macvlan's and IP routing's rules, each with why.
+// The lab's switch is a plain learning bridge without hairpin, like most real access switches.
+import { hostOf, isInSubnet } from '../ipv4.js';
+import type { Endpoint, Topology } from './topology.js';
+
+export interface Verdict {
+  reach: boolean;
+  reason: string;
+}
+
+export interface Expectation extends Verdict {
+  from: string;
+  to: string;
+}
+
+const ok = (reason: string): Verdict => ({ reach: true, reason });
+const no = (reason: string): Verdict => ({ reach: false, reason });
+
+/** The MAC a frame from this endpoint carries, when the config fixes it. */
+const macOf = (endpoint: Endpoint): string | undefined => (endpoint.attachment.kind === 'macvlan' ? endpoint.attachment.mac : undefined);
+
+/** A source-mode macvlan takes frames only from the senders it lists (and passes others to its parent). */
+function sourceFilter(receiver: Endpoint, sender: Endpoint): Verdict | undefined {
+  if (receiver.attachment.kind !== 'macvlan' || receiver.attachment.mode !== 'source') return undefined;
+  const senderMac = macOf(sender);
+  if (senderMac !== undefined && receiver.attachment.sourceMacs.includes(senderMac)) return undefined;
+  return no(`${receiver.id} is in source mode and accepts frames only from its sourceMacs`);
+}
+
+/** Can these two exchange frames on the LAN? */
+function layer2(a: Endpoint, b: Endpoint, passthruNodes: Set<string>): Verdict {
+  for (const endpoint of [a, b]) {
+    if (endpoint.attachment.kind === 'parent' && passthruNodes.has(endpoint.attachment.node)) {
+      return no(`a passthru macvlan on ${endpoint.id}'s parent takes every frame, so ${endpoint.id} itself gets none`);
+    }
+  }
+  const filtered = sourceFilter(a, b) ?? sourceFilter(b, a);
+  if (filtered) return filtered;
+  const [x, y] = [a.attachment, b.attachment];
+  const sameNode = 'node' in x && 'node' in y && x.node === y.node;
+  if (!sameNode) return ok('different machines meet through the switch');
+  if (x.kind === 'parent' || y.kind === 'parent') {
+    const child = x.kind === 'parent' ? b : a;
+    return no(`${child.id} is a macvlan child of the parent that carries the host address, and children never reach their parent`);
+  }
+  if (x.kind === 'macvlan' && y.kind === 'macvlan') {
+    if (x.mode === 'bridge' && y.mode === 'bridge') return ok('bridge-mode siblings on one parent are switched inside the kernel');
+    const other = x.mode === 'bridge' ? b : a;
+    const mode = other.attachment.kind === 'macvlan' ? other.attachment.mode : '';
+    return no(
+      mode === 'private'
+        ? `${other.id} is in private mode: it never talks to siblings on its parent`
+        : `${other.id} is in ${mode} mode: siblings on one parent meet only through a switch with hairpin, which this LAN lacks`,
+    );
+  }
+  return ok('same machine');
+}
+
+const connected = (endpoint: Endpoint, ip: string): boolean => endpoint.addresses.some((cidr) => isInSubnet(ip, cidr));
+const owns = (endpoint: Endpoint, ip: string): boolean => endpoint.addresses.some((cidr) => hostOf(cidr) === ip);
+
+export function expectReachability(topology: Topology): Expectation[] {
+  const { endpoints } = topology;
+  const gateway = endpoints.find((e) => e.kind === 'gateway');
+  const passthruNodes = new Set(
+    endpoints.flatMap((e) => (e.attachment.kind === 'macvlan' && e.attachment.mode === 'passthru' ? [e.attachment.node] : [])),
+  );
+  const ownerOf = (ip: string): Endpoint | undefined => endpoints.find((e) => owns(e, ip));
+
+  /** One hop on a wire: the LAN for everyone but the client, whose only wire leads to the gateway. */
+  const wire = (a: Endpoint, b: Endpoint): Verdict => {
+    if (a.kind === 'client' || b.kind === 'client') {
+      return a.kind === 'gateway' || b.kind === 'gateway' ? ok('the client is wired to the gateway') : no('the client is only wired to the gateway');
+    }
+    return layer2(a, b, passthruNodes);
+  };
+
+  /** Can a packet from `from` to `ip` arrive? */
+  const deliver = (from: Endpoint, ip: string, forwarded = false): Verdict => {
+    const target = ownerOf(ip);
+    if (!target) return no(`nothing in the lab has ${ip}`);
+    if (target === from) return ok('own address');
+    if (connected(from, ip)) return wire(from, target);
+    if (from === gateway) return no(`the gateway has no route to ${ip}`);
+    if (forwarded) return no(`no route to ${ip}`);
+    const route = from.routes.find((r) => isInSubnet(ip, r.to));
+    const via = route?.via ?? from.defaultVia;
+    if (via === undefined) return no(`${from.id} has no route to ${ip}: it has no default route`);
+    if (!gateway || !owns(gateway, via)) return no(`${from.id} routes ${ip} via ${via}, which the lab does not emulate`);
+    const toGateway = wire(from, gateway);
+    if (!toGateway.reach) return no(`${from.id} cannot reach its gateway ${via}: ${toGateway.reason}`);
+    const onward = deliver(gateway, ip, true);
+    return onward.reach ? ok(`routed through the gateway ${via}`) : no(`routed through the gateway ${via}, then: ${onward.reason}`);
+  };
+
+  /** The address the gateway sends from: the one in the destination's subnet, as the kernel picks it. */
+  const sourceAddress = (from: Endpoint, to: string): string =>
+    from === gateway ? hostOf(from.addresses.find((cidr) => isInSubnet(to, cidr)) ?? from.addresses[0] ?? from.ip) : from.ip;
+
+  const expectations: Expectation[] = [];
+  endpoints.forEach((a, i) => {
+    for (const b of endpoints.slice(i + 1)) {
+      const there = deliver(a, b.ip);
+      const back = there.reach ? deliver(b, sourceAddress(a, b.ip)) : there;
+      const verdict = !there.reach ? there : !back.reach ? no(`the reply cannot return: ${back.reason}`) : there;
+      expectations.push({ from: a.id, to: b.id, ...verdict });
+    }
+  });
+  return expectations;
+}

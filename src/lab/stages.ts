@@ -1,0 +1,35 @@
+// labStages: the config as the seed tells its story — first without namespace default routes and with the host
+// address still on the parent, then with the default routes, then after the host migration.
+import type { Config, NodeConfig } from '../config/schema.js';
+
+export interface Stage {
+  name: string;
+  description: string;
+  config: Config;
+}
+
+function mapNodes(config: Config, change: (node: NodeConfig) => NodeConfig): Config {
+  return { ...config, nodes: Object.fromEntries(Object.entries(config.nodes).map(([name, node]) => [name, change(node)])) };
+}
+
+const withoutShim = ({ hostShim: _shim, ...node }: NodeConfig): NodeConfig => node;
+
+const withoutNamespaceGateways = (node: NodeConfig): NodeConfig =>
+  node.namespaces === undefined
+    ? node
+    : { ...node, namespaces: Object.fromEntries(Object.entries(node.namespaces).map(([name, { gateway: _gateway, ...ns }]) => [name, ns])) };
+
+export function labStages(config: Config, staged: boolean): Stage[] {
+  const nodes = Object.values(config.nodes);
+  const hasNamespaceGateways = nodes.some((node) => Object.values(node.namespaces ?? {}).some((ns) => ns.gateway !== undefined));
+  const hasShim = nodes.some((node) => node.hostShim !== undefined);
+  if (!staged || (!hasNamespaceGateways && !hasShim)) return [{ name: 'as-configured', description: 'everything the config asks for', config }];
+  const stages: Stage[] = [
+    hasNamespaceGateways
+      ? { name: 'no-default-routes', description: 'namespaces without default routes; host address on the parent', config: mapNodes(config, (node) => withoutNamespaceGateways(withoutShim(node))) }
+      : { name: 'host-on-parent', description: 'host address still on the parent', config: mapNodes(config, withoutShim) },
+  ];
+  if (hasNamespaceGateways) stages.push({ name: 'default-routes', description: 'after adding the namespace default routes', config: mapNodes(config, withoutShim) });
+  if (hasShim) stages.push({ name: 'host-migrated', description: 'after moving the host address onto the macvlan shim', config });
+  return stages;
+}

@@ -1,0 +1,70 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { validateText } from '../../src/pipeline.js';
+import { buildPlan } from '../../src/plan/plan.js';
+import { buildTopology } from '../../src/lab/topology.js';
+import { expectReachability, type Expectation } from '../../src/lab/expect.js';
+import { labStages } from '../../src/lab/stages.js';
+import { cleanupScript, labPaths, setupScript } from '../../src/lab/commands.js';
+
+const seedConfig = validateText(readFileSync(new URL('../../examples/seed.yaml', import.meta.url), 'utf8'), 'seed.yaml').config;
+const stages = labStages(seedConfig, true);
+const expectationsOf = (index: number): Expectation[] => {
+  const stage = stages[index];
+  if (!stage) throw new Error(`no stage ${index}`);
+  return expectReachability(buildTopology(buildPlan(stage.config), 'mvlab-test'));
+};
+const between = (list: Expectation[], a: string, b: string) => list.find((e) => (e.from === a && e.to === b) || (e.from === b && e.to === a));
+
+describe('lab stages', () => {
+  it('tells the seed story in three steps', () => {
+    expect(stages.map((stage) => stage.name)).toEqual(['no-default-routes', 'default-routes', 'host-migrated']);
+    expect(stages[0]?.config.nodes['node1']?.hostShim).toBeUndefined();
+    expect(stages[0]?.config.nodes['node1']?.namespaces?.['ns1']?.gateway).toBeUndefined();
+    expect(stages[1]?.config.nodes['node1']?.namespaces?.['ns1']?.gateway).toBe('192.168.1.1');
+    expect(stages[2]?.config).toBe(seedConfig);
+  });
+
+  it('is one stage without --stage', () => {
+    expect(labStages(seedConfig, false).map((stage) => stage.name)).toEqual(['as-configured']);
+  });
+});
+
+describe('expected reachability, with reasons', () => {
+  it('a macvlan child never reaches its parent', () => {
+    expect(between(expectationsOf(0), 'node1/ns1', 'node1')).toEqual({
+      from: 'node1', to: 'node1/ns1', reach: false,
+      reason: 'node1/ns1 is a macvlan child of the parent that carries the host address, and children never reach their parent',
+    });
+  });
+
+  it('bridge-mode siblings reach each other, and the host does once it sits on a bridge-mode shim', () => {
+    expect(between(expectationsOf(0), 'node1/ns1', 'node1/ns2')?.reach).toBe(true);
+    expect(between(expectationsOf(2), 'node1/ns1', 'node1')?.reason).toBe('bridge-mode siblings on one parent are switched inside the kernel');
+  });
+
+  it('the outside client needs the namespace default route for the reply', () => {
+    expect(between(expectationsOf(0), 'node1/ns1', 'client')?.reason).toBe('node1/ns1 has no route to 10.8.0.241: it has no default route');
+    expect(between(expectationsOf(1), 'node1/ns1', 'client')?.reach).toBe(true);
+  });
+
+  it('puts the outside client in the seed\'s 10.8.0.0/16, and elsewhere when the config uses that', () => {
+    expect(buildTopology(buildPlan(seedConfig), 'mvlab-test').outside.clientAddress).toBe('10.8.0.241/16');
+    const clash = validateText('version: 1\nnodes:\n  n1: { parent: eth0, address: 10.8.0.2/16, namespaces: { a: { interface: m1, address: 10.8.0.3/16 } } }\n', 'x.yaml').config;
+    expect(buildTopology(buildPlan(clash), 'mvlab-test').outside.subnet).toBe('198.18.0.0/24');
+  });
+});
+
+describe('lab commands', () => {
+  it('never name a root-namespace link: every ip link/addr/route command runs inside a lab namespace', () => {
+    const script = setupScript(buildTopology(buildPlan(seedConfig), 'mvlab-test'));
+    const ipCommands = script.split('\n').filter((line) => /^ip (link|addr|route|-n)/.test(line));
+    expect(ipCommands.length).toBeGreaterThan(10);
+    for (const command of ipCommands) expect(command).toMatch(/^ip -n mvlab-test-/);
+  });
+
+  it('only accept the lab prefix, so cleanup globs cannot match anything else', () => {
+    expect(() => labPaths('mvlab-x; rm -rf /')).toThrow('not a lab prefix');
+    expect(() => cleanupScript('/')).toThrow('not a lab prefix');
+  });
+});
