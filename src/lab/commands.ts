@@ -102,13 +102,33 @@ function probeWrapper(prefix: string, endpoint: Endpoint): string[] {
 
 export const PING_DEADLINE_SECONDS = 2;
 
-/** One process per source endpoint pings all its targets at once and prints "<ip> ok" or "<ip> no" per target. */
+export const PINGS_AT_ONCE = 32;
+
+/**
+ * One process per source endpoint pings its targets, a bounded number at a time (a burst of ARP broadcasts would
+ * overflow macvlan's broadcast queue), and prints "<ip> ok" or "<ip> no" per target.
+ */
 export function probeCommand(prefix: string, from: Endpoint, targets: string[]): string[] {
-  const pingAll =
-    'for ip in "$@"; do { if ping -n -q -c 1 -i 0.2 -w ' +
-    String(PING_DEADLINE_SECONDS) +
-    ' "$ip" >/dev/null 2>&1; then echo "$ip ok"; else echo "$ip no"; fi; } & done; wait';
+  const pingAll = [
+    'for ip in "$@"; do',
+    `  while (( $(jobs -rp | wc -l) >= ${PINGS_AT_ONCE} )); do wait -n; done`,
+    `  { if ping -n -q -c 1 -i 0.2 -w ${PING_DEADLINE_SECONDS} "$ip" >/dev/null 2>&1; then echo "$ip ok"; else echo "$ip no"; fi; } &`,
+    'done',
+    'wait',
+    // Neighbour entries of all namespaces share one kernel table: give back this source's at once.
+    'ip neigh flush all',
+  ].join('\n');
   return [...probeWrapper(prefix, from), 'bash', '-c', pingAll, 'probe', ...targets];
+}
+
+/** Empties the neighbour (ARP) cache of every namespace of the lab, inside the emulated nodes too. */
+export function neighbourFlushScript(topology: Topology): string {
+  const paths = labPaths(topology.prefix);
+  const flushAll = 'ip neigh flush all; for ns in $(ip netns list | cut -d" " -f1); do ip -n "$ns" neigh flush all; done';
+  return [
+    ...[GATEWAY, CLIENT].map((role) => line('ip', '-n', paths.netns(role), 'neigh', 'flush', 'all')),
+    ...topology.nodes.map((node) => inNode(topology.prefix, node.name, ['bash', '-c', flushAll]).map(shq).join(' ')),
+  ].join('\n');
 }
 
 /**

@@ -2,7 +2,7 @@
 // emulated nodes, probes every pair of endpoints and compares with the expectations. Always cleans up.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { EnvironmentError } from '../errors.js';
 import type { Config } from '../config/schema.js';
 import { renderConfig } from '../pipeline.js';
@@ -10,7 +10,7 @@ import { sha256 } from '../output/assemble.js';
 import { runProcess } from '../process.js';
 import { buildTopology, type Topology } from './topology.js';
 import { expectReachability, type Expectation } from './expect.js';
-import { cleanupScript, inNode, LAB_PREFIX, labPaths, probeCommand, setupScript } from './commands.js';
+import { cleanupScript, inNode, LAB_PREFIX, labPaths, neighbourFlushScript, probeCommand, setupScript } from './commands.js';
 import { labStages } from './stages.js';
 
 export interface ExpectationOverride {
@@ -59,7 +59,7 @@ export interface LabResult {
 }
 
 const REQUIRED_TOOLS = ['ip', 'nsenter', 'unshare', 'mount', 'umount', 'ping', 'bash', 'stat'];
-const PROBE_SOURCES_AT_ONCE = 8;
+const PROBE_SOURCES_AT_ONCE = 2;
 
 function checkEnvironment(): void {
   if (process.getuid?.() !== 0) throw new EnvironmentError('lab needs root to create network namespaces; run it with sudo');
@@ -128,11 +128,36 @@ async function applyScripts(topology: Topology, scripts: { node: string; content
   );
 }
 
+/**
+ * How many sources may probe before every neighbour cache is emptied. All namespaces share the kernel's one
+ * neighbour table (gc_thresh3 entries, 1024 by default); each probing source adds about two entries per target,
+ * and entries younger than 5 seconds cannot be reclaimed, so a large lab would overflow it and lose pings.
+ */
+function sourcesPerFlush(endpoints: number): number {
+  let limit = 1024;
+  try {
+    limit = Number(readFileSync('/proc/sys/net/ipv4/neigh/default/gc_thresh3', 'utf8').trim()) || limit;
+  } catch {
+    // Keep the kernel's default.
+  }
+  return Math.max(PROBE_SOURCES_AT_ONCE, Math.floor((limit * 0.5) / Math.max(1, endpoints)));
+}
+
 async function probe(topology: Topology, expectations: Expectation[]): Promise<ProbeResult[]> {
   const byId = new Map(topology.endpoints.map((endpoint) => [endpoint.id, endpoint]));
-  const sources = [...new Set(expectations.map((e) => e.from))];
+  const allSources = [...new Set(expectations.map((e) => e.from))];
   const answers = new Map<string, boolean>();
-  await mapLimited(sources, PROBE_SOURCES_AT_ONCE, async (sourceId) => {
+  const batchSize = sourcesPerFlush(topology.endpoints.length);
+  for (let first = 0; first < allSources.length; first += batchSize) {
+    if (first > 0) await bash(neighbourFlushScript(topology), 'emptying the lab\'s neighbour caches');
+    await mapLimited(allSources.slice(first, first + batchSize), PROBE_SOURCES_AT_ONCE, probeSource);
+  }
+  return expectations.map((e) => {
+    const actual = answers.get(`${e.from} ${byId.get(e.to)?.ip ?? ''}`) ?? false;
+    return { ...e, actual, asExpected: actual === e.reach };
+  });
+
+  async function probeSource(sourceId: string): Promise<void> {
     const source = byId.get(sourceId);
     if (!source) return;
     const targets = expectations.filter((e) => e.from === sourceId).map((e) => byId.get(e.to)?.ip ?? '');
@@ -142,11 +167,7 @@ async function probe(topology: Topology, expectations: Expectation[]): Promise<P
       const [ip, verdict] = answer.split(' ');
       answers.set(`${sourceId} ${ip ?? ''}`, verdict === 'ok');
     }
-  });
-  return expectations.map((e) => {
-    const actual = answers.get(`${e.from} ${byId.get(e.to)?.ip ?? ''}`) ?? false;
-    return { ...e, actual, asExpected: actual === e.reach };
-  });
+  }
 }
 
 function applyOverrides(expectations: Expectation[], overrides: ExpectationOverride[]): Expectation[] {

@@ -1,0 +1,59 @@
+// Wall time of the lab: the seed example (staged, as `macvlan-gen lab --stage` runs it) and a 10-node x
+// 10-namespace fleet. Run as root: npm run bench:lab
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const cli = path.join(root, 'dist', 'cli.js');
+
+/** nodes x namespaces on one /16, every namespace with a default route, every host on a shim. */
+export function fleetConfig(nodes: number, namespaces: number): string {
+  const config = {
+    version: 1,
+    nodes: Object.fromEntries(
+      Array.from({ length: nodes }, (_, n) => [
+        `node${n + 1}`,
+        {
+          parent: 'eth0',
+          address: `10.50.${n + 1}.1/16`,
+          gateway: '10.50.0.1',
+          hostShim: { interface: 'shim0' },
+          namespaces: Object.fromEntries(
+            Array.from({ length: namespaces }, (_, i) => [`ns${i + 1}`, { interface: `mv${i + 1}`, address: `10.50.${n + 1}.${i + 10}/16`, gateway: '10.50.0.1' }]),
+          ),
+        },
+      ]),
+    ),
+  };
+  return stringify(config);
+}
+
+function timeLab(label: string, configPath: string, args: string[]): void {
+  const start = process.hrtime.bigint();
+  const run = spawnSync(process.execPath, [cli, 'lab', configPath, '--json', ...args], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  const wall = Number(process.hrtime.bigint() - start) / 1e9;
+  if (run.status !== 0) throw new Error(`${label}: lab exited ${String(run.status)}\n${run.stderr}`);
+  const report = JSON.parse(run.stdout) as { stages: { results: unknown[]; endpoints: unknown[]; seconds: Record<string, number> }[] };
+  const pairs = report.stages.reduce((sum, stage) => sum + stage.results.length, 0);
+  const phases = report.stages.map((s) => `build ${s.seconds['build']?.toFixed(2)}s apply ${s.seconds['apply']?.toFixed(2)}s probe ${s.seconds['probe']?.toFixed(2)}s`).join(' | ');
+  console.log(`${label.padEnd(34)} ${wall.toFixed(2).padStart(7)} s wall  ${String(report.stages.length)} stage(s), ${String(report.stages[0]?.endpoints.length)} endpoints, ${String(pairs)} pairs probed  (${phases})`);
+}
+
+if (process.getuid?.() !== 0) {
+  console.error('the lab benchmark needs root (network namespaces)');
+  process.exit(4);
+}
+const dir = mkdtempSync(path.join(tmpdir(), 'mvg-bench-'));
+try {
+  const fleet = path.join(dir, 'fleet-10x10.yaml');
+  writeFileSync(fleet, fleetConfig(10, 10));
+  timeLab('seed example, --stage', path.join(root, 'examples', 'seed.yaml'), ['--stage']);
+  timeLab('seed example', path.join(root, 'examples', 'seed.yaml'), []);
+  timeLab('10 nodes x 10 namespaces', fleet, []);
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
