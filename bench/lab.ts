@@ -1,4 +1,4 @@
-// Wall time of the lab: the seed example (staged, as `macvlan-gen lab --stage` runs it) and a 10-node x
+// Wall time of the lab: the seed example (staged, as `macvlan-gen lab` runs it by default) and a 10-node x
 // 10-namespace fleet. Run as root: npm run bench:lab
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -51,9 +51,9 @@ const dir = mkdtempSync(path.join(tmpdir(), 'mvg-bench-'));
 try {
   const fleet = path.join(dir, 'fleet-10x10.yaml');
   writeFileSync(fleet, fleetConfig(10, 10));
-  timeLab('seed example, --stage', path.join(root, 'examples', 'seed.yaml'), ['--stage']);
-  timeLab('seed example', path.join(root, 'examples', 'seed.yaml'), []);
-  timeLab('10 nodes x 10 namespaces', fleet, []);
+  timeLab('seed example (staged)', path.join(root, 'examples', 'seed.yaml'), []);
+  timeLab('seed example --no-stage', path.join(root, 'examples', 'seed.yaml'), ['--no-stage']);
+  timeLab('10 nodes x 10 namespaces --no-stage', fleet, ['--no-stage']);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

@@ -148,7 +148,7 @@ async function main(argv: string[]): Promise<number> {
           'build an emulated LAN from the config, run each node script inside it, and print the connectivity matrix',
           (yy) =>
             configArg(yy)
-              .option('stage', { type: 'boolean', default: false, describe: 'probe before and after the namespace default routes and the host migration' })
+              .option('stage', { type: 'boolean', default: true, describe: 'probe before and after the namespace default routes and the host migration (--no-stage: only the final state)' })
               .option('keep', { type: 'boolean', default: false, describe: 'leave the (last) lab up for poking; remove it with `lab down`' })
               .option('expect', { type: 'string', array: true, default: [], describe: 'override an expectation: "A<->B=reach" or "A<->B=none"' })
               .option('json', jsonOption),

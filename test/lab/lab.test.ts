@@ -36,10 +36,10 @@ describe.skipIf(!isRoot)('lab (root: network namespaces)', () => {
 
   beforeAll(() => {
     before = hostState();
-    seed = lab([SEED, '--stage']);
+    seed = lab([SEED]);
   });
 
-  describe('the seed example, staged, reproduces every result of the seed experiment', () => {
+  describe('the seed example (staged by default) reproduces every result of the seed experiment', () => {
     it('runs three stages with every pair as the rules predict, and exits 0', () => {
       expect(seed.status).toBe(0);
       expect(seed.report.ok).toBe(true);
@@ -90,7 +90,7 @@ describe.skipIf(!isRoot)('lab (root: network namespaces)', () => {
   });
 
   it('three nodes: private and vepa namespaces and a source-mode namespace behave as the kernel says', () => {
-    const { status, report } = lab([path.join(EXAMPLES, 'three-nodes.yaml')]);
+    const { status, report } = lab([path.join(EXAMPLES, 'three-nodes.yaml'), '--no-stage']);
     expect(status).toBe(0);
     const [stage] = report.stages;
     expect(stage?.results.filter((r) => !r.asExpected)).toEqual([]);
@@ -106,7 +106,7 @@ describe.skipIf(!isRoot)('lab (root: network namespaces)', () => {
   });
 
   it('a wrong expectation makes the lab exit 1 and names the pair', () => {
-    const run = runCli(['lab', SEED, '--expect', 'node1/ns1<->node1/ns2=none'], tempDir('lab'));
+    const run = runCli(['lab', SEED, '--no-stage', '--expect', 'node1/ns1<->node1/ns2=none'], tempDir('lab'));
     expect(run.status).toBe(1);
     expect(run.stdout).toContain('UNEXPECTED node1/ns1 <-> node1/ns2: reach, expected no reach (overridden on the command line (--expect))');
     expect(run.stdout).toContain('lab: FAILED');
@@ -116,7 +116,7 @@ describe.skipIf(!isRoot)('lab (root: network namespaces)', () => {
   it('two labs run at once without touching each other', async () => {
     const runAsync = () =>
       new Promise<number | null>((resolve) => {
-        const child = spawn(process.execPath, [CLI, 'lab', SEED], { cwd: tempDir('lab'), stdio: 'ignore' });
+        const child = spawn(process.execPath, [CLI, 'lab', SEED, '--no-stage'], { cwd: tempDir('lab'), stdio: 'ignore' });
         child.on('close', resolve);
       });
     expect(await Promise.all([runAsync(), runAsync()])).toEqual([0, 0]);
@@ -124,7 +124,7 @@ describe.skipIf(!isRoot)('lab (root: network namespaces)', () => {
   });
 
   it('cleans up when interrupted midway', async () => {
-    const child = spawn(process.execPath, [CLI, 'lab', SEED, '--stage'], { cwd: tempDir('lab'), stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'lab', SEED], { cwd: tempDir('lab'), stdio: ['ignore', 'ignore', 'pipe'] });
     const status = await new Promise<number | null>((resolve) => {
       child.stderr.on('data', (chunk: Buffer) => {
         if (chunk.toString().includes('probing')) child.kill('SIGINT');
@@ -137,7 +137,7 @@ describe.skipIf(!isRoot)('lab (root: network namespaces)', () => {
 
   it('--keep leaves the lab up for poking, and `lab down` removes it', () => {
     const cwd = tempDir('lab');
-    const kept = runCli(['lab', SEED, '--keep'], cwd);
+    const kept = runCli(['lab', SEED, '--no-stage', '--keep'], cwd);
     expect(kept.status).toBe(0);
     const prefix = /lab (mvlab-[a-z0-9]+) is still up/.exec(kept.stderr)?.[1] ?? '';
     expect(execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })).toContain(`${prefix}-node-node1`);
