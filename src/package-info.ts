@@ -12,13 +12,22 @@ export const PACKAGE_NAME = packageJson.name;
 export const VERSION = packageJson.version;
 export const GENERATOR = `${packageJson.name} ${packageJson.version}`;
 
-export function loadTemplates(directory = path.join(PACKAGE_ROOT, 'templates')): TemplateSources {
-  const stepsDirectory = path.join(directory, 'steps');
-  const steps = Object.fromEntries(
-    readdirSync(stepsDirectory)
-      .filter((file) => file.endsWith('.hbs'))
+const MAIN_TEMPLATE = 'node.sh.hbs';
+
+/** The .hbs files of a folder by name without the extension. */
+function readTemplates(directory: string, skip: string[] = []): Record<string, string> {
+  return Object.fromEntries(
+    readdirSync(directory)
+      .filter((file) => file.endsWith('.hbs') && !skip.includes(file))
       .sort()
-      .map((file) => [file.slice(0, -'.hbs'.length), readFileSync(path.join(stepsDirectory, file), 'utf8')]),
+      .map((file) => [file.slice(0, -'.hbs'.length), readFileSync(path.join(directory, file), 'utf8')]),
   );
-  return { main: readFileSync(path.join(directory, 'node.sh.hbs'), 'utf8'), steps };
+}
+
+export function loadTemplates(directory = path.join(PACKAGE_ROOT, 'templates')): TemplateSources {
+  return {
+    main: readFileSync(path.join(directory, MAIN_TEMPLATE), 'utf8'),
+    steps: readTemplates(path.join(directory, 'steps')),
+    partials: readTemplates(directory, [MAIN_TEMPLATE]),
+  };
 }

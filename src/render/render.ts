@@ -5,8 +5,10 @@ import { shq } from './shq.js';
 
 export interface TemplateSources {
   main: string;
-  /** Step partials by step id. */
+  /** Step partials by step id (templates/steps/). */
   steps: Record<string, string>;
+  /** Other partials by name: migration, verify, teardown (templates/*.hbs). */
+  partials: Record<string, string>;
 }
 
 export interface RenderMeta {
@@ -26,8 +28,8 @@ export function createRenderer(templates: TemplateSources): NodeRenderer {
     return shq(value);
   });
   const compileOptions = { noEscape: true, strict: true, preventIndent: false };
-  for (const [id, source] of Object.entries(templates.steps)) {
-    handlebars.registerPartial(id, handlebars.compile(source, compileOptions));
+  for (const [name, source] of Object.entries({ ...templates.partials, ...templates.steps })) {
+    handlebars.registerPartial(name, handlebars.compile(source, compileOptions));
   }
   const main = handlebars.compile(templates.main, compileOptions);
   return (plan, meta) => main({ node: plan, ...meta });

@@ -3,7 +3,11 @@ import { loadTemplates } from '../../src/package-info.js';
 import { STEP_ORDER } from '../../src/plan/plan.js';
 
 const templates = loadTemplates();
-const all = { 'node.sh.hbs': templates.main, ...Object.fromEntries(Object.entries(templates.steps).map(([id, text]) => [`steps/${id}.hbs`, text])) };
+const all = {
+  'node.sh.hbs': templates.main,
+  ...Object.fromEntries(Object.entries(templates.partials).map(([name, text]) => [`${name}.hbs`, text])),
+  ...Object.fromEntries(Object.entries(templates.steps).map(([id, text]) => [`steps/${id}.hbs`, text])),
+};
 const MUSTACHE = /\{\{([^}]*)\}\}/g;
 
 describe('templates only loop, branch and quote', () => {
@@ -14,11 +18,16 @@ describe('templates only loop, branch and quote', () => {
     expect(bare).toEqual([]);
   });
 
-  it.each(Object.entries(all))('%s: no quoted value sits inside double quotes (quotes would not nest)', (_name, text) => {
-    const inside = text.split('\n').filter((line) => {
-      const before = line.split('{{shq')[0] ?? '';
-      return line.includes('{{shq') && (before.match(/"/g) ?? []).length % 2 === 1;
-    });
+  it.each(Object.entries(all))('%s: no quoted value sits inside a quoted string (quotes do not nest)', (_name, text) => {
+    const inside = text.split('\n').filter((line) =>
+      line
+        .split('{{shq')
+        .slice(0, -1)
+        .some((_part, i, parts) => {
+          const before = parts.slice(0, i + 1).join('{{shq').replace(/\{\{shq [^}]*\}\}/g, '');
+          return (before.match(/"/g) ?? []).length % 2 === 1 || (before.match(/'/g) ?? []).length % 2 === 1;
+        }),
+    );
     expect(inside).toEqual([]);
   });
 

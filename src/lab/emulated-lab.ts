@@ -1,0 +1,156 @@
+// EmulatedLab: one emulated LAN made real in network namespaces, with its nodes' scripts in place. The edge where
+// the lab touches the machine: it starts processes and writes the scripts; everything it makes carries its prefix.
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { EnvironmentError } from '../errors.js';
+import type { Plan } from '../plan/plan.js';
+import { runProcess, type ProcessResult } from '../process.js';
+import { buildTopology, type Topology } from './topology.js';
+import type { Expectation } from './expect.js';
+import { cleanupScript, inNode, LAB_PREFIX, labPaths, neighbourFlushScript, probeCommand, setupScript } from './commands.js';
+
+export interface ProbeResult extends Expectation {
+  actual: boolean;
+  asExpected: boolean;
+}
+
+const PROBE_SOURCES_AT_ONCE = 4;
+
+/** Labs that exist now, removed on Ctrl-C or kill as well. */
+const live = new Set<string>();
+let signalsHandled = false;
+
+function removeLiveLabsAndExit(signal: NodeJS.Signals): void {
+  for (const prefix of live) removeLab(prefix);
+  process.exit(signal === 'SIGINT' ? 130 : 143);
+}
+
+function handleSignals(): void {
+  if (signalsHandled) return;
+  signalsHandled = true;
+  process.on('SIGINT', removeLiveLabsAndExit).on('SIGTERM', removeLiveLabsAndExit);
+}
+
+export function removeLab(prefix: string): void {
+  spawnSync('bash', ['-c', cleanupScript(prefix)], { stdio: 'ignore' });
+}
+
+/** Prefixes of labs present on this machine (left by --keep, or by a run that was killed). */
+export function listLabs(): string[] {
+  const names = [...(existsSync('/run/netns') ? readdirSync('/run/netns') : []), ...readdirSync('/run')];
+  const prefixes = names.map((name) => new RegExp(`^(${LAB_PREFIX}-[a-z0-9]+)`).exec(name)?.[1]).filter((p): p is string => p !== undefined);
+  return [...new Set(prefixes)].sort();
+}
+
+function newPrefix(): string {
+  for (;;) {
+    const prefix = `${LAB_PREFIX}-${randomBytes(3).toString('hex')}`;
+    if (!existsSync(labPaths(prefix).dir)) return prefix;
+  }
+}
+
+async function bash(script: string, what: string): Promise<void> {
+  const result = await runProcess('bash', ['-c', script]);
+  if (result.status !== 0) throw new EnvironmentError(`${what} failed: ${result.stderr.trim().split('\n').slice(-3).join(' / ')}`);
+}
+
+async function mapLimited<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) await work(items[next++] as T);
+  });
+  await Promise.all(workers);
+}
+
+/**
+ * How many sources may probe before every neighbour cache is emptied. All namespaces share the kernel's one
+ * neighbour table (gc_thresh3 entries, 1024 by default); each probing source adds about two entries per target,
+ * and entries younger than 5 seconds cannot be reclaimed, so a large lab would overflow it and lose pings.
+ */
+function sourcesPerFlush(endpoints: number): number {
+  let limit = 1024;
+  try {
+    limit = Number(readFileSync('/proc/sys/net/ipv4/neigh/default/gc_thresh3', 'utf8').trim()) || limit;
+  } catch {
+    // Keep the kernel's default.
+  }
+  return Math.max(PROBE_SOURCES_AT_ONCE, Math.floor((limit * 0.5) / Math.max(1, endpoints)));
+}
+
+export class EmulatedLab {
+  private constructor(readonly topology: Topology) {}
+
+  get prefix(): string {
+    return this.topology.prefix;
+  }
+
+  /** Builds the LAN for a plan and puts each node's script in place (not yet run). */
+  static async build(plan: Plan, scripts: { node: string; content: string }[]): Promise<EmulatedLab> {
+    handleSignals();
+    const topology = buildTopology(plan, newPrefix());
+    live.add(topology.prefix);
+    const lab = new EmulatedLab(topology);
+    try {
+      await bash(setupScript(topology), `building lab ${topology.prefix}`);
+      for (const { node, content } of scripts) writeFileSync(lab.scriptPath(node), content, { mode: 0o755 });
+    } catch (error) {
+      lab.remove();
+      throw error;
+    }
+    return lab;
+  }
+
+  scriptPath(node: string): string {
+    return labPaths(this.prefix).script(node);
+  }
+
+  /** Runs a command inside an emulated node (its mount, UTS and network namespaces), with the node's run dir. */
+  runInNode(node: string, argv: string[], env: Record<string, string> = {}): Promise<ProcessResult> {
+    const variables = Object.entries({ MACVLAN_GEN_RUN_DIR: labPaths(this.prefix).runDir(node), ...env }).map(([k, v]) => `${k}=${v}`);
+    const [command = 'nsenter', ...args] = inNode(this.prefix, node, ['env', ...variables, ...argv]);
+    return runProcess(command, args);
+  }
+
+  /** Runs the node's generated script, unmodified, inside its emulated node. */
+  runScript(node: string, args: string[], env: Record<string, string> = {}): Promise<ProcessResult> {
+    return this.runInNode(node, ['bash', this.scriptPath(node), ...args], env);
+  }
+
+  /** Pings every expected pair from its first endpoint and tells which answered. */
+  async probe(expectations: Expectation[]): Promise<ProbeResult[]> {
+    const byId = new Map(this.topology.endpoints.map((endpoint) => [endpoint.id, endpoint]));
+    const answers = new Map<string, boolean>();
+    const probeSource = async (sourceId: string): Promise<void> => {
+      const source = byId.get(sourceId);
+      if (!source) return;
+      const targets = expectations.filter((e) => e.from === sourceId).map((e) => byId.get(e.to)?.ip ?? '');
+      const [command = 'nsenter', ...args] = probeCommand(this.prefix, source, [...new Set(targets)]);
+      const result = await runProcess(command, args);
+      for (const answer of result.stdout.trim().split('\n')) {
+        const [ip, verdict] = answer.split(' ');
+        answers.set(`${sourceId} ${ip ?? ''}`, verdict === 'ok');
+      }
+    };
+    const sources = [...new Set(expectations.map((e) => e.from))];
+    const batchSize = sourcesPerFlush(this.topology.endpoints.length);
+    for (let first = 0; first < sources.length; first += batchSize) {
+      if (first > 0) await bash(neighbourFlushScript(this.topology), "emptying the lab's neighbour caches");
+      await mapLimited(sources.slice(first, first + batchSize), PROBE_SOURCES_AT_ONCE, probeSource);
+    }
+    return expectations.map((e) => {
+      const actual = answers.get(`${e.from} ${byId.get(e.to)?.ip ?? ''}`) ?? false;
+      return { ...e, actual, asExpected: actual === e.reach };
+    });
+  }
+
+  /** Leaves the lab up after this process ends (--keep). */
+  keep(): void {
+    live.delete(this.prefix);
+  }
+
+  remove(): void {
+    removeLab(this.prefix);
+    live.delete(this.prefix);
+  }
+}
