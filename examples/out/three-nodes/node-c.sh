@@ -139,15 +139,17 @@ run_in() {
 
 declare -A CREATED=()
 
-# Runs a command that creates something (KIND NAME), and notes it so that teardown removes it, and only it.
+# Runs a command that creates something (KIND NAME) and notes it, before running it, so that even an
+# interrupted apply leaves teardown knowing what to remove; teardown removes only what is noted and exists.
 run_created() {
   local -r what="$1 $2"
   shift 2
+  if [[ "${MODE}" != plan ]] && ! was_created "${what}"; then
+    CREATED["${what}"]=1
+    mkdir -p -- "${RUN_DIR}"
+    printf '%s\n' "${what}" >>"${CREATED_FILE}"
+  fi
   run "$@"
-  [[ "${MODE}" == plan ]] && return 0
-  CREATED["${what}"]=1
-  mkdir -p -- "${RUN_DIR}"
-  printf '%s\n' "${what}" >>"${CREATED_FILE}"
 }
 
 was_created() {
@@ -308,25 +310,32 @@ interfaces_with_address() {
 
 # region lock
 # A directory is the lock: mkdir is atomic. A lock whose owner is gone is taken over.
+LOCK_OWNER=''
+read_lock_owner() {
+  LOCK_OWNER=''
+  if [[ -f "${LOCK_DIR}/pid" ]]; then read -r LOCK_OWNER <"${LOCK_DIR}/pid" || true; fi
+}
+
+lock_is_held() {
+  read_lock_owner
+  [[ -n "${LOCK_OWNER}" ]] && kill -0 "${LOCK_OWNER}" 2>/dev/null
+}
+
 take_lock() {
   mkdir -p -- "${RUN_DIR}"
-  local owner=''
-  if ! mkdir -- "${LOCK_DIR}" 2>/dev/null; then
-    read -r owner <"${LOCK_DIR}/pid" 2>/dev/null || true
-    if [[ -n "${owner}" ]] && kill -0 "${owner}" 2>/dev/null; then
-      err "another run (pid ${owner}) is working on this node; wait for it to finish (lock: ${LOCK_DIR})"
-      return "${EXIT_LOCKED}"
-    fi
+  if ! mkdir -- "${LOCK_DIR}" 2>/dev/null && lock_is_held; then
+    err "another run (pid ${LOCK_OWNER}) is working on this node; wait for it to finish (lock: ${LOCK_DIR})"
+    return "${EXIT_LOCKED}"
   fi
+  mkdir -p -- "${LOCK_DIR}"
   printf '%s\n' "$$" >"${LOCK_DIR}/pid"
   trap release_lock EXIT
 }
 
 # Releases the lock only if this process still owns it (the migration guard may have taken it over).
 release_lock() {
-  local owner=''
-  read -r owner <"${LOCK_DIR}/pid" 2>/dev/null || true
-  if [[ "${owner}" == "$$" ]]; then rm -rf -- "${LOCK_DIR}"; fi
+  read_lock_owner
+  if [[ "${LOCK_OWNER}" == "$$" ]]; then rm -rf -- "${LOCK_DIR}"; fi
 }
 # endregion lock
 
@@ -573,12 +582,14 @@ cmd_teardown() {
   for ((i = ${#NAMESPACES[@]} - 1; i >= 0; i--)); do
     netns="${NAMESPACES[${i}]}"
     name="${NS_INTERFACE[${netns}]}"
-    if was_created "netns ${netns}" && has_netns "${netns}"; then
-      run ip netns del "${netns}"
-    elif was_created "link ${netns}/${name}" && has_link "${netns}" "${name}"; then
+    # Links first: deleting a namespace frees its links later, in the background.
+    if was_created "link ${netns}/${name}" && has_link "${netns}" "${name}"; then
       run_in "${netns}" ip link del dev "${name}"
     elif was_created "link ${netns}/${name}" && has_link '' "${name}"; then
       run ip link del dev "${name}"
+    fi
+    if was_created "netns ${netns}" && has_netns "${netns}"; then
+      run ip netns del "${netns}"
     fi
   done
   if was_created "promisc ${PARENT}" && is_promisc; then

@@ -1,0 +1,243 @@
+// The generated node script on emulated nodes: idempotent apply, convergence after interruption, exact teardown,
+// verify, the guarded host migration (revert, confirm, rollback) and every refusal. Root only; never skipped in CI.
+import { writeFileSync, mkdirSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EmulatedLab } from '../../src/lab/emulated-lab.js';
+import { buildPlan } from '../../src/plan/plan.js';
+import { buildTopology } from '../../src/lab/topology.js';
+import { expectReachability } from '../../src/lab/expect.js';
+import { labStages } from '../../src/lab/stages.js';
+import { buildLab, configOf, nodeState, normalizeState, SEED_TEXT } from '../support/lab.js';
+
+const isRoot = process.getuid?.() === 0;
+if (process.env['CI'] && !isRoot) throw new Error('CI runs as root: the lab tests must run there, not be skipped');
+
+const SEED = configOf(SEED_TEXT);
+const withNode1Shim = (extra: string) => configOf(SEED_TEXT.replace('      interface: mac0\n', `      interface: mac0\n${extra}`));
+const FAST_PROBES = { MACVLAN_GEN_PROBE_TIMEOUT: '3' };
+
+async function inNode(lab: EmulatedLab, node: string, command: string): Promise<void> {
+  const result = await lab.runInNode(node, ['bash', '-c', command]);
+  if (result.status !== 0) throw new Error(`${command} failed in ${node}: ${result.stderr}`);
+}
+
+async function pingFrom(lab: EmulatedLab, node: string, address: string): Promise<boolean> {
+  return (await lab.runInNode(node, ['ping', '-n', '-q', '-c', '1', '-w', '3', address])).status === 0;
+}
+
+describe.skipIf(!isRoot)('the node script on an emulated node', () => {
+  describe('apply, verify and teardown', () => {
+    let lab: EmulatedLab;
+    let pristine: string;
+    let applied: string;
+    beforeAll(async () => {
+      lab = await buildLab(SEED);
+      pristine = await nodeState(lab, 'node1');
+      const first = await lab.runScript('node1', ['apply']);
+      expect(first.status, first.stderr).toBe(0);
+      applied = await nodeState(lab, 'node1');
+    });
+    afterAll(() => lab.remove());
+
+    it('a second apply changes nothing and says so', async () => {
+      const second = await lab.runScript('node1', ['apply']);
+      expect(second.status).toBe(0);
+      expect(second.stdout).toContain('Nothing to do: the node already matches the config; nothing was changed.');
+      expect(second.stdout).not.toMatch(/^ {2}\+ /m);
+      expect(await nodeState(lab, 'node1')).toBe(applied);
+    });
+
+    it('plan on an applied node lists what is already there and no command', async () => {
+      const plan = await lab.runScript('node1', ['plan']);
+      expect(plan.status).toBe(0);
+      expect(plan.stdout).toContain('  = ns1: route default via 192.168.1.1 dev mac1\n');
+      expect(plan.stdout).toContain('  = the host address 192.168.179.9/16 is on mac0\n');
+      expect(plan.stdout).toContain('Nothing to do: the node already matches the config.');
+    });
+
+    it('verify passes on an applied node, names a mismatch, and apply repairs it', async () => {
+      const ok = await lab.runScript('node1', ['verify']);
+      expect(ok.status).toBe(0);
+      expect(ok.stdout).toContain('  ok    ns1 reaches its gateway 192.168.1.1\n');
+      expect(ok.stdout).toMatch(/\n\d+ checks, all ok\.\n$/);
+
+      await inNode(lab, 'node1', 'ip netns exec ns1 ip route del default');
+      const broken = await lab.runScript('node1', ['verify']);
+      expect(broken.status).toBe(1);
+      expect(broken.stdout).toContain('  FAIL  ns1: default route via 192.168.1.1\n');
+
+      const repair = await lab.runScript('node1', ['apply']);
+      expect(repair.stdout).toContain('  + ip netns exec ns1 ip route add default via 192.168.1.1 dev mac1\n');
+      expect(repair.stdout).toContain('Done: 1 commands ran.');
+      expect((await lab.runScript('node1', ['verify'])).status).toBe(0);
+    });
+
+    it('teardown returns the node exactly to its state before apply, and a second teardown does nothing', async () => {
+      const teardown = await lab.runScript('node1', ['teardown']);
+      expect(teardown.status, teardown.stderr).toBe(0);
+      expect(teardown.stdout).toContain('  + ip addr add 192.168.179.9/16 dev ens160\n');
+      expect(await nodeState(lab, 'node1')).toBe(pristine);
+      const again = await lab.runScript('node1', ['teardown']);
+      expect(again.status).toBe(0);
+      expect(again.stdout).toContain('Nothing to tear down: nothing that apply made is left.');
+    });
+
+    it('converges after apply is killed after the k-th change, for several k', async () => {
+      expect((await lab.runScript('node1', ['teardown'])).status).toBe(0);
+      const bin = `/run/${lab.prefix}/test-bin`;
+      mkdirSync(bin, { recursive: true });
+      // An `ip` that lets the k-th state-changing call through, then kills the script that made it.
+      writeFileSync(
+        `${bin}/ip`,
+        [
+          '#!/bin/bash',
+          'if [[ -z "${COUNTED:-}" && " $* " =~ \\ (add|del|set|flush|replace)\\  && " $* " != *mvgprobe* ]]; then',
+          '  count=$(( $(cat "$COUNT_FILE" 2>/dev/null || echo 0) + 1 )); echo "$count" > "$COUNT_FILE"',
+          '  COUNTED=1 /usr/sbin/ip "$@"; status=$?',
+          '  if (( count == KILL_AFTER )); then kill -9 "$PPID"; fi',
+          '  exit "$status"',
+          'fi',
+          'exec /usr/sbin/ip "$@"',
+        ].join('\n'),
+        { mode: 0o755 },
+      );
+      for (const k of [1, 3, 5, 8, 12, 14, 15]) {
+        const countFile = `${bin}/count-${k}`;
+        const killed = await lab.runScript('node1', ['apply'], { PATH: `${bin}:/usr/sbin:/usr/bin:/sbin:/bin`, KILL_AFTER: String(k), COUNT_FILE: countFile });
+        expect(killed.signal, `k=${k}: ${killed.stdout}`).toBe('SIGKILL');
+        const resumed = await lab.runScript('node1', ['apply']);
+        expect(resumed.status, `k=${k}: ${resumed.stderr}`).toBe(0);
+        expect(normalizeState(await nodeState(lab, 'node1')), `k=${k}`).toBe(normalizeState(applied));
+        expect((await lab.runScript('node1', ['verify'])).status, `k=${k}`).toBe(0);
+        expect((await lab.runScript('node1', ['teardown'])).status, `k=${k}`).toBe(0);
+        expect(await nodeState(lab, 'node1'), `k=${k}`).toBe(pristine);
+      }
+    });
+  });
+
+  describe('the guarded host migration', () => {
+    it('reverts by itself when the probes do not answer, and the node is reachable again', async () => {
+      const config = withNode1Shim('      probes: [192.168.1.250]\n');
+      const lab = await buildLab(config);
+      try {
+        expect((await lab.runScript('node2', ['apply'])).status).toBe(0);
+        const apply = await lab.runScript('node1', ['apply'], FAST_PROBES);
+        expect(apply.status).toBe(5);
+        expect(apply.stderr).toContain('host migration reverted: 192.168.1.250 did not answer within 3s; the host address is back on ens160');
+        expect(await pingFrom(lab, 'node2', '192.168.179.9')).toBe(true);
+        const state = await nodeState(lab, 'node1');
+        expect(state).toContain('default via 192.168.1.1 dev ens160');
+        expect(state).toMatch(/inet 192\.168\.179\.9\/16 scope global ens160/);
+        // The matrix is that of the node with its host address on the parent.
+        const [onParent] = labStages(config, true).filter((stage) => stage.name === 'default-routes');
+        const expectations = expectReachability(buildTopology(buildPlan(onParent?.config ?? config), lab.prefix));
+        const results = await lab.probe(expectations);
+        expect(results.filter((r) => !r.asExpected)).toEqual([]);
+      } finally {
+        lab.remove();
+      }
+    });
+
+    it('waits for confirm: without it the migration reverts, and a second apply meanwhile is refused', async () => {
+      const lab = await buildLab(withNode1Shim('      confirmTimeout: 10\n'));
+      try {
+        const apply = await lab.runScript('node1', ['apply'], FAST_PROBES);
+        expect(apply.status).toBe(0);
+        expect(apply.stdout).toContain('192.168.1.1 answered. Within 10s, from a NEW session, run: node1.sh confirm');
+        const concurrent = await lab.runScript('node1', ['apply']);
+        expect(concurrent.status).toBe(4);
+        expect(concurrent.stderr).toMatch(/another run \(pid \d+\) is working on this node/);
+        await new Promise((resolve) => setTimeout(resolve, 12_000));
+        const state = await nodeState(lab, 'node1');
+        expect(state).toMatch(/inet 192\.168\.179\.9\/16 scope global ens160/);
+        expect(await pingFrom(lab, 'node2', '192.168.179.9')).toBe(true);
+        expect((await lab.runScript('node1', ['confirm'])).stderr).toContain('nothing to confirm: no host migration is waiting (status: reverted: no confirm within 10s)');
+      } finally {
+        lab.remove();
+      }
+    });
+
+    it('keeps the migration once confirmed, and rollback puts it back by hand', async () => {
+      const config = withNode1Shim('      confirmTimeout: 10\n');
+      const lab = await buildLab(config);
+      try {
+        expect((await lab.runScript('node1', ['apply'], FAST_PROBES)).status).toBe(0);
+        const confirm = await lab.runScript('node1', ['confirm']);
+        expect(confirm.stdout).toBe('Confirmed: the host address 192.168.179.9/16 stays on mac0.\n');
+        await new Promise((resolve) => setTimeout(resolve, 11_000));
+        expect((await lab.runScript('node1', ['verify'])).status).toBe(0);
+        await Promise.all(['node2'].map((node) => lab.runScript(node, ['apply'])));
+        const results = await lab.probe(expectReachability(lab.topology));
+        expect(results.filter((r) => !r.asExpected)).toEqual([]);
+
+        const rollback = await lab.runScript('node1', ['rollback']);
+        expect(rollback.status).toBe(0);
+        expect(rollback.stdout).toContain('Rolled back: the host address 192.168.179.9/16 is back on ens160.');
+        expect(await nodeState(lab, 'node1')).toMatch(/inet 192\.168\.179\.9\/16 scope global ens160/);
+        expect(await pingFrom(lab, 'node2', '192.168.179.9')).toBe(true);
+      } finally {
+        lab.remove();
+      }
+    });
+  });
+
+  describe('refusals: each says why, exits 3 and changes nothing', () => {
+    let lab: EmulatedLab;
+    beforeAll(async () => {
+      lab = await buildLab(SEED);
+    });
+    afterAll(() => lab.remove());
+
+    async function expectRefusal(node: string, message: string, args: string[] = ['apply']): Promise<void> {
+      const before = await nodeState(lab, node);
+      const run = await lab.runScript(node, args);
+      expect(run.status, run.stdout).toBe(3);
+      expect(run.stderr).toContain(message);
+      expect(await nodeState(lab, node)).toBe(before);
+    }
+
+    it('a missing parent NIC', async () => {
+      const wrong = await buildLab(SEED, configOf(SEED_TEXT.replaceAll('parent: ens160', 'parent: eth9')));
+      try {
+        const before = await nodeState(wrong, 'node1');
+        const run = await wrong.runScript('node1', ['apply']);
+        expect(run.status).toBe(3);
+        expect(run.stderr).toBe("node1.sh: error: preflight: parent NIC eth9 does not exist on this node; check the config against 'ip link'\n");
+        expect(await nodeState(wrong, 'node1')).toBe(before);
+      } finally {
+        wrong.remove();
+      }
+    });
+
+    it('a parent NIC that is down', async () => {
+      await inNode(lab, 'node2', 'ip link set dev ens160 down');
+      await expectRefusal('node2', 'preflight: parent NIC ens160 is down; bring it up first (this script never changes that)');
+      await inNode(lab, 'node2', 'ip link set dev ens160 up');
+    });
+
+    it('an interface of the same name that is not our macvlan', async () => {
+      await inNode(lab, 'node2', 'ip link add mac1 type veth peer name mac1-peer');
+      await expectRefusal('node2', 'preflight: interface mac1 exists on this node but is not a bridge-mode macvlan on ens160; remove or rename it');
+      await inNode(lab, 'node2', 'ip link del mac1');
+    });
+
+    it('a route on the parent that the host migration would lose, unless forced', async () => {
+      await inNode(lab, 'node1', 'ip route add 10.99.0.0/16 via 192.168.1.254 dev ens160');
+      await expectRefusal('node1', 'preflight: the host migration would lose this route on ens160: 10.99.0.0/16 via 192.168.1.254 dev ens160');
+      const forced = await lab.runScript('node1', ['apply', '--force']);
+      expect(forced.status, forced.stderr).toBe(0);
+      expect((await lab.runScript('node1', ['teardown'])).status).toBe(0);
+    });
+
+    it('the script of another node', async () => {
+      const other = await buildLab(SEED);
+      try {
+        const script = await other.runInNode('node1', ['bash', other.scriptPath('node2'), 'apply']);
+        expect(script.status).toBe(3);
+        expect(script.stderr).toContain('preflight: the host address 192.168.179.10/16 is not on this node: is this really node2?');
+      } finally {
+        other.remove();
+      }
+    });
+  });
+});

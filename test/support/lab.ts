@@ -1,0 +1,59 @@
+// Helpers for tests that drive emulated nodes directly.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { validateText, renderConfig } from '../../src/pipeline.js';
+import { EmulatedLab } from '../../src/lab/emulated-lab.js';
+import type { Config } from '../../src/config/schema.js';
+import { EXAMPLES } from './cli.js';
+
+export const SEED_TEXT = readFileSync(path.join(EXAMPLES, 'seed.yaml'), 'utf8');
+
+export function configOf(text: string): Config {
+  return validateText(text, 'test.yaml').config;
+}
+
+/** A lab built from `labConfig`, with scripts rendered from `scriptConfig` (the same unless a test wants a mismatch). */
+export async function buildLab(labConfig: Config, scriptConfig: Config = labConfig): Promise<EmulatedLab> {
+  const scripts = renderConfig(scriptConfig, 'test').scripts;
+  return EmulatedLab.build(renderConfig(labConfig, 'test').plan, scripts);
+}
+
+/**
+ * Everything `ip` says about an emulated node, in its own namespace and in every namespace it has:
+ * `ip -d link`, `ip -d addr`, `ip route` and `ip netns list`, exactly as printed.
+ */
+export const NODE_STATE = [
+  'for where in "" $(ip netns list | cut -d" " -f1); do',
+  '  echo "== ${where:-node}"',
+  '  run() { if [ -z "$where" ]; then ip "$@"; else ip -n "$where" "$@"; fi; }',
+  '  run -d link show; run -d addr show; run route show table all',
+  'done',
+  'ip netns list',
+].join('\n');
+
+/**
+ * The same, without what differs between two otherwise equal setups: interface indexes, kernel-chosen MACs and the
+ * IPv6 link-local addresses made from them; lines sorted, since the kernel orders some by those addresses.
+ */
+export function normalizeState(state: string): string {
+  return state
+    .replace(/^\d+: /gm, '')
+    .replace(/@if\d+/g, '@if')
+    .replace(/link\/ether [0-9a-f:]+/g, 'link/ether MAC')
+    .replace(/ \(id: \d+\)/g, '')
+    .replace(/link-netnsid \d+/g, 'link-netnsid N')
+    .replace(/fe80::[0-9a-f:]+(?=[/ ])/g, 'fe80::LL')
+    .split('\n')
+    .sort()
+    .join('\n');
+}
+
+/** The node's state once IPv6 duplicate address detection has settled (it changes addresses and routes). */
+export async function nodeState(lab: EmulatedLab, node: string): Promise<string> {
+  for (let attempt = 0; ; attempt++) {
+    const result = await lab.runInNode(node, ['bash', '-c', NODE_STATE]);
+    if (result.status !== 0) throw new Error(`reading the state of ${node} failed: ${result.stderr}`);
+    if (!result.stdout.includes(' tentative') || attempt >= 50) return result.stdout;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
