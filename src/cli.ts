@@ -8,11 +8,12 @@ import { CliError, ConfigError, EnvironmentError, EXIT, FindingsError, UsageErro
 import { countBySeverity, formatDiagnostic, InvalidConfigError, type Diagnostic } from './config/diagnostics.js';
 import { configJsonSchema } from './config/schema.js';
 import { generateFromText, validateText } from './pipeline.js';
-import { writeOutput, readOutputDir, previousOutputFiles } from './output/write.js';
+import { writeOutput, readOutputDir, previousOutputFiles, writeTextFiles } from './output/write.js';
 import { compareOutput, describeDrift } from './output/compare.js';
 import { formatLintFinding, lintScripts } from './lint/lint.js';
 import { PACKAGE_ROOT, VERSION } from './package-info.js';
-import { listLabs, removeLab, runLab, type ExpectationOverride } from './lab/runner.js';
+import { checkEnvironment, listLabs, removeLab, runLab, type ExpectationOverride } from './lab/runner.js';
+import { recordTranscripts } from './lab/transcripts.js';
 import { formatLabReport } from './lab/report.js';
 import { sha256 } from './output/assemble.js';
 
@@ -167,6 +168,19 @@ async function main(argv: string[]): Promise<number> {
             else out(formatLabReport(result));
             if (result.kept) diag(`lab ${result.kept} is still up; remove it with: macvlan-gen lab down ${result.kept}`);
             if (!result.ok) exitCode = EXIT.findings;
+          },
+        )
+        .command(
+          'record [config]',
+          'run plan, apply, apply again, verify and teardown on emulated nodes and write what each printed',
+          (yy) => configArg(yy).option('out-dir', { type: 'string', default: 'transcripts', describe: 'where to write <node>-<step>.txt' }),
+          async (args) => {
+            checkEnvironment();
+            const text = readConfigText(args.config);
+            const { config } = validateText(text, args.config, { strict: args.strict });
+            const transcripts = await recordTranscripts(config, sha256(text), (line) => diag(line));
+            const result = writeTextFiles(args.outDir, transcripts);
+            out(`wrote ${result.length} transcripts to ${args.outDir}/`);
           },
         )
         .command(

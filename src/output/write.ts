@@ -69,3 +69,11 @@ export function writeOutput(directory: string, files: OutputFile[], options: { f
   for (const name of removed) rmSync(path.join(directory, name), { force: true });
   return { written: ordered.map((file) => file.name).sort(), removed };
 }
+
+/** Replaces the .txt files of a directory with the given ones (a folder of generated text, such as transcripts). */
+export function writeTextFiles(directory: string, files: { name: string; content: string }[]): string[] {
+  mkdirSync(directory, { recursive: true });
+  for (const name of readdirSync(directory).filter((file) => file.endsWith('.txt'))) rmSync(path.join(directory, name));
+  for (const file of files) writeFileSync(path.join(directory, file.name), file.content);
+  return files.map((file) => file.name);
+}

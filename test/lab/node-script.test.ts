@@ -1,6 +1,10 @@
 // The generated node script on emulated nodes: idempotent apply, convergence after interruption, exact teardown,
 // verify, the guarded host migration (revert, confirm, rollback) and every refusal. Root only; never skipped in CI.
-import { writeFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { recordTranscripts } from '../../src/lab/transcripts.js';
+import { sha256 } from '../../src/output/assemble.js';
+import { ROOT } from '../support/cli.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EmulatedLab } from '../../src/lab/emulated-lab.js';
 import { buildPlan } from '../../src/plan/plan.js';
@@ -144,9 +148,11 @@ describe.skipIf(!isRoot)('the node script on an emulated node', () => {
         const apply = await lab.runScript('node1', ['apply'], FAST_PROBES);
         expect(apply.status).toBe(0);
         expect(apply.stdout).toContain('192.168.1.1 answered. Within 10s, from a NEW session, run: node1.sh confirm');
+        const during = await nodeState(lab, 'node1');
         const concurrent = await lab.runScript('node1', ['apply']);
         expect(concurrent.status).toBe(4);
         expect(concurrent.stderr).toMatch(/another run \(pid \d+\) is working on this node/);
+        expect(await nodeState(lab, 'node1')).toBe(during);
         await new Promise((resolve) => setTimeout(resolve, 12_000));
         const state = await nodeState(lab, 'node1');
         expect(state).toMatch(/inet 192\.168\.179\.9\/16 scope global ens160/);
@@ -229,6 +235,17 @@ describe.skipIf(!isRoot)('the node script on an emulated node', () => {
       expect((await lab.runScript('node1', ['teardown'])).status).toBe(0);
     });
 
+    it('an MTU above the parent NIC\'s', async () => {
+      const jumbo = await buildLab(SEED, configOf(SEED_TEXT.replace('address: 192.168.179.14/16', 'address: 192.168.179.14/16\n        mtu: 9000')));
+      try {
+        const run = await jumbo.runScript('node2', ['apply']);
+        expect(run.status).toBe(3);
+        expect(run.stderr).toContain('preflight: ns1: MTU 9000 of mac1 is above the MTU 1500 of ens160');
+      } finally {
+        jumbo.remove();
+      }
+    });
+
     it('the script of another node', async () => {
       const other = await buildLab(SEED);
       try {
@@ -239,5 +256,14 @@ describe.skipIf(!isRoot)('the node script on an emulated node', () => {
         other.remove();
       }
     });
+  });
+});
+
+describe.skipIf(!isRoot)('docs transcripts', () => {
+  it('docs/generated/transcripts/seed holds exactly what the seed scripts print today (npm run transcripts)', async () => {
+    const transcripts = await recordTranscripts(SEED, sha256(SEED_TEXT), () => undefined);
+    const dir = path.join(ROOT, 'docs', 'generated', 'transcripts', 'seed');
+    expect(readdirSync(dir).sort()).toEqual(transcripts.map((t) => t.name).sort());
+    for (const transcript of transcripts) expect(readFileSync(path.join(dir, transcript.name), 'utf8'), transcript.name).toBe(transcript.content);
   });
 });

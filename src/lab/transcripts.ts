@@ -1,0 +1,40 @@
+// recordTranscripts: what an operator sees running each node script's commands in order (plan, apply, apply again,
+// verify, teardown) on emulated nodes: the docs embed these, so every output shown there is real.
+import type { Config } from '../config/schema.js';
+import { renderConfig } from '../pipeline.js';
+import { EmulatedLab } from './emulated-lab.js';
+
+export const TRANSCRIPT_STEPS = [
+  { name: 'plan', args: ['plan'] },
+  { name: 'apply', args: ['apply'] },
+  { name: 'apply-again', args: ['apply'] },
+  { name: 'verify', args: ['verify'] },
+  { name: 'teardown', args: ['teardown'] },
+] as const;
+
+export interface Transcript {
+  /** "node1-apply.txt" */
+  name: string;
+  content: string;
+}
+
+/** Every node runs a step before any node runs the next, as an operator rolling out a group would. */
+export async function recordTranscripts(config: Config, configSha256: string, progress: (line: string) => void): Promise<Transcript[]> {
+  const rendered = renderConfig(config, configSha256);
+  const lab = await EmulatedLab.build(rendered.plan, rendered.scripts);
+  const transcripts: Transcript[] = [];
+  try {
+    for (const step of TRANSCRIPT_STEPS) {
+      for (const { node } of rendered.scripts) {
+        progress(`recording ${node}.sh ${step.args.join(' ')}`);
+        const run = await lab.runScript(node, [...step.args]);
+        const exit = run.status === 0 ? '' : `[exit ${String(run.status ?? run.signal)}]\n`;
+        const content = `$ sudo ./${node}.sh ${step.args.join(' ')}\n${run.stdout}${run.stderr}${exit}`;
+        transcripts.push({ name: `${node}-${step.name}.txt`, content });
+      }
+    }
+  } finally {
+    lab.remove();
+  }
+  return transcripts;
+}
