@@ -1,5 +1,6 @@
 // The generated node script on emulated nodes: idempotent apply, convergence after interruption, exact teardown,
 // verify, the guarded host migration (revert, confirm, rollback) and every refusal. Root only; never skipped in CI.
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { recordTranscripts } from '../../src/lab/transcripts.js';
@@ -76,6 +77,21 @@ describe.skipIf(!isRoot)('the node script on an emulated node', () => {
       expect((await lab.runScript('node1', ['verify'])).status).toBe(0);
     });
 
+    it('verify probes without ping too: a refused TCP attempt is an answer, silence is not', async () => {
+      const bin = `/run/${lab.prefix}/no-ping-bin`;
+      const tools = ['bash', 'ip', 'sleep', 'mkdir', 'rm', 'mv', 'env'];
+      await inNode(lab, 'node1', `mkdir -p ${bin} && for t in ${tools.join(' ')}; do ln -sf "$(command -v $t)" ${bin}/$t; done`);
+      const verify = await lab.runScript('node1', ['verify'], { PATH: bin });
+      expect(verify.status, verify.stdout).toBe(0);
+      expect(verify.stdout).toContain('  ok    the host reaches 192.168.1.1\n');
+      expect(verify.stdout).toContain('  ok    ns1 reaches its gateway 192.168.1.1\n');
+      execFileSync('ip', ['-n', `${lab.prefix}-gw`, 'addr', 'del', '192.168.1.1/16', 'dev', 'lan0']);
+      const silent = await lab.runScript('node1', ['verify'], { PATH: bin });
+      execFileSync('ip', ['-n', `${lab.prefix}-gw`, 'addr', 'add', '192.168.1.1/16', 'dev', 'lan0']);
+      expect(silent.status).toBe(1);
+      expect(silent.stdout).toContain('  FAIL  the host reaches 192.168.1.1\n');
+    });
+
     it('teardown returns the node exactly to its state before apply, and a second teardown does nothing', async () => {
       const teardown = await lab.runScript('node1', ['teardown']);
       expect(teardown.status, teardown.stderr).toBe(0);
@@ -120,23 +136,37 @@ describe.skipIf(!isRoot)('the node script on an emulated node', () => {
   });
 
   describe('the guarded host migration', () => {
-    it('reverts by itself when the probes do not answer, and the node is reachable again', async () => {
-      const config = withNode1Shim('      probes: [192.168.1.250]\n');
-      const lab = await buildLab(config);
+    it('reverts by itself when the gateway does not answer, and the node is reachable again', async () => {
+      const lab = await buildLab(SEED);
+      const gateway = (command: string) => execFileSync('ip', ['-n', `${lab.prefix}-gw`, ...command.split(' ')]);
       try {
         expect((await lab.runScript('node2', ['apply'])).status).toBe(0);
+        gateway('addr del 192.168.1.1/16 dev lan0');
         const apply = await lab.runScript('node1', ['apply'], FAST_PROBES);
         expect(apply.status).toBe(5);
-        expect(apply.stderr).toContain('host migration reverted: 192.168.1.250 did not answer within 3s; the host address is back on ens160');
+        expect(apply.stderr).toContain('host migration reverted: 192.168.1.1 did not answer within 3s; the host address is back on ens160');
         expect(await pingFrom(lab, 'node2', '192.168.179.9')).toBe(true);
         const state = await nodeState(lab, 'node1');
         expect(state).toContain('default via 192.168.1.1 dev ens160');
         expect(state).toMatch(/inet 192\.168\.179\.9\/16 scope global ens160/);
-        // The matrix is that of the node with its host address on the parent.
-        const [onParent] = labStages(config, true).filter((stage) => stage.name === 'default-routes');
-        const expectations = expectReachability(buildTopology(buildPlan(onParent?.config ?? config), lab.prefix));
+        // With the gateway back, the matrix is that of the node with its host address on the parent.
+        gateway('addr add 192.168.1.1/16 dev lan0');
+        const [onParent] = labStages(SEED, true).filter((stage) => stage.name === 'default-routes');
+        const expectations = expectReachability(buildTopology(buildPlan(onParent?.config ?? SEED), lab.prefix));
         const results = await lab.probe(expectations);
         expect(results.filter((r) => !r.asExpected)).toEqual([]);
+      } finally {
+        lab.remove();
+      }
+    });
+
+    it('reverts when a configured probe does not answer', async () => {
+      const lab = await buildLab(withNode1Shim('      probes: [192.168.1.1, 192.168.1.250]\n'));
+      try {
+        const apply = await lab.runScript('node1', ['apply'], FAST_PROBES);
+        expect(apply.status).toBe(5);
+        expect(apply.stderr).toContain('host migration reverted: 192.168.1.250 did not answer within 3s');
+        expect(await pingFrom(lab, 'node2', '192.168.179.9')).toBe(true);
       } finally {
         lab.remove();
       }

@@ -618,11 +618,15 @@ revert_migration() {
   log "reverted: ${HOST_ADDRESS} is back on ${PARENT}"
 }
 
+# Holds when every probe answers; SILENT_PROBES lists those that did not.
+SILENT_PROBES=()
 probes_answer() {
   local probe
+  SILENT_PROBES=()
   for probe in "${PROBES[@]}"; do
-    probe_once '' "${probe}" || return 1
+    probe_once '' "${probe}" || SILENT_PROBES+=("${probe}")
   done
+  ((${#SILENT_PROBES[@]} == 0))
 }
 
 confirmed() {
@@ -655,7 +659,7 @@ guard_migration() {
     log "migration: waiting up to ${PROBE_TIMEOUT}s for ${PROBES[*]} to answer"
     wait_until "${PROBE_TIMEOUT}" probes_answer || outcome=$?
     if ((outcome == 1)); then
-      revert_migration "${PROBES[*]} did not answer within ${PROBE_TIMEOUT}s"
+      revert_migration "${SILENT_PROBES[*]} did not answer within ${PROBE_TIMEOUT}s"
     elif ((outcome == 2)); then
       revert_migration "rollback requested"
     elif ((CONFIRM_TIMEOUT > 0)); then
