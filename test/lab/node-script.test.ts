@@ -193,6 +193,28 @@ describe.skipIf(!isRoot)('the node script on an emulated node', () => {
       }
     });
 
+    it('survives the hangup of the session that started it', async () => {
+      const lab = await buildLab(withNode1Shim('      confirmTimeout: 10\n'));
+      try {
+        const runDir = `/run/${lab.prefix}/run/node1`;
+        // A new session stands in for the SSH login; the whole session is hung up while the migration runs.
+        const hangup = [
+          `setsid bash ${lab.scriptPath('node1')} apply >/dev/null 2>&1 &`,
+          'leader=$!',
+          `for _ in $(seq 100); do [ -f ${runDir}/node1.migration ] && break; sleep 0.05; done`,
+          'kill -HUP -- "-$leader"',
+          'sleep 4',
+          `cat ${runDir}/node1.migration`,
+        ].join('\n');
+        const run = await lab.runInNode('node1', ['bash', '-c', hangup], FAST_PROBES);
+        expect(run.stdout).toBe('awaiting-confirm\n');
+        expect((await lab.runScript('node1', ['confirm'])).status).toBe(0);
+        expect((await lab.runScript('node1', ['verify'])).stdout).toContain('  ok    the host address 192.168.179.9/16 is on mac0\n');
+      } finally {
+        lab.remove();
+      }
+    });
+
     it('keeps the migration once confirmed, and rollback puts it back by hand', async () => {
       const config = withNode1Shim('      confirmTimeout: 10\n');
       const lab = await buildLab(config);
