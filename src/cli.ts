@@ -14,7 +14,7 @@ import { formatLintFinding, lintScripts } from './lint/lint.js';
 import { PACKAGE_ROOT, VERSION } from './package-info.js';
 import { checkEnvironment, listLabs, removeLab, runLab, type ExpectationOverride } from './lab/runner.js';
 import { recordTranscripts } from './lab/transcripts.js';
-import { formatLabReport } from './lab/report.js';
+import { formatLabReport, formatStage } from './lab/report.js';
 import { sha256 } from './output/assemble.js';
 
 const DEFAULT_CONFIG = 'macvlan-gen.yaml';
@@ -172,15 +172,23 @@ async function main(argv: string[]): Promise<number> {
         )
         .command(
           'record [config]',
-          'run plan, apply, apply again, verify and teardown on emulated nodes and write what each printed',
+          'record what plan, apply, apply again, verify and teardown print on emulated nodes, and the staged matrix',
           (yy) => configArg(yy).option('out-dir', { type: 'string', default: 'transcripts', describe: 'where to write <node>-<step>.txt' }),
           async (args) => {
             checkEnvironment();
             const text = readConfigText(args.config);
             const { config } = validateText(text, args.config, { strict: args.strict });
-            const transcripts = await recordTranscripts(config, sha256(text), (line) => diag(line));
-            const result = writeTextFiles(args.outDir, transcripts);
-            out(`wrote ${result.length} transcripts to ${args.outDir}/`);
+            const progress = (line: string) => diag(line);
+            const transcripts = await recordTranscripts(config, sha256(text), progress);
+            const lab = await runLab(config, { staged: true, keep: false, overrides: [], configSha256: sha256(text), progress });
+            if (!lab.ok) throw new FindingsError('the lab found unexpected results; nothing was written');
+            const stages = lab.stages.map((stage, i) => ({
+              name: `lab-${stage.name}.txt`,
+              content: `${formatStage(stage, i, lab.stages.length, lab.stages[i - 1], false).join('\n')}\n`,
+            }));
+            const matrix = { name: 'lab.txt', content: `${formatLabReport(lab, { timings: false })}\n` };
+            const result = writeTextFiles(args.outDir, [...transcripts, ...stages, matrix]);
+            out(`wrote ${result.length} files to ${args.outDir}/: transcripts and the staged lab matrix (lab.txt)`);
           },
         )
         .command(

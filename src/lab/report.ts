@@ -31,7 +31,7 @@ function changes(previous: StageResult, current: StageResult): string[] {
     .map((r) => `  ${pairName(r)}: ${r.actual ? 'now reach each other' : 'no longer reach each other'} (${r.reason})`);
 }
 
-export function formatStage(stage: StageResult, index: number, total: number, previous?: StageResult): string[] {
+export function formatStage(stage: StageResult, index: number, total: number, previous?: StageResult, timings = true): string[] {
   const lines = [`Stage ${index + 1}/${total} (${stage.name}): ${stage.description}`];
   const failedScripts = stage.scripts.filter((run) => run.status !== 0);
   if (failedScripts.length > 0) {
@@ -45,14 +45,16 @@ export function formatStage(stage: StageResult, index: number, total: number, pr
   }
   const unexpected = stage.results.filter((r) => !r.asExpected);
   lines.push(...unexpected.map((r) => `  UNEXPECTED ${pairName(r)}: ${r.actual ? 'reach' : 'no reach'}, expected ${r.reach ? 'reach' : 'no reach'} (${r.reason})`));
-  const timing = `build ${stage.seconds.build.toFixed(2)}s, apply ${stage.seconds.apply.toFixed(2)}s, probe ${stage.seconds.probe.toFixed(2)}s`;
-  lines.push(`${stage.results.length} pairs: ${stage.results.length - unexpected.length} as expected, ${unexpected.length} unexpected (${timing})`);
+  const timing = timings ? ` (build ${stage.seconds.build.toFixed(2)}s, apply ${stage.seconds.apply.toFixed(2)}s, probe ${stage.seconds.probe.toFixed(2)}s)` : '';
+  lines.push(`${stage.results.length} pairs: ${stage.results.length - unexpected.length} as expected, ${unexpected.length} unexpected${timing}`);
   return lines;
 }
 
-export function formatLabReport(result: LabResult): string {
-  const sections = result.stages.map((stage, i) => formatStage(stage, i, result.stages.length, result.stages[i - 1]).join('\n'));
+/** The report `lab` prints; without timings it is the same on every run, for the docs. */
+export function formatLabReport(result: LabResult, options: { timings?: boolean } = {}): string {
+  const timings = options.timings ?? true;
+  const sections = result.stages.map((stage, i) => formatStage(stage, i, result.stages.length, result.stages[i - 1], timings).join('\n'));
   const legend = 'ok = ping answered, -- = no answer, ! = not what the rules predict';
   const verdict = result.ok ? 'lab: every result as expected' : 'lab: FAILED';
-  return [legend, ...sections, `${verdict} (${result.seconds.toFixed(1)}s)`].join('\n\n');
+  return [legend, ...sections, timings ? `${verdict} (${result.seconds.toFixed(1)}s)` : verdict].join('\n\n');
 }

@@ -1,0 +1,147 @@
+// Regenerates every artifact the docs embed, from the generator itself: the seed example's scripts (for `<<<` region
+// snippets and downloads), the CLI help of every command, and the config reference from the JSON Schema.
+// Run by `npm run docs:generate` (and so by docs:build); test/golden/docs.test.ts fails when the committed copies
+// are stale. The lab's recorded transcripts and matrices need root: `npm run docs:record`.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { configJsonSchema } from '../../src/config/schema.js';
+import { generateFromText } from '../../src/pipeline.js';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const CLI = path.join(ROOT, 'dist', 'cli.js');
+
+export const CLI_COMMANDS = ['generate', 'validate', 'check', 'lint', 'init', 'schema', 'lab', 'lab record', 'lab down'];
+
+interface SchemaNode {
+  type?: string;
+  description?: string;
+  default?: unknown;
+  examples?: unknown[];
+  enum?: unknown[];
+  const?: unknown;
+  pattern?: string;
+  minimum?: number;
+  maximum?: number;
+  properties?: Record<string, SchemaNode>;
+  additionalProperties?: SchemaNode | boolean;
+  propertyNames?: { pattern?: string };
+  items?: SchemaNode;
+  required?: string[];
+  anyOf?: SchemaNode[];
+}
+
+/** Chinese descriptions of the config keys, by path as the reference prints it. */
+const ZH: Record<string, string> = {
+  $schema: 'JSON Schema 的引用，供编辑器补全使用。',
+  version: '配置格式版本，必须为 1。',
+  defaults: '所有节点和命名空间继承的默认值，自身设置的值优先。',
+  'defaults.mode': 'macvlan 模式。',
+  'defaults.promisc': '把每个父网卡设为混杂模式。',
+  'defaults.mtu': 'macvlan 接口的 MTU，不能超过父网卡的 MTU。',
+  nodes: '按名称列出的节点。',
+  'nodes.<node>': '一台 Linux 节点；它的名称就是生成脚本的文件名。',
+  'nodes.<node>.parent': 'macvlan 接口所依附的物理网卡（脚本从不把它关掉）。',
+  'nodes.<node>.address': '主机自身在父网卡上的地址，带前缀长度。',
+  'nodes.<node>.gateway': '主机的默认网关；配置 hostShim 时必填。',
+  'nodes.<node>.promisc': '把父网卡设为混杂模式；未设置时继承 defaults。',
+  'nodes.<node>.mode': '本节点命名空间的 macvlan 模式；未设置时继承 defaults。',
+  'nodes.<node>.mtu': 'macvlan 接口的 MTU，不能超过父网卡的 MTU。',
+  'nodes.<node>.hostShim': '把主机地址从父网卡迁到一个 macvlan 子接口上，使主机能访问自己的命名空间。',
+  'nodes.<node>.hostShim.interface': '接管主机地址的 macvlan 接口名（1–15 个字符）。',
+  'nodes.<node>.hostShim.mode': 'shim 的 macvlan 模式。',
+  'nodes.<node>.hostShim.mtu': 'shim 的 MTU，不能超过父网卡的 MTU。',
+  'nodes.<node>.hostShim.mac': '单播 MAC 地址，或 "auto"（由节点名和接口派生的本地管理地址）。',
+  'nodes.<node>.hostShim.routes': '在地址和默认路由之后添加的静态路由。',
+  'nodes.<node>.hostShim.routes[].to': '目标网段。',
+  'nodes.<node>.hostShim.routes[].via': '下一跳；必须在该接口的子网内直连可达。',
+  'nodes.<node>.hostShim.confirmTimeout': '迁移后等待 `node.sh confirm` 的秒数，超时未确认则自动回滚。',
+  'nodes.<node>.hostShim.probes': '迁移后必须能应答的地址；默认是节点的网关。',
+  'nodes.<node>.namespaces': '按名称列出的网络命名空间。',
+  'nodes.<node>.namespaces.<netns>': '一个网络命名空间，带一个挂在父网卡上的 macvlan 接口。',
+  'nodes.<node>.namespaces.<netns>.interface': '命名空间内 macvlan 接口的名称（1–15 个字符）。',
+  'nodes.<node>.namespaces.<netns>.address': '命名空间的地址，带前缀长度。',
+  'nodes.<node>.namespaces.<netns>.gateway': '命名空间内的默认网关；不设置时只能访问本子网。',
+  'nodes.<node>.namespaces.<netns>.mode': 'macvlan 模式；依次继承节点和 defaults 的设置。',
+  'nodes.<node>.namespaces.<netns>.mtu': 'macvlan 接口的 MTU，不能超过父网卡的 MTU。',
+  'nodes.<node>.namespaces.<netns>.mac': '单播 MAC 地址，或 "auto"（由节点名和命名空间名派生的本地管理地址）。',
+  'nodes.<node>.namespaces.<netns>.routes': '在地址和默认路由之后添加的静态路由。',
+  'nodes.<node>.namespaces.<netns>.routes[].to': '目标网段。',
+  'nodes.<node>.namespaces.<netns>.routes[].via': '下一跳；必须在该接口的子网内直连可达。',
+  'nodes.<node>.namespaces.<netns>.sourceMacs': '仅用于 source 模式：允许发送帧给该接口的源 MAC 地址列表。',
+};
+
+interface Row {
+  path: string;
+  node: SchemaNode;
+  required: boolean;
+}
+
+function rows(node: SchemaNode, prefix: string, required: boolean, out: Row[]): Row[] {
+  if (prefix) out.push({ path: prefix, node, required });
+  for (const [key, child] of Object.entries(node.properties ?? {})) {
+    rows(child, prefix ? `${prefix}.${key}` : key, node.required?.includes(key) ?? false, out);
+  }
+  if (typeof node.additionalProperties === 'object') {
+    const placeholder = prefix === 'nodes' ? '<node>' : '<netns>';
+    rows(node.additionalProperties, `${prefix}.${placeholder}`, true, out);
+  }
+  if (node.items?.properties) rows(node.items, `${prefix}[]`, true, out);
+  return out;
+}
+
+function typeOf(node: SchemaNode): string {
+  if (node.enum) return node.enum.map((v) => `\`${String(v)}\``).join(' \\| ');
+  if (node.const !== undefined) return `\`${String(node.const)}\``;
+  if (node.type === 'array') return `list of ${node.items?.properties ? 'maps' : (node.items?.type ?? 'values')}`;
+  if (node.type === 'object') return 'map';
+  const range = node.minimum !== undefined ? ` ${node.minimum}–${node.maximum ?? ''}` : '';
+  return `${node.type ?? 'string'}${range}`;
+}
+
+const cell = (text: string): string => text.replaceAll('|', '\\|').replaceAll('\n', ' ');
+
+function configReference(language: 'en' | 'zh'): string {
+  const schema = configJsonSchema() as SchemaNode;
+  const header =
+    language === 'en'
+      ? '| key | type | required | default | example | what it is |\n| --- | --- | --- | --- | --- | --- |'
+      : '| 键 | 类型 | 必填 | 默认值 | 示例 | 含义 |\n| --- | --- | --- | --- | --- | --- |';
+  const yes = language === 'en' ? 'yes' : '是';
+  const lines = rows(schema, '', true, []).map(({ path: key, node, required }) => {
+    const description = language === 'en' ? (node.description ?? '') : (ZH[key] ?? node.description ?? '');
+    const example = node.examples?.[0] === undefined ? '' : `\`${JSON.stringify(node.examples[0])}\``;
+    const fallback = node.default === undefined ? '' : `\`${JSON.stringify(node.default)}\``;
+    return `| \`${key}\` | ${typeOf(node)} | ${required ? yes : ''} | ${fallback} | ${cell(example)} | ${cell(description)} |`;
+  });
+  return `${header}\n${lines.join('\n')}\n`;
+}
+
+function cliHelp(command: string): string {
+  const run = spawnSync(process.execPath, [CLI, ...command.split(' '), '--help'], { encoding: 'utf8', env: { ...process.env, COLUMNS: '100' } });
+  if (run.status !== 0) throw new Error(`macvlan-gen ${command} --help failed: ${run.stderr}`);
+  return `$ macvlan-gen ${command} --help\n${run.stdout}`;
+}
+
+/** Every generated file of the docs, by path relative to the repository root. */
+export function docsArtifacts(): Map<string, string> {
+  const files = new Map<string, string>();
+  const seedText = readFileSync(path.join(ROOT, 'examples', 'seed.yaml'), 'utf8');
+  for (const file of generateFromText(seedText, 'examples/seed.yaml').files) {
+    files.set(`docs/public/downloads/seed/${file.name}`, file.content);
+  }
+  files.set('docs/public/downloads/seed/seed.yaml', seedText);
+  for (const command of CLI_COMMANDS) files.set(`docs/generated/cli/${command.replace(' ', '-')}.txt`, cliHelp(command));
+  files.set('docs/generated/reference/config.en.md', configReference('en'));
+  files.set('docs/generated/reference/config.zh.md', configReference('zh'));
+  return files;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  for (const [file, content] of docsArtifacts()) {
+    mkdirSync(path.dirname(path.join(ROOT, file)), { recursive: true });
+    writeFileSync(path.join(ROOT, file), content);
+  }
+  console.log('docs artifacts regenerated');
+}

@@ -1,0 +1,159 @@
+// The built docs site in a real headless Chromium: every page in both languages renders without console errors and
+// without broken internal links, each step page shows the generator's command text, the language switch and the
+// search work, and every download is byte for byte what SHA256SUMS lists.
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromium, type Browser } from 'playwright-core';
+import { ROOT, tempDir } from '../support/cli.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const hasChromium = existsSync(CHROMIUM);
+if (process.env['CI'] && !hasChromium) throw new Error('CI installs chromium: the browser test must run there, not be skipped');
+
+const SCREENSHOTS = path.join(ROOT, 'test-output', 'screenshots');
+const STEPS = ['promisc', 'netns', 'macvlan-link', 'move-to-netns', 'address', 'link-up', 'routes', 'host-shim'];
+
+function htmlPages(dir: string, base = dir): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const full = path.join(dir, name);
+    if (statSync(full).isDirectory()) return name === 'assets' || name === 'downloads' ? [] : htmlPages(full, base);
+    return name.endsWith('.html') && name !== '404.html' ? [`/${path.relative(base, full)}`] : [];
+  });
+}
+
+/** The script lines of one step, as the region in the generated script has them. */
+function regionCommands(step: string): string[] {
+  const script = readFileSync(path.join(ROOT, 'docs', 'public', 'downloads', 'seed', 'node1.sh'), 'utf8');
+  const region = new RegExp(`# region ${step}\\n([\\s\\S]*?)\\n\\s*# endregion ${step}`).exec(script)?.[1] ?? '';
+  return region.split('\n').map((line) => line.trim()).filter((line) => line.startsWith('already') || line.startsWith('ip '));
+}
+
+describe.skipIf(!hasChromium)('the docs site in Chromium', () => {
+  let site: string;
+  let server: Server;
+  let base: string;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    site = tempDir('site');
+    execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'vitepress', 'bin', 'vitepress.js'), 'build', 'docs', '--outDir', site], { cwd: ROOT, stdio: 'pipe' });
+    server = createServer((request, response) => {
+      const url = decodeURIComponent(new URL(request.url ?? '/', 'http://localhost').pathname);
+      const file = path.join(site, url.endsWith('/') ? `${url}index.html` : url);
+      if (!file.startsWith(site) || !existsSync(file) || statSync(file).isDirectory()) {
+        response.writeHead(404).end('not found');
+        return;
+      }
+      const type = file.endsWith('.html') ? 'text/html' : file.endsWith('.js') ? 'text/javascript' : file.endsWith('.css') ? 'text/css' : 'application/octet-stream';
+      response.writeHead(200, { 'content-type': type }).end(readFileSync(file));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+    });
+    mkdirSync(SCREENSHOTS, { recursive: true });
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  });
+
+  it('renders every page in both languages with no console error and no broken internal link', async () => {
+    const pages = htmlPages(site);
+    expect(pages.length).toBeGreaterThanOrEqual(34);
+    expect(pages.filter((page) => page.startsWith('/zh/')).length * 2).toBe(pages.length);
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('console', (message) => {
+      if (message.type() === 'error') errors.push(`${page.url()}: ${message.text()}`);
+    });
+    page.on('pageerror', (error) => errors.push(`${page.url()}: ${error.message}`));
+    const links = new Set<string>();
+    for (const url of pages) {
+      const response = await page.goto(`${base}${url}`);
+      expect(response?.status(), url).toBe(200);
+      const hrefs = await page.$$eval('a[href]', (anchors) => anchors.map((a) => (a as HTMLAnchorElement).href));
+      for (const href of hrefs) if (href.startsWith(base)) links.add(href.split('#')[0] ?? href);
+    }
+    const broken: string[] = [];
+    for (const link of links) {
+      const response = await fetch(link);
+      if (response.status !== 200) broken.push(`${link}: ${response.status}`);
+    }
+    expect(broken).toEqual([]);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it.each(['', '/zh'])('each step page%s shows the command text the generator produced for that step', async (prefix) => {
+    const page = await browser.newPage();
+    for (const step of STEPS) {
+      await page.goto(`${base}${prefix}/guide/steps/${step}.html`);
+      const code = (await page.$$eval('div[class*="language-"] pre', (blocks) => blocks.map((block) => block.textContent ?? ''))).join('\n');
+      const commands = regionCommands(step);
+      expect(commands.length, step).toBeGreaterThan(0);
+      for (const command of commands) expect(code, `${prefix}/guide/steps/${step}`).toContain(command);
+    }
+    await page.close();
+  });
+
+  it('switches language to the matching page', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${base}/guide/steps/host-shim.html`);
+    const toChinese = await page.$$eval('a[href*="/zh/"]', (anchors) => anchors.map((a) => a.getAttribute('href')));
+    expect(toChinese).toContain('/zh/guide/steps/host-shim.html');
+    await page.goto(`${base}/zh/guide/steps/host-shim.html`);
+    const toEnglish = await page.$$eval('.VPNavBarTranslations a, .VPNavScreenTranslations a', (anchors) => anchors.map((a) => a.getAttribute('href')));
+    expect(toEnglish).toContain('/guide/steps/host-shim.html');
+    await page.close();
+  });
+
+  it('finds "promisc" with the local search', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${base}/`);
+    await page.click('.DocSearch, .VPNavBarSearch button');
+    await page.keyboard.type('promisc');
+    await page.waitForSelector('.result', { timeout: 10_000 });
+    const results = await page.$$eval('.result', (items) => items.map((item) => item.textContent ?? ''));
+    expect(results.some((text) => /promisc/i.test(text))).toBe(true);
+    await page.close();
+  });
+
+  it('serves every download with exactly the bytes SHA256SUMS lists', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${base}/downloads.html`);
+    const hrefs = await page.$$eval('a[download]', (anchors) => anchors.map((a) => (a as HTMLAnchorElement).href));
+    const sums = await (await fetch(`${base}/downloads/seed/SHA256SUMS`)).text();
+    const listed = new Map(sums.trim().split('\n').map((line) => [line.split('  ')[1] ?? '', line.split('  ')[0] ?? ''] as const));
+    expect([...listed.keys()].every((name) => hrefs.some((href) => href.endsWith(`/downloads/seed/${name}`)))).toBe(true);
+    for (const [name, sum] of listed) {
+      const bytes = Buffer.from(await (await fetch(`${base}/downloads/seed/${name}`)).arrayBuffer());
+      expect(createHash('sha256').update(bytes).digest('hex'), name).toBe(sum);
+    }
+    await page.close();
+  });
+
+  it('saves screenshots of the home and host-shim pages in both languages', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    for (const [name, url] of [
+      ['home-en', '/'],
+      ['home-zh', '/zh/'],
+      ['host-shim-en', '/guide/steps/host-shim.html'],
+      ['host-shim-zh', '/zh/guide/steps/host-shim.html'],
+    ] as const) {
+      await page.goto(`${base}${url}`);
+      const file = path.join(SCREENSHOTS, `${name}.png`);
+      await page.screenshot({ path: file, fullPage: false });
+      expect(statSync(file).size).toBeGreaterThan(10_000);
+    }
+    await page.close();
+  });
+});

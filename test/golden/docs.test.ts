@@ -1,0 +1,54 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { docsArtifacts } from '../../docs/.vitepress/generate.js';
+import { ROOT } from '../support/cli.js';
+
+const DOCS = path.join(ROOT, 'docs');
+
+function markdownFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) return entry.name === '.vitepress' || entry.name === 'generated' ? [] : markdownFiles(full);
+    return entry.name.endsWith('.md') ? [full] : [];
+  });
+}
+
+const pages = markdownFiles(DOCS);
+
+describe('docs', () => {
+  it('has every generated artifact current (npm run docs:generate)', () => {
+    const artifacts = docsArtifacts();
+    for (const [file, content] of artifacts) expect(readFileSync(path.join(ROOT, file), 'utf8'), file).toBe(content);
+    const downloads = readdirSync(path.join(DOCS, 'public', 'downloads', 'seed')).map((name) => `docs/public/downloads/seed/${name}`);
+    expect(downloads.sort()).toEqual([...artifacts.keys()].filter((file) => file.startsWith('docs/public/downloads/')).sort());
+  });
+
+  it('has the same pages in English and Chinese', () => {
+    const relative = pages.map((page) => path.relative(DOCS, page));
+    const english = relative.filter((page) => !page.startsWith('zh/')).sort();
+    const chinese = relative.filter((page) => page.startsWith('zh/')).map((page) => page.slice(3)).sort();
+    expect(chinese).toEqual(english);
+  });
+
+  it.each(pages.map((page) => [path.relative(DOCS, page), page]))('%s: every <<< and @include target exists, with its region', (_name, page) => {
+    const text = readFileSync(page, 'utf8');
+    const snippets = [...text.matchAll(/^<<< @\/([^#{\s]+)(?:#([\w-]+))?/gm)].map((m) => ({ file: path.join(DOCS, m[1] ?? ''), region: m[2] }));
+    const includes = [...text.matchAll(/<!--@include: ([^\s]+?)-->/g)].map((m) => ({ file: path.resolve(path.dirname(page), m[1] ?? ''), region: undefined }));
+    for (const { file, region } of [...snippets, ...includes]) {
+      expect(existsSync(file), `${path.relative(ROOT, file)} is missing`).toBe(true);
+      if (region) expect(readFileSync(file, 'utf8'), `${path.relative(ROOT, file)} has no region ${region}`).toMatch(new RegExp(`^\\s*# region ${region}$[\\s\\S]*^\\s*# endregion ${region}$`, 'm'));
+    }
+  });
+
+  it('embeds every step of the node script on its own page, in both languages', () => {
+    const script = readFileSync(path.join(DOCS, 'public', 'downloads', 'seed', 'node1.sh'), 'utf8');
+    const regions = [...script.matchAll(/^\s*# region ([\w-]+)$/gm)].map((m) => m[1]);
+    for (const step of ['promisc', 'netns', 'macvlan-link', 'move-to-netns', 'address', 'link-up', 'routes', 'host-shim']) {
+      expect(regions).toContain(step);
+      for (const prefix of ['', 'zh/']) {
+        expect(readFileSync(path.join(DOCS, prefix, 'guide', 'steps', `${step}.md`), 'utf8')).toContain(`<<< @/public/downloads/seed/node1.sh#${step}`);
+      }
+    }
+  });
+});
