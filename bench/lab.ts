@@ -5,32 +5,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { stringify } from 'yaml';
+import { fleetConfig } from './fleet.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const cli = path.join(root, 'dist', 'cli.js');
-
-/** nodes x namespaces on one /16, every namespace with a default route, every host on a shim. */
-export function fleetConfig(nodes: number, namespaces: number): string {
-  const config = {
-    version: 1,
-    nodes: Object.fromEntries(
-      Array.from({ length: nodes }, (_, n) => [
-        `node${n + 1}`,
-        {
-          parent: 'eth0',
-          address: `10.50.${n + 1}.1/16`,
-          gateway: '10.50.0.1',
-          hostShim: { interface: 'shim0' },
-          namespaces: Object.fromEntries(
-            Array.from({ length: namespaces }, (_, i) => [`ns${i + 1}`, { interface: `mv${i + 1}`, address: `10.50.${n + 1}.${i + 10}/16`, gateway: '10.50.0.1' }]),
-          ),
-        },
-      ]),
-    ),
-  };
-  return stringify(config);
-}
 
 function timeLab(label: string, configPath: string, args: string[]): void {
   const start = process.hrtime.bigint();
@@ -50,7 +28,7 @@ if (process.getuid?.() !== 0) {
 const dir = mkdtempSync(path.join(tmpdir(), 'mvg-bench-'));
 try {
   const fleet = path.join(dir, 'fleet-10x10.yaml');
-  writeFileSync(fleet, fleetConfig(10, 10));
+  writeFileSync(fleet, fleetConfig({ nodes: 10, namespaces: 10, shim: true }));
   timeLab('seed example (staged)', path.join(root, 'examples', 'seed.yaml'), []);
   timeLab('seed example --no-stage', path.join(root, 'examples', 'seed.yaml'), ['--no-stage']);
   timeLab('10 nodes x 10 namespaces --no-stage', fleet, ['--no-stage']);

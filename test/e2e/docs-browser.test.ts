@@ -30,7 +30,7 @@ function htmlPages(dir: string, base = dir): string[] {
 function regionCommands(step: string): string[] {
   const script = readFileSync(path.join(ROOT, 'docs', 'public', 'downloads', 'seed', 'node1.sh'), 'utf8');
   const region = new RegExp(`# region ${step}\\n([\\s\\S]*?)\\n\\s*# endregion ${step}`).exec(script)?.[1] ?? '';
-  return region.split('\n').map((line) => line.trim()).filter((line) => line.startsWith('already') || line.startsWith('ip '));
+  return region.split('\n').map((line) => line.trim()).filter((line) => line !== '' && !line.startsWith('#'));
 }
 
 describe.skipIf(!hasChromium)('the docs site in Chromium', () => {
@@ -120,8 +120,9 @@ describe.skipIf(!hasChromium)('the docs site in Chromium', () => {
     const page = await browser.newPage();
     await page.goto(`${base}/`);
     await page.click('.DocSearch, .VPNavBarSearch button');
-    await page.keyboard.type('promisc');
-    await page.waitForSelector('.result', { timeout: 10_000 });
+    const input = await page.waitForSelector('input.search-input', { timeout: 30_000 });
+    await input.fill('promisc');
+    await page.waitForSelector('.result', { timeout: 30_000 });
     const results = await page.$$eval('.result', (items) => items.map((item) => item.textContent ?? ''));
     expect(results.some((text) => /promisc/i.test(text))).toBe(true);
     await page.close();

@@ -90,15 +90,23 @@ describe('quoting holds even where validation would not protect', () => {
   const scriptPath = path.join(tempDir('hostile-script'), 'node.sh');
   writeFileSync(scriptPath, script);
 
-  it('running plan executes none of it and prints every value back as one literal word', () => {
+  it('running plan executes none of it, and refuses words that ip -batch would split', async () => {
     const run = runScript(scriptPath, ['plan']);
-    expect(run.stdout).toContain('nothing was changed');
     expect(existsSync(CANARY)).toBe(false);
-    for (const value of HOSTILE) {
-      const quoted = execFileSync('bash', ['-c', 'printf %q "$1"', 'quote', value], { encoding: 'utf8' });
-      expect(run.stdout).toContain(`ip netns add ${quoted}\n`);
-    }
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain(`refusing to pass 'eth0 ${HOSTILE[0] ?? ''}' to ip -batch: it holds a space, quote, backslash or #`);
     for (const text of [run.stdout, run.stderr]) expect(text).not.toMatch(/^touch /m);
+  });
+
+  it('prints a value that ip -batch can take as one literal word', async () => {
+    const inert = '$(reboot);`id`';
+    const single: NodePlan = { ...plan, namespaces: [{ ...(plan.namespaces[0] as NodePlan['namespaces'][number]), name: inert }], steps: [{ id: 'netns' }] };
+    const path2 = path.join(tempDir('hostile-inert'), 'node.sh');
+    writeFileSync(path2, createRenderer(loadTemplates())(single, { generator: 'macvlan-gen', configSha256: 'x' }));
+    const run = runScript(path2, ['plan']);
+    const quoted = execFileSync('bash', ['-c', 'printf %q "$1"', 'quote', inert], { encoding: 'utf8' });
+    expect(run.stdout).toContain(`  ip netns add ${quoted}\n`);
+    expect(existsSync(CANARY)).toBe(false);
   });
 
   it('--help and --version execute none of it', () => {

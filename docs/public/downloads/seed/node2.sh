@@ -115,26 +115,101 @@ already() {
   printf '  = %s\n' "${description}"
 }
 
-run() {
-  quote_command "$@"
-  local -r shown="${QUOTED}"
-  COMMAND_COUNT=$((COMMAND_COUNT + 1))
-  if [[ "${MODE}" == plan ]]; then
-    printf '  %s\n' "${shown}"
-    return 0
+# iproute2 commands are queued per namespace and run as one `ip -batch` each:
+# one process per namespace instead of one per command. Queues run in the
+# order their commands depend on each other, and all of them at the end.
+declare -A QUEUE=()
+readonly NODE_CONTEXT='/'
+readonly BATCH_UNSAFE=$'[[:space:]"\'\\#]'
+USE_IP_N=''
+
+# Does this iproute2 take -n NETNS (4.x and later)? Older ones get `ip netns exec`.
+detect_ip_netns_option() {
+  local help=''
+  help="$(ip -help 2>&1)" || true
+  if [[ "${help}" == *"-n[etns]"* ]]; then USE_IP_N=yes; else USE_IP_N=no; fi
+}
+
+# Sets IP_COMMAND to the command line that runs ip inside a context.
+IP_COMMAND=()
+ip_command_for() {
+  local -r context="$1"
+  if [[ "${context}" == "${NODE_CONTEXT}" ]]; then
+    IP_COMMAND=(ip)
+  elif [[ "${USE_IP_N}" == yes ]]; then
+    IP_COMMAND=(ip -n "${context}")
+  else
+    IP_COMMAND=(ip netns exec "${context}" ip)
   fi
-  printf '  + %s\n' "${shown}"
-  if ! "$@"; then
-    err "command failed: ${shown}"
+}
+
+# Runs the queued commands of a context as one ip -batch; with "force", keeps going past failures.
+flush_queue() {
+  local -r context="$1" force="${2:-}"
+  local -r batch="${QUEUE[${context}]:-}"
+  [[ -n "${batch}" ]] || return 0
+  QUEUE["${context}"]=''
+  [[ "${MODE}" == plan ]] && return 0
+  ip_command_for "${context}"
+  local -a options=(-batch -)
+  if [[ -n "${force}" ]]; then options=(-force -batch -); fi
+  if ! "${IP_COMMAND[@]}" "${options[@]}" <<<"${batch}"; then
+    err "a command of the batch above failed (ip names its line); the commands after it did not run"
     return "${EXIT_FAILED}"
   fi
 }
 
-# Runs an iproute2 command inside a network namespace.
+flush_other_queues() {
+  local -r keep="$1"
+  local context
+  for context in "${!QUEUE[@]}"; do
+    if [[ "${context}" != "${keep}" ]]; then flush_queue "${context}"; fi
+  done
+}
+
+flush_all_queues() {
+  flush_other_queues ''
+}
+
+# Queues one ip command (without the leading "ip") for a context, and prints it as it will run.
+queue_ip() {
+  local -r context="$1"
+  shift
+  local word
+  for word in "$@"; do
+    if [[ "${word}" =~ ${BATCH_UNSAFE} ]]; then
+      err "refusing to pass '${word}' to ip -batch: it holds a space, quote, backslash or #"
+      return "${EXIT_FAILED}"
+    fi
+  done
+  ip_command_for "${context}"
+  quote_command "${IP_COMMAND[@]}" "$@"
+  COMMAND_COUNT=$((COMMAND_COUNT + 1))
+  if [[ "${MODE}" == plan ]]; then
+    printf '  %s\n' "${QUOTED}"
+    return 0
+  fi
+  printf '  + %s\n' "${QUOTED}"
+  # A namespace needs what this node's queue creates first; a command here may undo what a namespace still uses.
+  if [[ "${context}" == "${NODE_CONTEXT}" ]]; then flush_other_queues "${NODE_CONTEXT}"; else flush_queue "${NODE_CONTEXT}"; fi
+  QUEUE["${context}"]+="$*"$'\n'
+}
+
+# run ip ARGS: an iproute2 command in this node's own namespace.
+run() {
+  if [[ "$1" != ip ]]; then
+    err "internal: run takes ip commands only, got $1"
+    return "${EXIT_FAILED}"
+  fi
+  shift
+  queue_ip "${NODE_CONTEXT}" "$@"
+}
+
+# run_in NETNS ip ARGS: an iproute2 command inside a network namespace.
 run_in() {
   local -r netns="$1"
-  shift
-  run ip netns exec "${netns}" "$@"
+  shift 2
+  queue_ip "${netns}" "$@"
 }
 
 declare -A CREATED=()
@@ -204,10 +279,9 @@ parse_ip_state() {
 
 read_ip_state() {
   local -r netns="$1"
-  local -a ip_command=(ip)
-  [[ -n "${netns}" ]] && ip_command=(ip netns exec "${netns}" ip)
+  ip_command_for "${netns:-${NODE_CONTEXT}}"
   local state
-  if ! state="$("${ip_command[@]}" -o -d -batch - <<<$'link show\naddr show\nroute show')"; then
+  if ! state="$("${IP_COMMAND[@]}" -o -d -batch - <<<$'link show\naddr show\nroute show')"; then
     err "cannot read the state of ${netns:-the node namespace} with ip"
     return "${EXIT_FAILED}"
   fi
@@ -215,6 +289,7 @@ read_ip_state() {
 }
 
 read_node_state() {
+  detect_ip_netns_option
   NETNS_PRESENT=() LINK_INDEX=() LINK_PARENT=() LINK_FLAGS=() LINK_MTU=() LINK_MAC=() LINK_MODE=() LINK_SOURCE_MACS=() ADDRESSES=() ROUTES=()
   read_ip_state ''
   local list netns
@@ -483,12 +558,12 @@ converge() {
   already has_netns ns1 || run_created netns ns1 ip netns add ns1
   # endregion netns
   # region macvlan-link
-  step macvlan-link "Create one macvlan interface per namespace on ${PARENT}"
-  already macvlan_exists ns1 mac1 || run_created link ns1/mac1 ip link add link ens160 name mac1 type macvlan mode bridge
+  step macvlan-link "Create one macvlan interface per namespace on ${PARENT}, right inside its namespace"
+  already macvlan_exists ns1 mac1 || run_created link ns1/mac1 ip link add link ens160 name mac1 netns ns1 type macvlan mode bridge
   # endregion macvlan-link
   # region move-to-netns
-  step move-to-netns 'Move each macvlan interface into its namespace'
-  already has_link ns1 mac1 || run ip link set dev mac1 netns ns1
+  step move-to-netns 'Move into its namespace any macvlan found outside it (left by an interrupted run)'
+  if has_link '' mac1; then run ip link set dev mac1 netns ns1; fi
   # endregion move-to-netns
   # region address
   step address 'Give each namespace its address'
@@ -499,6 +574,7 @@ converge() {
   already link_is_up ns1 lo || run_in ns1 ip link set dev lo up
   already link_is_up ns1 mac1 || run_in ns1 ip link set dev mac1 up
   # endregion link-up
+  flush_all_queues
 }
 
 # region verify
@@ -591,6 +667,7 @@ cmd_teardown() {
     step promisc "Turn promiscuous mode on ${PARENT} off again"
     run ip link set dev "${PARENT}" promisc off
   fi
+  flush_all_queues
   rm -f -- "${CREATED_FILE}"
   if ((COMMAND_COUNT == 0)); then
     printf '\nNothing to tear down: nothing that apply made is left.\n'

@@ -1,0 +1,58 @@
+// Generation of large fleets (validate + render + write): wall time and peak memory of the CLI, in a fresh process.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { fleetConfig, type FleetShape } from './fleet.js';
+
+const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+const REPORT_PEAK_MEMORY = 'data:text/javascript,process.on("exit",()=>process.stderr.write("maxrss "+process.resourceUsage().maxRSS+"\\n"))';
+
+export interface Generated {
+  seconds: number;
+  peakMb: number;
+}
+
+export function generateFleet(shape: FleetShape, outDir: string): Generated {
+  const dir = mkdtempSync(path.join(tmpdir(), 'mvg-bench-gen-'));
+  try {
+    const config = path.join(dir, 'fleet.yaml');
+    writeFileSync(config, fleetConfig(shape));
+    const start = process.hrtime.bigint();
+    const run = spawnSync(process.execPath, ['--import', REPORT_PEAK_MEMORY, CLI, 'generate', config, '--out-dir', outDir], { encoding: 'utf8' });
+    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    if (run.status !== 0) throw new Error(`generate failed: ${run.stderr.slice(0, 500)}`);
+    const peakKb = Number(/maxrss (\d+)/.exec(run.stderr)?.[1] ?? NaN);
+    return { seconds, peakMb: peakKb / 1024 };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function benchGenerate(): Promise<{ name: string; value: number; reference: number; target: string; ok: boolean }[]> {
+  console.log('generate (validate + render + write), fresh process each:');
+  const results = new Map<string, Generated>();
+  for (const shape of [
+    { nodes: 1000, namespaces: 20 },
+    { nodes: 2000, namespaces: 20 },
+    { nodes: 10000, namespaces: 2 },
+  ]) {
+    const out = mkdtempSync(path.join(tmpdir(), 'mvg-bench-out-'));
+    try {
+      const result = generateFleet(shape, out);
+      const label = `${shape.nodes} nodes x ${shape.namespaces} namespaces`;
+      results.set(label, result);
+      console.log(`  ${label.padEnd(44)} ${result.seconds.toFixed(3).padStart(7)} s  peak ${result.peakMb.toFixed(0)} MB`);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  }
+  const base = results.get('1000 nodes x 20 namespaces') ?? { seconds: NaN, peakMb: NaN };
+  const doubled = results.get('2000 nodes x 20 namespaces') ?? { seconds: NaN, peakMb: NaN };
+  return [
+    { name: '1000x20 wall seconds', value: base.seconds, reference: 3, target: '< 3 s', ok: base.seconds < 3 },
+    { name: '1000x20 peak MB', value: base.peakMb, reference: 300, target: '< 300 MB', ok: base.peakMb < 300 },
+    { name: '2000x20 / 1000x20 time', value: doubled.seconds / base.seconds, reference: base.seconds, target: '<= 2', ok: doubled.seconds / base.seconds <= 2 },
+  ];
+}
