@@ -175,13 +175,17 @@ flush_all_queues() {
 queue_ip() {
   local -r context="$1"
   shift
-  local word
-  for word in "$@"; do
-    if [[ "${word}" =~ ${BATCH_UNSAFE} ]]; then
-      err "refusing to pass '${word}' to ip -batch: it holds a space, quote, backslash or #"
-      return "${EXIT_FAILED}"
-    fi
-  done
+  local word joined
+  # Words joined by a byte that no word holds: one test for all of them, the loop only to name the culprit.
+  printf -v joined '%s\037' "$@"
+  if [[ "${joined}" =~ ${BATCH_UNSAFE} ]]; then
+    for word in "$@"; do
+      if [[ "${word}" =~ ${BATCH_UNSAFE} ]]; then
+        err "refusing to pass '${word}' to ip -batch: it holds a space, quote, backslash or #"
+        return "${EXIT_FAILED}"
+      fi
+    done
+  fi
   ip_command_for "${context}"
   quote_command "${IP_COMMAND[@]}" "$@"
   COMMAND_COUNT=$((COMMAND_COUNT + 1))
@@ -221,7 +225,6 @@ run_created() {
   shift 2
   if [[ "${MODE}" != plan ]] && ! was_created "${what}"; then
     CREATED["${what}"]=1
-    mkdir -p -- "${RUN_DIR}"
     printf '%s\n' "${what}" >>"${CREATED_FILE}"
   fi
   run "$@"
