@@ -7,7 +7,7 @@ import { hideBin } from 'yargs/helpers';
 import { CliError, ConfigError, EnvironmentError, EXIT, FindingsError, UsageError } from './errors.js';
 import { countBySeverity, formatDiagnostic, InvalidConfigError, type Diagnostic } from './config/diagnostics.js';
 import { configJsonSchema } from './config/schema.js';
-import { generateFromText, validateText } from './pipeline.js';
+import { generateFromText, generateStream, validateText } from './pipeline.js';
 import { writeOutput, readOutputDir, previousOutputFiles, writeTextFiles } from './output/write.js';
 import { compareOutput, describeDrift } from './output/compare.js';
 import { formatLintFinding, lintScripts } from './lint/lint.js';
@@ -71,9 +71,12 @@ async function main(argv: string[]): Promise<number> {
           .option('out-dir', outDirOption)
           .option('force', { type: 'boolean', default: false, describe: 'replace files in the output directory that macvlan-gen did not write' }),
       (args) => {
-        const { files } = generateFromFile(args.config, args.strict);
-        const result = writeOutput(args.outDir, files, { force: args.force });
-        out(`wrote ${result.written.length} files to ${args.outDir}/: ${result.written.join(', ')}`);
+        const { warnings, names, files } = generateStream(readConfigText(args.config), args.config, { strict: args.strict });
+        printDiagnostics(args.config, warnings);
+        const result = writeOutput(args.outDir, names, files, { force: args.force });
+        const scripts = result.written.filter((name) => name.endsWith('.sh'));
+        const listed = scripts.length > 10 ? `${scripts.slice(0, 10).join(', ')} and ${scripts.length - 10} more` : scripts.join(', ');
+        out(`wrote ${result.written.length} files to ${args.outDir}/: ${listed}, SHA256SUMS, manifest.json`);
         if (result.removed.length > 0) out(`removed files no longer generated: ${result.removed.join(', ')}`);
       },
     )

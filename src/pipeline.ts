@@ -5,7 +5,7 @@ import type { Diagnostic } from './config/diagnostics.js';
 import type { Config } from './config/schema.js';
 import { buildPlan, type Plan } from './plan/plan.js';
 import { createRenderer, type NodeRenderer } from './render/render.js';
-import { assembleOutput, sha256, type OutputFile } from './output/assemble.js';
+import { assembleOutput, CHECKSUMS_FILE, MANIFEST_FILE, outputFiles, sha256, type OutputFile } from './output/assemble.js';
 import { GENERATOR, loadTemplates, PACKAGE_NAME, VERSION } from './package-info.js';
 
 export interface Rendered {
@@ -19,18 +19,38 @@ export interface Generated extends Rendered {
   files: OutputFile[];
 }
 
+export interface GeneratedStream {
+  warnings: Diagnostic[];
+  /** The names of every file the stream yields, known before any is rendered. */
+  names: string[];
+  /** Scripts rendered one at a time, then SHA256SUMS, then manifest.json. */
+  files: Iterable<OutputFile>;
+}
+
 let renderer: NodeRenderer | undefined;
 
 export function validateText(text: string, sourceName: string, options: { strict?: boolean } = {}) {
   return validateConfig(loadConfig(text, sourceName), options);
 }
 
+function* renderNodes(plan: Plan, configSha256: string): Generator<{ node: string; content: string }> {
+  renderer ??= createRenderer(loadTemplates());
+  for (const node of plan.nodes) yield { node: node.name, content: renderer(node, { generator: GENERATOR, configSha256 }) };
+}
+
 /** Plans and renders a validated config; `configSha256` names the config text the scripts came from. */
 export function renderConfig(config: Config, configSha256: string): Rendered {
   const plan = buildPlan(config);
-  renderer ??= createRenderer(loadTemplates());
-  const render = renderer;
-  return { plan, scripts: plan.nodes.map((node) => ({ node: node.name, content: render(node, { generator: GENERATOR, configSha256 }) })) };
+  return { plan, scripts: [...renderNodes(plan, configSha256)] };
+}
+
+/** What `generate` writes, rendered lazily so that a large fleet never sits in memory whole. */
+export function generateStream(text: string, sourceName: string, options: { strict?: boolean } = {}): GeneratedStream {
+  const { config, warnings } = validateText(text, sourceName, options);
+  const configSha256 = sha256(text);
+  const plan = buildPlan(config);
+  const names = [...plan.nodes.map((node) => `${node.name}.sh`), CHECKSUMS_FILE, MANIFEST_FILE];
+  return { warnings, names, files: outputFiles(renderNodes(plan, configSha256), { name: PACKAGE_NAME, version: VERSION, configSha256 }) };
 }
 
 export function generateFromText(text: string, sourceName: string, options: { strict?: boolean } = {}): Generated {

@@ -26,21 +26,46 @@ export function sha256(content: string): string {
   return createHash('sha256').update(content, 'utf8').digest('hex');
 }
 
-export function assembleOutput(
-  scripts: { node: string; content: string }[],
-  meta: { name: string; version: string; configSha256: string },
-): OutputFile[] {
-  const scriptFiles = scripts.map(({ node, content }) => ({ name: `${node}.sh`, content, mode: SCRIPT_MODE }));
-  const names = [...scriptFiles.map((file) => file.name), MANIFEST_FILE, CHECKSUMS_FILE].sort();
+export interface ScriptEntry {
+  node: string;
+  file: string;
+  sha256: string;
+}
+
+export const scriptFile = (node: string, content: string): OutputFile => ({ name: `${node}.sh`, content, mode: SCRIPT_MODE });
+
+/** SHA256SUMS and manifest.json, for scripts already hashed (so the scripts need not be kept in memory). */
+export function indexFiles(entries: ScriptEntry[], meta: { name: string; version: string; configSha256: string }): OutputFile[] {
   const manifest: Manifest = {
     generator: meta.name,
     version: meta.version,
     configSha256: meta.configSha256,
-    nodes: scripts.map(({ node, content }) => ({ name: node, file: `${node}.sh`, sha256: sha256(content) })),
-    files: names,
+    nodes: entries.map(({ node, file, sha256: sum }) => ({ name: node, file, sha256: sum })),
+    files: [...entries.map((entry) => entry.file), MANIFEST_FILE, CHECKSUMS_FILE].sort(),
   };
   const manifestFile = { name: MANIFEST_FILE, content: `${JSON.stringify(manifest, null, 2)}\n`, mode: DATA_MODE };
-  const summed = [...scriptFiles, manifestFile].sort((a, b) => a.name.localeCompare(b.name, 'en'));
-  const checksums = summed.map((file) => `${sha256(file.content)}  ${file.name}\n`).join('');
-  return [...summed, { name: CHECKSUMS_FILE, content: checksums, mode: DATA_MODE }];
+  const summed = [...entries.map(({ file, sha256: sum }) => ({ name: file, sum })), { name: MANIFEST_FILE, sum: sha256(manifestFile.content) }];
+  const checksums = summed
+    .sort((a, b) => a.name.localeCompare(b.name, 'en'))
+    .map(({ name, sum }) => `${sum}  ${name}\n`)
+    .join('');
+  return [{ name: CHECKSUMS_FILE, content: checksums, mode: DATA_MODE }, manifestFile];
+}
+
+/** Every output file, scripts rendered one at a time and then the index files, manifest.json last. */
+export function* outputFiles(scripts: Iterable<{ node: string; content: string }>, meta: { name: string; version: string; configSha256: string }): Generator<OutputFile> {
+  const entries: ScriptEntry[] = [];
+  for (const { node, content } of scripts) {
+    const file = scriptFile(node, content);
+    entries.push({ node, file: file.name, sha256: sha256(content) });
+    yield file;
+  }
+  yield* indexFiles(entries, meta);
+}
+
+export function assembleOutput(
+  scripts: { node: string; content: string }[],
+  meta: { name: string; version: string; configSha256: string },
+): OutputFile[] {
+  return [...outputFiles(scripts, meta)];
 }

@@ -41,33 +41,36 @@ export interface WriteResult {
 }
 
 /**
- * Writes every file through a temporary name and a rename, manifest last, then removes files that only an earlier
- * run of ours wrote. Refuses (before writing anything) to replace a file we did not write, unless forced.
+ * Writes every file through a temporary name and a rename, in the order given (manifest.json comes last), then
+ * removes files that only an earlier run of ours wrote. Refuses, before writing anything, to replace a file we did not
+ * write, unless forced. `names` lists the files beforehand, so `files` may be produced while they are written.
  */
-export function writeOutput(directory: string, files: OutputFile[], options: { force?: boolean } = {}): WriteResult {
+export function writeOutput(directory: string, names: string[], files: Iterable<OutputFile>, options: { force?: boolean } = {}): WriteResult {
   if (existsSync(directory) && !statSync(directory).isDirectory()) {
     throw new EnvironmentError(`${directory} exists and is not a directory`);
   }
   const previous = previousOutputFiles(directory);
-  const foreign = files.map((file) => file.name).filter((name) => existsSync(path.join(directory, name)) && !previous.has(name));
+  const foreign = names.filter((name) => existsSync(path.join(directory, name)) && !previous.has(name));
   if (foreign.length > 0 && options.force !== true) {
+    const shown = foreign.length > 5 ? `${foreign.slice(0, 5).join(', ')} and ${foreign.length - 5} more` : foreign.join(', ');
     throw new EnvironmentError(
-      `${directory} already has ${foreign.join(', ')}, not written by macvlan-gen (not in its ${MANIFEST_FILE}); move them away, choose another --out-dir, or pass --force to replace them`,
+      `${directory} already has ${shown}, not written by macvlan-gen (not in its ${MANIFEST_FILE}); move them away, choose another --out-dir, or pass --force to replace them`,
     );
   }
   mkdirSync(directory, { recursive: true });
-  const ordered = [...files.filter((file) => file.name !== MANIFEST_FILE), ...files.filter((file) => file.name === MANIFEST_FILE)];
-  for (const file of ordered) {
+  const written: string[] = [];
+  for (const file of files) {
     const target = path.join(directory, file.name);
     const temporary = path.join(directory, `.${file.name}.${process.pid}.tmp`);
     writeFileSync(temporary, file.content, { mode: file.mode });
     chmodSync(temporary, file.mode);
     renameSync(temporary, target);
+    written.push(file.name);
   }
-  const current = new Set(files.map((file) => file.name));
+  const current = new Set(written);
   const removed = [...previous].filter((name) => !current.has(name)).sort();
   for (const name of removed) rmSync(path.join(directory, name), { force: true });
-  return { written: ordered.map((file) => file.name).sort(), removed };
+  return { written: written.sort(), removed };
 }
 
 /** Replaces the .txt files of a directory with the given ones (a folder of generated text, such as transcripts). */

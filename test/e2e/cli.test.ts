@@ -18,7 +18,7 @@ describe('macvlan-gen generate', () => {
   it('writes one script per node, SHA256SUMS and manifest.json that sha256sum -c accepts', () => {
     const run = runCli(['generate', SEED], cwd);
     expect(run.status).toBe(0);
-    expect(run.stdout).toBe('wrote 4 files to out/: SHA256SUMS, manifest.json, node1.sh, node2.sh\n');
+    expect(run.stdout).toBe('wrote 4 files to out/: node1.sh, node2.sh, SHA256SUMS, manifest.json\n');
     expect(run.stderr).toBe('');
     expect(readdirSync(path.join(cwd, 'out')).sort()).toEqual(['SHA256SUMS', 'manifest.json', 'node1.sh', 'node2.sh']);
     const check = runCli(['check', SEED], cwd);
