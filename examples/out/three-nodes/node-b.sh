@@ -659,15 +659,19 @@ cmd_teardown() {
   teardown_host_address
   step namespaces 'Remove the namespaces and macvlan interfaces that apply made'
   local i netns name
+  # All links first, each inside its namespace: deleting a namespace would free its links later, in the
+  # background, and the parent would not yet be as it was when teardown returns.
   for ((i = ${#NAMESPACES[@]} - 1; i >= 0; i--)); do
     netns="${NAMESPACES[${i}]}"
     name="${NS_INTERFACE[${netns}]}"
-    # Links first: deleting a namespace frees its links later, in the background.
     if was_created "link ${netns}/${name}" && has_link "${netns}" "${name}"; then
       run_in "${netns}" ip link del dev "${name}"
     elif was_created "link ${netns}/${name}" && has_link '' "${name}"; then
       run ip link del dev "${name}"
     fi
+  done
+  for ((i = ${#NAMESPACES[@]} - 1; i >= 0; i--)); do
+    netns="${NAMESPACES[${i}]}"
     if was_created "netns ${netns}" && has_netns "${netns}"; then
       run ip netns del "${netns}"
     fi
