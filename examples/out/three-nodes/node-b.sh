@@ -143,32 +143,59 @@ ip_command_for() {
   fi
 }
 
-# Runs the queued commands of a context as one ip -batch; with "force", keeps going past failures.
+# Runs commands as one ip -batch in a context; with "force", keeps going past failures.
+run_batch() {
+  local -r context="$1" batch="$2" force="${3:-}"
+  ip_command_for "${context}"
+  local -a options=(-batch -)
+  if [[ -n "${force}" ]]; then options=(-force -batch -); fi
+  if ! "${IP_COMMAND[@]}" "${options[@]}" <<<"${batch}"; then
+    err "a command of the batch for ${context} failed (ip names its line); the commands after it did not run"
+    return "${EXIT_FAILED}"
+  fi
+}
+
 flush_queue() {
   local -r context="$1" force="${2:-}"
   local -r batch="${QUEUE[${context}]:-}"
   [[ -n "${batch}" ]] || return 0
   QUEUE["${context}"]=''
   [[ "${MODE}" == plan ]] && return 0
-  ip_command_for "${context}"
-  local -a options=(-batch -)
-  if [[ -n "${force}" ]]; then options=(-force -batch -); fi
-  if ! "${IP_COMMAND[@]}" "${options[@]}" <<<"${batch}"; then
-    err "a command of the batch above failed (ip names its line); the commands after it did not run"
-    return "${EXIT_FAILED}"
-  fi
+  run_batch "${context}" "${batch}" "${force}"
 }
 
-flush_other_queues() {
-  local -r keep="$1"
-  local context
-  for context in "${!QUEUE[@]}"; do
-    if [[ "${context}" != "${keep}" ]]; then flush_queue "${context}"; fi
+readonly PARALLEL_BATCHES=4
+
+wait_for_batches() {
+  local pid failed=0
+  for pid in "$@"; do
+    wait "${pid}" || failed=1
   done
+  ((failed == 0)) || return "${EXIT_FAILED}"
+}
+
+# The namespaces' queues, a few at a time: they do not depend on each other.
+flush_namespace_queues() {
+  local context
+  local -a running=()
+  for context in "${!QUEUE[@]}"; do
+    [[ "${context}" != "${NODE_CONTEXT}" && -n "${QUEUE[${context}]}" ]] || continue
+    if [[ "${MODE}" != plan ]]; then
+      run_batch "${context}" "${QUEUE[${context}]}" &
+      running+=("$!")
+    fi
+    QUEUE["${context}"]=''
+    if ((${#running[@]} >= PARALLEL_BATCHES)); then
+      wait_for_batches "${running[@]}"
+      running=()
+    fi
+  done
+  if ((${#running[@]} > 0)); then wait_for_batches "${running[@]}"; fi
 }
 
 flush_all_queues() {
-  flush_other_queues ''
+  flush_queue "${NODE_CONTEXT}"
+  flush_namespace_queues
 }
 
 # Queues one ip command (without the leading "ip") for a context, and prints it as it will run.
@@ -195,7 +222,7 @@ queue_ip() {
   fi
   printf '  + %s\n' "${QUOTED}"
   # A namespace needs what this node's queue creates first; a command here may undo what a namespace still uses.
-  if [[ "${context}" == "${NODE_CONTEXT}" ]]; then flush_other_queues "${NODE_CONTEXT}"; else flush_queue "${NODE_CONTEXT}"; fi
+  if [[ "${context}" == "${NODE_CONTEXT}" ]]; then flush_namespace_queues; else flush_queue "${NODE_CONTEXT}"; fi
   QUEUE["${context}"]+="$*"$'\n'
 }
 
