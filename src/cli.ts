@@ -4,7 +4,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { CliError, ConfigError, EnvironmentError, EXIT, FindingsError, UsageError } from './errors.js';
+import { CliError, ConfigError, EnvironmentError, EXIT, UsageError } from './errors.js';
 import { countBySeverity, formatDiagnostic, InvalidConfigError, type Diagnostic } from './config/diagnostics.js';
 import { configJsonSchema } from './config/schema.js';
 import { generateFromText, generateStream, validateText } from './pipeline.js';
@@ -12,9 +12,9 @@ import { writeOutput, readOutputDir, previousOutputFiles, writeTextFiles } from 
 import { compareOutput, describeDrift } from './output/compare.js';
 import { formatLintFinding, lintScripts } from './lint/lint.js';
 import { PACKAGE_ROOT, VERSION } from './package-info.js';
-import { checkEnvironment, listLabs, removeLab, runLab, type ExpectationOverride } from './lab/runner.js';
-import { recordTranscripts } from './lab/transcripts.js';
-import { formatLabReport, formatStage } from './lab/report.js';
+import { listLabs, removeLab, runLab, type ExpectationOverride } from './lab/runner.js';
+import { recordLab } from './lab/transcripts.js';
+import { formatLabReport } from './lab/report.js';
 import { sha256 } from './output/assemble.js';
 
 const DEFAULT_CONFIG = 'macvlan-gen.yaml';
@@ -107,7 +107,7 @@ async function main(argv: string[]): Promise<number> {
           for (const item of drift) out(describeDrift(item, args.outDir));
           out(`${drift.length} file${drift.length === 1 ? '' : 's'} out of date; run: macvlan-gen generate ${args.config} --out-dir ${args.outDir}`);
         }
-        if (drift.length > 0) exitCode = new FindingsError('drift').exitCode;
+        if (drift.length > 0) exitCode = EXIT.findings;
       },
     )
     .command(
@@ -178,20 +178,10 @@ async function main(argv: string[]): Promise<number> {
           'record what plan, apply, apply again, verify and teardown print on emulated nodes, and the staged matrix',
           (yy) => configArg(yy).option('out-dir', { type: 'string', default: 'transcripts', describe: 'where to write <node>-<step>.txt' }),
           async (args) => {
-            checkEnvironment();
             const text = readConfigText(args.config);
             const { config } = validateText(text, args.config, { strict: args.strict });
-            const progress = (line: string) => diag(line);
-            const transcripts = await recordTranscripts(config, sha256(text), progress);
-            const lab = await runLab(config, { staged: true, keep: false, overrides: [], configSha256: sha256(text), progress });
-            if (!lab.ok) throw new FindingsError('the lab found unexpected results; nothing was written');
-            const stages = lab.stages.map((stage, i) => ({
-              name: `lab-${stage.name}.txt`,
-              content: `${formatStage(stage, i, lab.stages.length, lab.stages[i - 1], false).join('\n')}\n`,
-            }));
-            const matrix = { name: 'lab.txt', content: `${formatLabReport(lab, { timings: false })}\n` };
-            const result = writeTextFiles(args.outDir, [...transcripts, ...stages, matrix]);
-            out(`wrote ${result.length} files to ${args.outDir}/: transcripts and the staged lab matrix (lab.txt)`);
+            const written = writeTextFiles(args.outDir, await recordLab(config, sha256(text), (line) => diag(line)));
+            out(`wrote ${written.length} files to ${args.outDir}/: transcripts and the staged lab matrix (lab.txt)`);
           },
         )
         .command(
@@ -200,9 +190,12 @@ async function main(argv: string[]): Promise<number> {
           (yy) => yy.positional('prefix', { type: 'string', describe: 'lab prefix, as printed by --keep' }),
           (args) => {
             if (process.getuid?.() !== 0) throw new EnvironmentError('lab down needs root; run it with sudo');
-            const labs = args.prefix === undefined ? listLabs() : [args.prefix];
+            const present = listLabs();
+            if (args.prefix !== undefined && !present.includes(args.prefix)) {
+              throw new UsageError(`no lab ${args.prefix} on this machine (present: ${present.join(', ') || 'none'})`);
+            }
+            const labs = args.prefix === undefined ? present : [args.prefix];
             for (const prefix of labs) {
-              if (!listLabs().includes(prefix)) throw new UsageError(`no lab ${prefix} on this machine (present: ${listLabs().join(', ') || 'none'})`);
               removeLab(prefix);
               out(`removed lab ${prefix}`);
             }

@@ -1,8 +1,11 @@
-// recordTranscripts: what an operator sees running each node script's commands in order (plan, apply, apply again,
-// verify, teardown) on emulated nodes: the docs embed these, so every output shown there is real.
+// recordLab: what an operator sees running each node script's commands in order (plan, apply, apply again,
+// verify, teardown) on emulated nodes, and the staged matrix: the docs embed these, so every output shown is real.
 import type { Config } from '../config/schema.js';
+import { FindingsError } from '../errors.js';
 import { renderConfig } from '../pipeline.js';
 import { EmulatedLab } from './emulated-lab.js';
+import { formatLabReport, formatStage } from './report.js';
+import { checkEnvironment, runLab } from './runner.js';
 
 export const TRANSCRIPT_STEPS = [
   { name: 'plan', args: ['plan'] },
@@ -37,4 +40,17 @@ export async function recordTranscripts(config: Config, configSha256: string, pr
     lab.remove();
   }
   return transcripts;
+}
+
+/** Everything `lab record` writes: the transcripts, each stage's matrix, and the whole staged report (lab.txt). */
+export async function recordLab(config: Config, configSha256: string, progress: (line: string) => void): Promise<Transcript[]> {
+  checkEnvironment();
+  const transcripts = await recordTranscripts(config, configSha256, progress);
+  const lab = await runLab(config, { staged: true, keep: false, overrides: [], configSha256, progress });
+  if (!lab.ok) throw new FindingsError('the lab found unexpected results; nothing was written');
+  const stages = lab.stages.map((stage, i) => ({
+    name: `lab-${stage.name}.txt`,
+    content: `${formatStage(stage, i, lab.stages.length, lab.stages[i - 1], false).join('\n')}\n`,
+  }));
+  return [...transcripts, ...stages, { name: 'lab.txt', content: `${formatLabReport(lab, { timings: false })}\n` }];
 }

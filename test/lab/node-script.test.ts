@@ -3,9 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { recordTranscripts } from '../../src/lab/transcripts.js';
-import { runLab } from '../../src/lab/runner.js';
-import { formatLabReport, formatStage } from '../../src/lab/report.js';
+import { recordLab } from '../../src/lab/transcripts.js';
 import { sha256 } from '../../src/output/assemble.js';
 import { ROOT } from '../support/cli.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -362,20 +360,10 @@ describe.skipIf(!isRoot)('the node script on an emulated node', () => {
 });
 
 describe.skipIf(!isRoot)('docs transcripts', () => {
-  it('docs/generated/lab/seed holds exactly what the seed scripts print today (npm run docs:record)', async () => {
-    const transcripts = await recordTranscripts(SEED, sha256(SEED_TEXT), () => undefined);
+  it('docs/generated/lab/seed holds exactly the transcripts and staged matrices the lab records today (npm run docs:record)', async () => {
+    const recorded = await recordLab(SEED, sha256(SEED_TEXT), () => undefined);
     const dir = path.join(ROOT, 'docs', 'generated', 'lab', 'seed');
-    expect(readdirSync(dir).filter((name) => !name.startsWith('lab')).sort()).toEqual(transcripts.map((t) => t.name).sort());
-    for (const transcript of transcripts) expect(readFileSync(path.join(dir, transcript.name), 'utf8'), transcript.name).toBe(transcript.content);
-  });
-
-  it('docs/generated/lab/seed holds the staged matrix the lab measures today', async () => {
-    const lab = await runLab(SEED, { staged: true, keep: false, overrides: [], configSha256: sha256(SEED_TEXT), progress: () => undefined });
-    const dir = path.join(ROOT, 'docs', 'generated', 'lab', 'seed');
-    expect(readFileSync(path.join(dir, 'lab.txt'), 'utf8')).toBe(`${formatLabReport(lab, { timings: false })}\n`);
-    lab.stages.forEach((stage, i) => {
-      const expected = `${formatStage(stage, i, lab.stages.length, lab.stages[i - 1], false).join('\n')}\n`;
-      expect(readFileSync(path.join(dir, `lab-${stage.name}.txt`), 'utf8')).toBe(expected);
-    });
+    expect(readdirSync(dir).sort()).toEqual(recorded.map((file) => file.name).sort());
+    for (const file of recorded) expect(readFileSync(path.join(dir, file.name), 'utf8'), file.name).toBe(file.content);
   });
 });
