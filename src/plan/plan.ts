@@ -50,6 +50,18 @@ export interface StepPlan {
   id: StepId;
 }
 
+/** Where `node.sh install` puts the node's boot-time setup. */
+export interface InstallPlan {
+  /** The systemd unit's name, in /etc/systemd/system. */
+  unit: string;
+  /** The installed copy of the node script that the unit runs. */
+  script: string;
+}
+
+export function installPlan(node: string): InstallPlan {
+  return { unit: `macvlan-gen-${node}.service`, script: `/usr/local/sbin/macvlan-gen-${node}` };
+}
+
 export interface NodePlan {
   name: string;
   parent: string;
@@ -60,6 +72,7 @@ export interface NodePlan {
   namespaces: NamespacePlan[];
   hostShim?: HostShimPlan;
   steps: StepPlan[];
+  install: InstallPlan;
 }
 
 export interface Plan {
@@ -124,6 +137,7 @@ function planNode(config: Config, name: string, node: NodeConfig): NodePlan {
       promisc,
       namespaces,
       steps: STEP_ORDER.filter((id) => present[id]).map((id) => ({ id })),
+      install: installPlan(name),
     },
     { gateway: node.gateway, hostShim },
   );

@@ -1,10 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createRenderer } from '../../src/render/render.js';
 import { loadTemplates } from '../../src/package-info.js';
-import type { NodePlan } from '../../src/plan/plan.js';
+import { installPlan, type NodePlan } from '../../src/plan/plan.js';
 import { lintScripts } from '../../src/lint/lint.js';
 import { runCli, runScript, tempDir } from '../support/cli.js';
 
@@ -85,6 +85,7 @@ describe('quoting holds even where validation would not protect', () => {
     })),
     hostShim: { interface: evil, mode: 'bridge', mac: evil, subnet: evil, gateway: evil, routes: [{ to: evil, via: evil }], probes: [evil] },
     steps: ['promisc', 'netns', 'macvlan-link', 'move-to-netns', 'address', 'link-up', 'routes', 'host-shim'].map((id) => ({ id }) as NodePlan['steps'][number]),
+    install: installPlan(`node ${evil}`),
   };
   const script = createRenderer(loadTemplates())(plan, { generator: `macvlan-gen ${evil}`, configSha256: evil });
   const scriptPath = path.join(tempDir('hostile-script'), 'node.sh');
@@ -113,6 +114,27 @@ describe('quoting holds even where validation would not protect', () => {
     runScript(scriptPath, ['--help']);
     runScript(scriptPath, ['--version']);
     expect(existsSync(CANARY)).toBe(false);
+  });
+
+  it('install writes a unit in which no value starts a line, a word or a specifier of its own', () => {
+    const root = tempDir('hostile-root');
+    mkdirSync(path.join(root, 'etc/systemd/system'), { recursive: true });
+    const run = runScript(scriptPath, ['install', '--root', root]);
+    expect(run.status, run.stderr).toBe(0);
+    expect(existsSync(CANARY)).toBe(false);
+    const units = readdirSync(path.join(root, 'etc/systemd/system'), { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile());
+    expect(units).toHaveLength(1);
+    const [unit] = units;
+    const lines = readFileSync(path.join(unit?.parentPath ?? '', unit?.name ?? ''), 'utf8').trimEnd().split('\n');
+    const settings = lines.filter((line) => line !== '' && !line.startsWith('#') && !/^\[\w+\]$/.test(line));
+    expect(settings.map((line) => line.split('=')[0])).toEqual(
+      ['Description', 'BindsTo', 'After', 'Wants', 'Before', 'Type', 'RemainAfterExit', 'ExecStart', 'ExecStop', 'TimeoutStartSec', 'WantedBy'],
+    );
+    for (const line of settings.filter((setting) => /^(ExecStart|ExecStop|BindsTo)=/.test(setting))) {
+      expect(line).not.toMatch(/[%$;'"`]/);
+    }
+    expect(settings.find((line) => line.startsWith('ExecStart='))).toMatch(/^ExecStart=\S+ apply --boot$/);
+    expect(settings.find((line) => line.startsWith('BindsTo='))).toMatch(/^BindsTo=\S+\.device$/);
   });
 
   it('passes shellcheck but for SC2016, its note that "$(...)" inside single quotes stays literal', async () => {

@@ -49,6 +49,9 @@ readonly EXIT_REVERTED=5
 # plan: print commands only; apply and teardown: print and run them.
 MODE=''
 COMMAND_COUNT=0
+# apply --boot: run by the boot-time unit, with nobody there to confirm anything.
+AT_BOOT=no
+UNINSTALL_TEARDOWN=no
 
 err() {
   printf '%s: error: %s\n' "${SCRIPT_NAME}" "$*" >&2
@@ -62,9 +65,19 @@ Sets up macvlan networking on node ${NODE}: host address ${HOST_ADDRESS} on pare
 
 Commands:
   plan            print what apply would do on this node now; change nothing
-  apply           check the node (preflight), then do only what is missing
-  verify          compare the node with the config and probe reachability
+  apply [--boot]  check the node (preflight), then do only what is missing
+                  (--boot: as run by the boot-time unit; the same here)
+  verify [--root DIR]
+                  compare the node with the config, probe reachability, and check
+                  the boot-time setup
   teardown        undo what apply made, host address back on ${PARENT}
+  install [--root DIR]
+                  keep this setup across reboots: copy this script to ${INSTALLED_SCRIPT}
+                  and enable the systemd unit ${UNIT_NAME}, which runs
+                  "apply --boot" at boot; the running network is not touched
+  uninstall [--root DIR] [--teardown]
+                  remove what install wrote; the running network stays unless --teardown
+                  (--root DIR: files go to the tree under DIR instead of /)
   --help          show this help
   --version       show the generator and config this script came from
 
@@ -656,6 +669,7 @@ cmd_verify() {
       check "${netns} reaches its gateway ${NS_GATEWAY[${netns}]}" probe_once "${netns}" "${NS_GATEWAY[${netns}]}"
     fi
   done
+  verify_installation
   if ((FAILURES > 0)); then
     printf '\n%d checks, %d failed: the node does not match the config (run %s plan to see what apply would do).\n' "${CHECKS}" "${FAILURES}" "${SCRIPT_NAME}"
     return "${EXIT_FAILED}"
@@ -711,6 +725,219 @@ cmd_teardown() {
 }
 # endregion teardown
 
+# region install
+# The boot-time setup: "install" copies this script to ${INSTALLED_SCRIPT} and
+# writes a systemd unit that runs "apply --boot" at boot and "teardown" when
+# stopped; "uninstall" removes both. --root DIR works on a tree under DIR
+# instead of this node's own / (an image being built, or a test).
+readonly UNIT_NAME=macvlan-gen-node2.service
+readonly INSTALLED_SCRIPT=/usr/local/sbin/macvlan-gen-node2
+readonly UNIT_FILE="/etc/systemd/system/${UNIT_NAME}"
+readonly UNIT_LINK="/etc/systemd/system/multi-user.target.wants/${UNIT_NAME}"
+readonly BOOT_COMMAND="${INSTALLED_SCRIPT} apply --boot"
+readonly UNIT_TEXT='# macvlan-gen-node2.service: the macvlan setup of node node2, made again at every boot.
+# Written by "/usr/local/sbin/macvlan-gen-node2 install" (config sha256 d9ac58c4ff111bdda4609bb245a7e150f50b447ed1e477f4ee61a6c5cd893986).
+# Do not edit: change the config, regenerate, and run "install" of the new script.
+[Unit]
+Description=macvlan networking of node node2 (macvlan-gen)
+# The parent NIC must exist and carry the host address: so this runs after
+# the network setup of the node (ifupdown, systemd-networkd or NetworkManager),
+# as part of the network being online, and services that wait for that find it ready.
+BindsTo=sys-subsystem-net-devices-ens160.device
+After=sys-subsystem-net-devices-ens160.device network.target networking.service systemd-networkd-wait-online.service NetworkManager-wait-online.service
+Wants=network-online.target
+Before=network-online.target
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+# At boot nobody is there to confirm: the probes of the host migration decide, and
+# if they stay silent the host address goes back on ens160 (see journalctl -u macvlan-gen-node2.service).
+ExecStart=/usr/local/sbin/macvlan-gen-node2 apply --boot
+ExecStop=/usr/local/sbin/macvlan-gen-node2 teardown
+TimeoutStartSec=5min
+
+[Install]
+WantedBy=multi-user.target'
+ROOT_DIR=/
+
+# Sets ROOTED to a path of the node as seen under --root.
+ROOTED=''
+rooted() {
+  ROOTED="${ROOT_DIR%/}$1"
+}
+
+# Does the node use systemd? A running node is asked as sd_booted() does; a tree under --root by its unit directory.
+uses_systemd() {
+  if [[ "${ROOT_DIR}" == / ]]; then
+    [[ -d /run/systemd/system ]]
+  else
+    [[ -d "${ROOT_DIR%/}/etc/systemd/system" ]]
+  fi
+}
+
+# A running systemd must re-read its units after they change; a tree under --root has none running.
+reload_systemd() {
+  if [[ "${ROOT_DIR}" == / ]] && uses_systemd && has_command systemctl; then
+    printf '  + systemctl daemon-reload\n'
+    systemctl daemon-reload
+  fi
+}
+
+# Sets SELF_TEXT to this script's own text, the text install copies.
+SELF_TEXT=''
+read_self() {
+  local -r self="${BASH_SOURCE[0]:-}"
+  if [[ -z "${self}" || ! -f "${self}" ]]; then
+    err "this script was not started from a file; save it and run it as one to install it"
+    return "${EXIT_USAGE}"
+  fi
+  SELF_TEXT="$(<"${self}")"
+}
+
+# Does a file hold exactly this text (as $(<file) reads it)?
+file_has_text() {
+  local -r file="$1" text="$2"
+  [[ -f "${file}" ]] || return 1
+  local content
+  content="$(<"${file}")"
+  [[ "${content}" == "${text}" ]]
+}
+
+link_points_to() {
+  local -r link="$1" target="$2"
+  [[ -L "${link}" ]] || return 1
+  local found
+  found="$(readlink -- "${link}")"
+  [[ "${found}" == "${target}" ]]
+}
+
+# Writes text to a node path (under --root) through a temporary file, so the path is never half written.
+CHANGED=0
+install_text() {
+  local -r path="$1" text="$2" mode="$3" what="$4"
+  rooted "${path}"
+  local -r target="${ROOTED}"
+  if file_has_text "${target}" "${text}"; then
+    printf '  = %s is up to date (%s)\n' "${target}" "${what}"
+    return 0
+  fi
+  mkdir -p -- "${target%/*}"
+  printf '%s\n' "${text}" >"${target}.tmp"
+  chmod "${mode}" -- "${target}.tmp"
+  mv -f -- "${target}.tmp" "${target}"
+  printf '  + wrote %s (%s)\n' "${target}" "${what}"
+  CHANGED=$((CHANGED + 1))
+}
+
+enable_unit() {
+  rooted "${UNIT_LINK}"
+  local -r link="${ROOTED}"
+  if link_points_to "${link}" "${UNIT_FILE}"; then
+    printf '  = %s is enabled (%s)\n' "${UNIT_NAME}" "${link}"
+    return 0
+  fi
+  mkdir -p -- "${link%/*}"
+  ln -sfn -- "${UNIT_FILE}" "${link}"
+  printf '  + enabled %s: %s -> %s\n' "${UNIT_NAME}" "${link}" "${UNIT_FILE}"
+  CHANGED=$((CHANGED + 1))
+}
+
+remove_path() {
+  local -r path="$1" what="$2"
+  rooted "${path}"
+  if [[ -e "${ROOTED}" || -L "${ROOTED}" ]]; then
+    rm -f -- "${ROOTED}"
+    printf '  - removed %s (%s)\n' "${ROOTED}" "${what}"
+    CHANGED=$((CHANGED + 1))
+  else
+    printf '  = %s is not there (%s)\n' "${ROOTED}" "${what}"
+  fi
+}
+
+must_be_root_for_node() {
+  if [[ "${ROOT_DIR}" == / && "${EUID}" -ne 0 ]]; then
+    err "must run as root: sudo ${SCRIPT_NAME} $1 (or --root DIR to work on a tree under DIR)"
+    return "${EXIT_PREFLIGHT}"
+  fi
+}
+
+cmd_install() {
+  must_be_root_for_node install
+  read_self
+  printf 'Installing the boot-time setup of node %s (root %s)\n' "${NODE}" "${ROOT_DIR}"
+  install_text "${INSTALLED_SCRIPT}" "${SELF_TEXT}" 0755 "this script"
+  if ! uses_systemd; then
+    local sign='/run/systemd/system'
+    if [[ "${ROOT_DIR}" != / ]]; then sign="${ROOT_DIR%/}/etc/systemd/system"; fi
+    printf '\nNo systemd here (no %s): nothing runs %s at boot yet.\n' "${sign}" "${INSTALLED_SCRIPT}"
+    printf 'Add this line to the start-up of the init system the node has (for example /etc/rc.local, before any\n"exit 0", or an executable OpenRC file /etc/local.d/%s.start):\n\n  %s\n' "${UNIT_NAME%.service}" "${BOOT_COMMAND}"
+    return 0
+  fi
+  install_text "${UNIT_FILE}" "${UNIT_TEXT}" 0644 "systemd unit"
+  enable_unit
+  if ((CHANGED > 0)); then reload_systemd; fi
+  printf '\nAt every boot systemd runs: %s\n' "${BOOT_COMMAND}"
+  printf 'It is not started now: the running network stays as it is. Its log: journalctl -u %s\n' "${UNIT_NAME}"
+}
+
+cmd_uninstall() {
+  must_be_root_for_node uninstall
+  if [[ "${UNINSTALL_TEARDOWN}" == yes ]]; then
+    cmd_teardown
+    printf '\n'
+  fi
+  printf 'Uninstalling the boot-time setup of node %s (root %s)\n' "${NODE}" "${ROOT_DIR}"
+  remove_path "${UNIT_LINK}" "enables ${UNIT_NAME}"
+  remove_path "${UNIT_FILE}" "systemd unit"
+  remove_path "${INSTALLED_SCRIPT}" "installed copy of this script"
+  if ((CHANGED > 0)); then reload_systemd; fi
+  if [[ "${UNINSTALL_TEARDOWN}" != yes ]]; then
+    printf '\nThe running network stays as it is; "%s teardown" removes it.\n' "${SCRIPT_NAME}"
+  fi
+}
+
+# Sets INSTALLED_CONFIG to the config sha256 of an installed copy of a node script, or "unknown".
+INSTALLED_CONFIG=''
+read_installed_config() {
+  local line
+  INSTALLED_CONFIG=unknown
+  while IFS= read -r line; do
+    if [[ "${line}" =~ ^readonly\ CONFIG_SHA256=([^[:space:]]+)$ ]]; then
+      INSTALLED_CONFIG="${BASH_REMATCH[1]}"
+      return 0
+    fi
+  done <"$1"
+}
+
+# Part of verify: is the setup installed for boot, enabled, and from this very script?
+verify_installation() {
+  rooted "${INSTALLED_SCRIPT}"
+  local -r script="${ROOTED}"
+  rooted "${UNIT_FILE}"
+  local -r unit="${ROOTED}"
+  rooted "${UNIT_LINK}"
+  local -r link="${ROOTED}"
+  if [[ ! -e "${script}" && ! -e "${unit}" && ! -L "${link}" ]]; then
+    printf '  note  not installed for boot: a reboot loses this setup (%s install keeps it)\n' "${SCRIPT_NAME}"
+    return 0
+  fi
+  if read_self 2>/dev/null; then
+    check "boot: ${script} is this script (config sha256 ${CONFIG_SHA256})" file_has_text "${script}" "${SELF_TEXT}"
+    if [[ -f "${script}" ]] && ! file_has_text "${script}" "${SELF_TEXT}"; then
+      read_installed_config "${script}"
+      printf '        it is from config sha256 %s: run %s install to replace it\n' "${INSTALLED_CONFIG}" "${SCRIPT_NAME}"
+    fi
+  fi
+  if ! uses_systemd; then
+    printf '  note  no systemd: the init system must run "%s" at boot\n' "${BOOT_COMMAND}"
+    return 0
+  fi
+  check "boot: ${unit} is the unit this script installs" file_has_text "${unit}" "${UNIT_TEXT}"
+  check "boot: ${UNIT_NAME} is enabled" link_points_to "${link}" "${UNIT_FILE}"
+}
+# endregion install
+
 check_tools() {
   if ! has_command ip; then
     err "'ip' (iproute2) is not installed or not in PATH"
@@ -743,6 +970,9 @@ cmd_plan() {
 cmd_apply() {
   MODE=apply
   printf 'Applying macvlan setup for node %s (%s, config sha256 %s)\n' "${NODE}" "${GENERATOR}" "${CONFIG_SHA256}"
+  if [[ "${AT_BOOT}" == yes ]]; then
+    printf 'At boot.\n'
+  fi
   check_tools
   take_lock
   read_node_state
@@ -763,16 +993,33 @@ main() {
   fi
   local -r subcommand="$1"
   shift
-  if (($# > 0)); then
-    err "unexpected argument '$1' after '${subcommand}'"
-    usage >&2
-    return "${EXIT_USAGE}"
-  fi
+  while (($# > 0)); do
+    case "${subcommand} $1" in
+      'apply --boot') AT_BOOT=yes ;;
+      'uninstall --teardown') UNINSTALL_TEARDOWN=yes ;;
+      'install --root' | 'uninstall --root' | 'verify --root')
+        if (($# < 2)) || [[ ! -d "$2" ]]; then
+          err "--root takes an existing directory, got '${2:-}'"
+          return "${EXIT_USAGE}"
+        fi
+        ROOT_DIR="$2"
+        shift
+        ;;
+      *)
+        err "unexpected argument '$1' after '${subcommand}'"
+        usage >&2
+        return "${EXIT_USAGE}"
+        ;;
+    esac
+    shift
+  done
   case "${subcommand}" in
     plan) cmd_plan ;;
     apply) cmd_apply ;;
     verify) cmd_verify ;;
     teardown) cmd_teardown ;;
+    install) cmd_install ;;
+    uninstall) cmd_uninstall ;;
     -h | --help | help) usage ;;
     --version) printf '%s (%s, config sha256 %s)\n' "${SCRIPT_NAME}" "${GENERATOR}" "${CONFIG_SHA256}" ;;
     *)
