@@ -16,6 +16,8 @@ export interface LabPaths {
   utsPin: (node: string) => string;
   script: (node: string) => string;
   runDir: (node: string) => string;
+  /** A file system tree of the node's own, for `node.sh install --root`: the real /etc is never written. */
+  fsRoot: (node: string) => string;
 }
 
 export function labPaths(prefix: string): LabPaths {
@@ -28,6 +30,7 @@ export function labPaths(prefix: string): LabPaths {
     utsPin: (node) => `${dir}/${node}.uts`,
     script: (node) => `${dir}/scripts/${node}.sh`,
     runDir: (node) => `${dir}/run/${node}`,
+    fsRoot: (node) => `${dir}/fs/${node}`,
   };
 }
 

@@ -2,7 +2,8 @@
 // the lab touches the machine: it starts processes and writes the scripts; everything it makes carries its prefix.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { EnvironmentError } from '../errors.js';
 import type { Plan } from '../plan/plan.js';
 import { runProcess, type ProcessResult } from '../process.js';
@@ -93,7 +94,11 @@ export class EmulatedLab {
     const lab = new EmulatedLab(topology);
     try {
       await bash(setupScript(topology), `building lab ${topology.prefix}`);
-      for (const { node, content } of scripts) writeFileSync(lab.scriptPath(node), content, { mode: 0o755 });
+      for (const { node, content } of scripts) {
+        writeFileSync(lab.scriptPath(node), content, { mode: 0o755 });
+        // A node with systemd, as far as install can tell: an empty unit directory.
+        mkdirSync(path.join(lab.fsRoot(node), 'etc/systemd/system'), { recursive: true });
+      }
     } catch (error) {
       lab.remove();
       throw error;
@@ -103,6 +108,11 @@ export class EmulatedLab {
 
   scriptPath(node: string): string {
     return labPaths(this.prefix).script(node);
+  }
+
+  /** The node's own file system tree, for `install --root`; removed with the lab. */
+  fsRoot(node: string): string {
+    return labPaths(this.prefix).fsRoot(node);
   }
 
   /** Runs a command inside an emulated node (its mount, UTS and network namespaces), with the node's run dir. */

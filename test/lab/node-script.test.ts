@@ -12,22 +12,16 @@ import { buildPlan } from '../../src/plan/plan.js';
 import { buildTopology } from '../../src/lab/topology.js';
 import { expectReachability } from '../../src/lab/expect.js';
 import { labStages } from '../../src/lab/stages.js';
-import { buildLab, configOf, nodeState, normalizeState, SEED_TEXT } from '../support/lab.js';
+import { buildLab, configOf, FAST_PROBES, nodeState, normalizeState, pingFrom, SEED_TEXT, withNode1Shim } from '../support/lab.js';
 
 const isRoot = process.getuid?.() === 0;
 if (process.env['CI'] && !isRoot) throw new Error('CI runs as root: the lab tests must run there, not be skipped');
 
 const SEED = configOf(SEED_TEXT);
-const withNode1Shim = (extra: string) => configOf(SEED_TEXT.replace('      interface: mac0\n', `      interface: mac0\n${extra}`));
-const FAST_PROBES = { MACVLAN_GEN_PROBE_TIMEOUT: '3' };
 
 async function inNode(lab: EmulatedLab, node: string, command: string): Promise<void> {
   const result = await lab.runInNode(node, ['bash', '-c', command]);
   if (result.status !== 0) throw new Error(`${command} failed in ${node}: ${result.stderr}`);
-}
-
-async function pingFrom(lab: EmulatedLab, node: string, address: string): Promise<boolean> {
-  return (await lab.runInNode(node, ['ping', '-n', '-q', '-c', '1', '-w', '3', address])).status === 0;
 }
 
 describe.skipIf(!isRoot)('the node script on an emulated node', () => {

@@ -12,6 +12,16 @@ export function configOf(text: string): Config {
   return validateText(text, 'test.yaml').config;
 }
 
+/** The seed config with more settings for node1's host shim (YAML lines, indented to sit under hostShim). */
+export const withNode1Shim = (extra: string): Config => configOf(SEED_TEXT.replace('      interface: mac0\n', `      interface: mac0\n${extra}`));
+
+/** Probes that give up after 3 s instead of 30 s, for tests of a migration that must revert. */
+export const FAST_PROBES = { MACVLAN_GEN_PROBE_TIMEOUT: '3' };
+
+export async function pingFrom(lab: EmulatedLab, node: string, address: string): Promise<boolean> {
+  return (await lab.runInNode(node, ['ping', '-n', '-q', '-c', '1', '-w', '3', address])).status === 0;
+}
+
 /** A lab built from `labConfig`, with scripts rendered from `scriptConfig` (the same unless a test wants a mismatch). */
 export async function buildLab(labConfig: Config, scriptConfig: Config = labConfig): Promise<EmulatedLab> {
   const scripts = renderConfig(scriptConfig, 'test').scripts;
