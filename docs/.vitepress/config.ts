@@ -22,6 +22,7 @@ function sidebar(prefix: string, zh: boolean): DefaultTheme.SidebarItem[] {
         { text: t('What macvlan is', 'macvlan 是什么'), link: `${prefix}/guide/what-is-macvlan` },
         { text: t('Kernel and distribution support', '内核与发行版支持'), link: `${prefix}/guide/support` },
         { text: t('Quick start', '快速上手'), link: `${prefix}/guide/quick-start` },
+        { text: t('Keep it across reboots', '重启后保持'), link: `${prefix}/guide/persistence` },
       ],
     },
     {

@@ -1,9 +1,11 @@
 // Regenerates every artifact the docs embed, from the generator itself: the seed example's scripts (for `<<<` region
-// snippets and downloads), the CLI help of every command, and the config reference from the JSON Schema.
+// snippets and downloads), node1.sh install/uninstall and its unit, the CLI help of every command, and the config
+// reference from the JSON Schema.
 // Run by `npm run docs:generate` (and so by docs:build); test/golden/docs.test.ts fails when the committed copies
 // are stale. The lab's recorded transcripts and matrices need root: `npm run docs:record`.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { configJsonSchema } from '../../src/config/schema.js';
@@ -124,12 +126,40 @@ function cliHelp(command: string): string {
   return `$ macvlan-gen ${command} --help\n${run.stdout}`;
 }
 
+/**
+ * What node1.sh install and uninstall print, run for real on trees in a temporary folder (--root), and the unit
+ * they install. The trees have relative names, so the transcripts are the same on every run.
+ */
+function persistenceArtifacts(script: string): Map<string, string> {
+  const work = mkdtempSync(path.join(tmpdir(), 'macvlan-gen-docs-'));
+  const files = new Map<string, string>();
+  try {
+    writeFileSync(path.join(work, 'node1.sh'), script, { mode: 0o755 });
+    mkdirSync(path.join(work, 'node-root/etc/systemd/system'), { recursive: true });
+    mkdirSync(path.join(work, 'tree-without-systemd'));
+    const transcript = (args: string[]): string => {
+      const run = spawnSync('bash', ['node1.sh', ...args], { cwd: work, encoding: 'utf8' });
+      if (run.status !== 0) throw new Error(`node1.sh ${args.join(' ')} failed: ${run.stderr}`);
+      return `$ ./node1.sh ${args.join(' ')}\n${run.stdout}`;
+    };
+    files.set('docs/generated/persistence/install.txt', transcript(['install', '--root', 'node-root']));
+    files.set('docs/generated/persistence/install-again.txt', transcript(['install', '--root', 'node-root']));
+    files.set('docs/generated/persistence/macvlan-gen-node1.service', readFileSync(path.join(work, 'node-root/etc/systemd/system/macvlan-gen-node1.service'), 'utf8'));
+    files.set('docs/generated/persistence/uninstall.txt', transcript(['uninstall', '--root', 'node-root']));
+    files.set('docs/generated/persistence/install-without-systemd.txt', transcript(['install', '--root', 'tree-without-systemd']));
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  return files;
+}
+
 /** Every generated file of the docs, by path relative to the repository root. */
 export function docsArtifacts(): Map<string, string> {
   const files = new Map<string, string>();
   const seedText = readFileSync(path.join(ROOT, 'examples', 'seed.yaml'), 'utf8');
   for (const file of generateFromText(seedText, 'examples/seed.yaml').files) {
     files.set(`docs/public/downloads/seed/${file.name}`, file.content);
+    if (file.name === 'node1.sh') for (const [name, content] of persistenceArtifacts(file.content)) files.set(name, content);
   }
   files.set('docs/public/downloads/seed/seed.yaml', seedText);
   for (const command of CLI_COMMANDS) files.set(`docs/generated/cli/${command.replace(' ', '-')}.txt`, cliHelp(command));
