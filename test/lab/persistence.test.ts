@@ -2,7 +2,7 @@
 // unit's ExecStart and ExecStop doing what apply and teardown do, the unattended migration at boot, and verify's
 // report on the installation. Root only; never skipped in CI.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EmulatedLab } from '../../src/lab/emulated-lab.js';
@@ -179,6 +179,26 @@ describe.skipIf(!isRoot)('the boot-time setup on an emulated node', () => {
         lab.remove();
       }
     });
+  });
+
+  it('without systemd in the tree, install says so and verify checks the copy and repeats the line for the init system', async () => {
+    const lab = await buildLab(SEED);
+    try {
+      const plain = path.join(path.dirname(lab.fsRoot('node1')), 'node1-without-systemd');
+      mkdirSync(plain);
+      const install = await lab.runScript('node1', ['install', '--root', plain]);
+      expect(install.status, install.stderr).toBe(0);
+      expect(install.stdout).toContain(`No systemd here (no ${plain}/etc/systemd/system)`);
+      expect(treeOf(plain)).toEqual(['usr/local/sbin/macvlan-gen-node1 755']);
+      expect((await lab.runScript('node1', ['apply'])).status).toBe(0);
+      const verify = await lab.runScript('node1', ['verify', '--root', plain]);
+      expect(verify.status, verify.stdout).toBe(0);
+      expect(verify.stdout).toContain(`  ok    boot: ${plain}${INSTALLED} is this script (config sha256 test)\n`);
+      expect(verify.stdout).toContain(`  note  no systemd: the init system must run "${INSTALLED} apply --boot" at boot\n`);
+      expect(verify.stdout).not.toContain(UNIT);
+    } finally {
+      lab.remove();
+    }
   });
 
   it('install leaves no file of a lab behind once the lab is removed', async () => {

@@ -84,6 +84,8 @@ Commands:
                   compare the node with the config, probe reachability, and check
                   the boot-time setup
   teardown        undo what apply made, host address back on ${PARENT}
+  confirm         keep a host migration that waits for confirmation
+  rollback        put the host address back on ${PARENT} now
   install [--root DIR]
                   keep this setup across reboots: copy this script to ${INSTALLED_SCRIPT}
                   and enable the systemd unit ${UNIT_NAME}, which runs
@@ -91,8 +93,6 @@ Commands:
   uninstall [--root DIR] [--teardown]
                   remove what install wrote; the running network stays unless --teardown
                   (--root DIR: files go to the tree under DIR instead of /)
-  confirm         keep a host migration that waits for confirmation
-  rollback        put the host address back on ${PARENT} now
   --help          show this help
   --version       show the generator and config this script came from
 
