@@ -90,6 +90,10 @@ describe.skipIf(!isRoot)('the boot-time setup on an emulated node', () => {
 
       expect((await lab.runScript('node1', ['apply'])).status).toBe(0);
       expect(normalizeState(await nodeState(lab, 'node1'))).toBe(normalizeState(booted));
+      // `systemctl start` on a node applied by hand: the unit becomes active and nothing changes.
+      const adopt = await runUnitCommand(lab, 'ExecStart');
+      expect(adopt.status).toBe(0);
+      expect(adopt.stdout).toContain('Nothing to do: the node already matches the config; nothing was changed.');
       expect((await lab.runScript('node1', ['teardown'])).status).toBe(0);
       expect(await nodeState(lab, 'node1')).toBe(pristine);
     });

@@ -885,6 +885,7 @@ cmd_install() {
   if ((CHANGED > 0)); then reload_systemd; fi
   printf '\nAt every boot systemd runs: %s\n' "${BOOT_COMMAND}"
   printf 'It is not started now: the running network stays as it is. Its log: journalctl -u %s\n' "${UNIT_NAME}"
+  printf 'On a node already applied, "systemctl start %s" marks it active now (apply finds nothing to do),\nso that stopping it or shutting down runs teardown.\n' "${UNIT_NAME}"
 }
 
 cmd_uninstall() {
