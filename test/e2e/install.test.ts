@@ -2,7 +2,7 @@
 // without systemd gets the one line for its init, and bad use is refused. Everything goes into temporary trees
 // (--root); nothing here writes to the real /etc or /usr. The lab tests run the unit's commands on emulated nodes.
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { netDeviceUnit } from '../../src/render/systemd.js';
@@ -92,6 +92,17 @@ describe('node.sh install, off the network', () => {
     // Reloaded once by each install or uninstall that changed something, not by the install that found all in place.
     expect(run.stdout.match(/^ {2}\+ systemctl daemon-reload$/gm)).toHaveLength(2);
     expect(run.stdout).toMatch(/\nsystemctl daemon-reload\nsystemctl daemon-reload\n$/);
+  });
+
+  it('refuses to replace a masked unit, and writes nothing', () => {
+    const root = systemdTree();
+    const unit = path.join(root, 'etc/systemd/system/macvlan-gen-node1.service');
+    symlinkSync('/dev/null', unit);
+    const install = runScript(path.join(EXAMPLES, 'out/seed/node1.sh'), ['install', '--root', root]);
+    expect(install.status).toBe(3);
+    expect(install.stderr).toContain(`${unit} is a symlink (a masked unit links to /dev/null); install replaces none`);
+    expect(readlinkSync(unit)).toBe('/dev/null');
+    expect(existsSync(path.join(root, 'usr'))).toBe(false);
   });
 
   it('refuses a --root that is not a directory, a stray argument, and a script not started from a file', () => {

@@ -865,6 +865,11 @@ must_be_root_for_node() {
 cmd_install() {
   must_be_root_for_node install
   read_self
+  rooted "${UNIT_FILE}"
+  if [[ -L "${ROOTED}" ]]; then
+    err "${ROOTED} is a symlink (a masked unit links to /dev/null); install replaces none: remove it, or run systemctl unmask ${UNIT_NAME}"
+    return "${EXIT_PREFLIGHT}"
+  fi
   printf 'Installing the boot-time setup of node %s (root %s)\n' "${NODE}" "${ROOT_DIR}"
   install_text "${INSTALLED_SCRIPT}" "${SELF_TEXT}" 0755 "this script"
   if ! uses_systemd; then
