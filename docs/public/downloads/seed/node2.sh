@@ -768,12 +768,12 @@ rooted() {
 }
 
 # Does the node use systemd? A running node is asked as sd_booted() does; a tree under --root by its unit directory.
+# SYSTEMD_SIGN is the directory that tells.
+SYSTEMD_SIGN=''
 uses_systemd() {
-  if [[ "${ROOT_DIR}" == / ]]; then
-    [[ -d /run/systemd/system ]]
-  else
-    [[ -d "${ROOT_DIR%/}/etc/systemd/system" ]]
-  fi
+  SYSTEMD_SIGN=/run/systemd/system
+  if [[ "${ROOT_DIR}" != / ]]; then SYSTEMD_SIGN="${ROOT_DIR%/}/etc/systemd/system"; fi
+  [[ -d "${SYSTEMD_SIGN}" ]]
 }
 
 # A running systemd must re-read its units after they change; a tree under --root has none running.
@@ -873,9 +873,7 @@ cmd_install() {
   printf 'Installing the boot-time setup of node %s (root %s)\n' "${NODE}" "${ROOT_DIR}"
   install_text "${INSTALLED_SCRIPT}" "${SELF_TEXT}" 0755 "this script"
   if ! uses_systemd; then
-    local sign='/run/systemd/system'
-    if [[ "${ROOT_DIR}" != / ]]; then sign="${ROOT_DIR%/}/etc/systemd/system"; fi
-    printf '\nNo systemd here (no %s): nothing runs %s at boot yet.\n' "${sign}" "${INSTALLED_SCRIPT}"
+    printf '\nNo systemd here (no %s): nothing runs %s at boot yet.\n' "${SYSTEMD_SIGN}" "${INSTALLED_SCRIPT}"
     printf 'Add this line to the start-up of the init system the node has (for example /etc/rc.local, before any\n"exit 0", or an executable OpenRC file /etc/local.d/%s.start):\n\n  %s\n' "${UNIT_NAME%.service}" "${BOOT_COMMAND}"
     return 0
   fi
@@ -929,8 +927,10 @@ verify_installation() {
     return 0
   fi
   if read_self 2>/dev/null; then
-    check "boot: ${script} is this script (config sha256 ${CONFIG_SHA256})" file_has_text "${script}" "${SELF_TEXT}"
-    if [[ -f "${script}" ]] && ! file_has_text "${script}" "${SELF_TEXT}"; then
+    local same=no
+    if file_has_text "${script}" "${SELF_TEXT}"; then same=yes; fi
+    check "boot: ${script} is this script (config sha256 ${CONFIG_SHA256})" test "${same}" = yes
+    if [[ "${same}" == no && -f "${script}" ]]; then
       read_installed_config "${script}"
       printf '        it is from config sha256 %s: run %s install to replace it\n' "${INSTALLED_CONFIG}" "${SCRIPT_NAME}"
     fi
