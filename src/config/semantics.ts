@@ -125,12 +125,13 @@ function checkNode(findings: Finding[], config: Config, nodeName: string, node: 
     if (mode !== 'source' && namespace.sourceMacs !== undefined) {
       findings.push({ path: [...nsBase, 'sourceMacs'], message: `"sourceMacs" only applies to mode "source", and this namespace uses "${mode}"` });
     }
+    // With a shim, passthru is already an error above (it must be the only macvlan on the parent).
     const modes = shim ? [mode, shimMode(shim)] : [];
-    if (modes.some((m) => m !== 'bridge') && !modes.includes('passthru')) {
+    if (shim && modes.some((m) => m !== 'bridge') && !modes.includes('passthru')) {
       findings.push({
         path: [...nsBase, namespace.mode ? 'mode' : 'interface'],
         severity: 'warning',
-        message: `the host shim ${shim?.interface ?? ''} (mode ${modes[1] ?? ''}) cannot reach this namespace (mode ${mode}) directly: macvlan delivers between siblings only when both are in bridge mode`,
+        message: `the host shim ${shim.interface} (mode ${shimMode(shim)}) cannot reach this namespace (mode ${mode}) directly: macvlan delivers between siblings only when both are in bridge mode`,
       });
     }
     const mac = resolveMac(nodeName, namespaceMacOwner(namespaceName), namespace.mac);
