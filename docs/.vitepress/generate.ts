@@ -157,10 +157,11 @@ function persistenceArtifacts(script: string): Map<string, string> {
 export function docsArtifacts(): Map<string, string> {
   const files = new Map<string, string>();
   const seedText = readFileSync(path.join(ROOT, 'examples', 'seed.yaml'), 'utf8');
-  for (const file of generateFromText(seedText, 'examples/seed.yaml').files) {
-    files.set(`docs/public/downloads/seed/${file.name}`, file.content);
-    if (file.name === 'node1.sh') for (const [name, content] of persistenceArtifacts(file.content)) files.set(name, content);
-  }
+  const seed = generateFromText(seedText, 'examples/seed.yaml').files;
+  for (const file of seed) files.set(`docs/public/downloads/seed/${file.name}`, file.content);
+  const node1 = seed.find((file) => file.name === 'node1.sh');
+  if (node1 === undefined) throw new Error('the seed example has no node1.sh');
+  for (const [name, content] of persistenceArtifacts(node1.content)) files.set(name, content);
   files.set('docs/public/downloads/seed/seed.yaml', seedText);
   for (const command of CLI_COMMANDS) files.set(`docs/generated/cli/${command.replace(' ', '-')}.txt`, cliHelp(command));
   files.set('docs/generated/reference/config.en.md', configReference('en'));
