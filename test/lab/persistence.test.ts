@@ -62,6 +62,7 @@ describe.skipIf(!isRoot)('the boot-time setup on an emulated node', () => {
       expect(treeOf(root)).toEqual([
         `etc/systemd/system/${UNIT} 644`,
         `etc/systemd/system/multi-user.target.wants/${UNIT} -> /etc/systemd/system/${UNIT}`,
+        `etc/systemd/system/sys-subsystem-net-devices-ens160.device.wants/${UNIT} -> /etc/systemd/system/${UNIT}`,
         `usr/local/sbin/macvlan-gen-node1 755`,
       ]);
       expect(readFileSync(path.join(root, INSTALLED), 'utf8')).toBe(readFileSync(lab.scriptPath('node1'), 'utf8'));
@@ -104,7 +105,7 @@ describe.skipIf(!isRoot)('the boot-time setup on an emulated node', () => {
       expect(ok.status, ok.stdout).toBe(0);
       expect(ok.stdout).toContain(`  ok    boot: ${root}${INSTALLED} is this script (config sha256 `);
       expect(ok.stdout).toContain(`  ok    boot: ${root}/etc/systemd/system/${UNIT} is the unit this script installs\n`);
-      expect(ok.stdout).toContain(`  ok    boot: ${UNIT} is enabled\n`);
+      expect(ok.stdout).toContain(`  ok    boot: ${UNIT} is enabled at boot and when ens160 appears\n`);
 
       // The node's script regenerated from a changed config: the installed copy is now the old one.
       const changed = configOf(SEED_TEXT.replace('address: 192.168.179.13/16', 'address: 192.168.179.23/16'));
@@ -121,7 +122,7 @@ describe.skipIf(!isRoot)('the boot-time setup on an emulated node', () => {
       execFileSync('rm', [path.join(root, 'etc/systemd/system/multi-user.target.wants', UNIT)]);
       const disabled = await lab.runScript('node1', ['verify', '--root', root]);
       expect(disabled.status).toBe(1);
-      expect(disabled.stdout).toContain(`  FAIL  boot: ${UNIT} is enabled\n`);
+      expect(disabled.stdout).toContain(`  FAIL  boot: ${UNIT} is enabled at boot and when ens160 appears\n`);
       expect((await lab.runScript('node1', ['install', '--root', root])).stdout).toContain(`  + enabled ${UNIT}: `);
       expect((await lab.runScript('node1', ['verify', '--root', root])).status).toBe(0);
     });
@@ -182,6 +183,44 @@ describe.skipIf(!isRoot)('the boot-time setup on an emulated node', () => {
       } finally {
         lab.remove();
       }
+    });
+  });
+
+  describe('the parent NIC goes and comes back', () => {
+    let lab: EmulatedLab;
+    beforeAll(async () => {
+      lab = await buildLab(SEED);
+    });
+    afterAll(() => lab.remove());
+
+    it('when the parent NIC goes, ExecStop tears down; when it comes back, the unit its device wants waits for the address and applies', async () => {
+      const root = lab.fsRoot('node1');
+      expect((await lab.runScript('node1', ['install', '--root', root])).status).toBe(0);
+      // systemd starts what a device unit wants when the device appears: the link install made says the unit is one.
+      const wanted = path.join(root, 'etc/systemd/system/sys-subsystem-net-devices-ens160.device.wants', UNIT);
+      expect(execFileSync('readlink', [wanted], { encoding: 'utf8' }).trim()).toBe(`/etc/systemd/system/${UNIT}`);
+      expect((await runUnitCommand(lab, 'ExecStart')).status).toBe(0);
+      const applied = normalizeState(await nodeState(lab, 'node1'));
+
+      const sw = `${lab.prefix}-lan`;
+      const node = `${lab.prefix}-node-node1`;
+      execFileSync('ip', ['-n', sw, 'link', 'del', 'p0']);
+      const stop = await runUnitCommand(lab, 'ExecStop');
+      expect(stop.status, stop.stderr).toBe(0);
+      // The NIC comes back bare; the node's own network setup puts the host address on it a little later.
+      execFileSync('ip', ['-n', sw, 'link', 'add', 'p0', 'type', 'veth', 'peer', 'name', 'ens160', 'netns', node]);
+      execFileSync('ip', ['-n', sw, 'link', 'set', 'p0', 'master', 'br0', 'up']);
+      execFileSync('ip', ['-n', node, 'link', 'set', 'ens160', 'up']);
+      const start = runUnitCommand(lab, 'ExecStart', FAST_PROBES);
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      execFileSync('ip', ['-n', node, 'addr', 'add', '192.168.179.9/16', 'dev', 'ens160']);
+      execFileSync('ip', ['-n', node, 'route', 'add', 'default', 'via', '192.168.1.1', 'dev', 'ens160']);
+      const started = await start;
+      expect(started.status, started.stdout + started.stderr).toBe(0);
+      expect(started.stdout).toContain('Waiting up to 60s for the host address 192.168.179.9/16 on ens160\n');
+      expect(normalizeState(await nodeState(lab, 'node1'))).toBe(applied);
+      expect(await pingFrom(lab, 'node2', '192.168.179.9')).toBe(true);
+      expect((await runUnitCommand(lab, 'ExecStop')).status).toBe(0);
     });
   });
 

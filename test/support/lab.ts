@@ -67,3 +67,31 @@ export async function nodeState(lab: EmulatedLab, node: string): Promise<string>
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
+
+/** Seconds between two answered pings at most, the time after the last answer included. */
+export function longestSilence(pingOutput: string, endedAt: number): number {
+  const answered = [...pingOutput.matchAll(/^\[(\d+\.\d+)\] \d+ bytes from/gm)].map((match) => Number(match[1]));
+  if (answered.length === 0) return Number.POSITIVE_INFINITY;
+  const times = [...answered, endedAt];
+  return Math.max(...times.slice(1).map((time, i) => time - (times[i] ?? time)));
+}
+
+/**
+ * The longest time a LAN neighbour goes without an answer from `address` while `action` runs: the neighbour pings
+ * ten times a second from a second before until three seconds after, so its ARP cache is warm as on a real LAN.
+ */
+export async function longestOutage(lab: EmulatedLab, neighbour: string, address: string, action: () => Promise<void>): Promise<number> {
+  const output = `/run/${lab.prefix}/outage-${neighbour}-${address}.txt`;
+  const pidFile = `${output}.pid`;
+  const pinging = lab.runInNode(neighbour, ['bash', '-c', 'ping -n -D -i 0.1 -W 0.2 -w 300 "$1" >"$2" 2>&1 & echo $! >"$3"; wait', 'outage', address, output, pidFile]);
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  await sleep(1000);
+  try {
+    await action();
+    await sleep(3000);
+  } finally {
+    process.kill(Number(readFileSync(pidFile, 'utf8').trim()));
+    await pinging;
+  }
+  return longestSilence(readFileSync(output, 'utf8'), Date.now() / 1000);
+}

@@ -123,6 +123,7 @@ already() {
     link_is_up) description="$1: $2 is up" ;;
     has_route) description="${1:-${NODE}}: route ${*:2}" ;;
     host_address_on_shim) description="the host address ${HOST_ADDRESS} is on ${SHIM}" ;;
+    setting_is) description="$1: $2 is $3" ;;
     *) description="${predicate} $*" ;;
   esac
   printf '  = %s\n' "${description}"
@@ -291,7 +292,7 @@ declare -A NETNS_PRESENT=() LINK_INDEX=() LINK_PARENT=() LINK_FLAGS=() LINK_MTU=
 PARENT_INDEX=''
 
 readonly LINK_LINE='^([0-9]+): ([^:@ ]+)(@([^: ]+))?: <([^>]*)> mtu ([0-9]+)'
-readonly ADDRESS_LINE='^[0-9]+: +([^ ]+) +inet ([0-9./]+)'
+readonly ADDRESS_LINE='^[0-9]+: +([^ ]+) +inet ([0-9./]+)(.*)$'
 readonly IP6_ADDRESS_LINE='^[0-9]+: +[^ ]+ +inet6 '
 
 # Parses what `ip -o -d -batch -` prints for "link show", "addr show" and "route show".
@@ -414,6 +415,13 @@ host_address_on_parent() {
 
 host_address_on_shim() {
   [[ -n "${SHIM}" ]] && has_address '' "${SHIM}" "${HOST_ADDRESS}"
+}
+
+# Reads the device now, not the state read at the start (the guard and the boot wait run later).
+live_has_address() {
+  local addresses
+  addresses="$(ip -o addr show dev "$1" 2>/dev/null)" || return 1
+  [[ "${addresses}" == *" $2 "* ]]
 }
 
 # Interfaces of this node's own namespace that carry an address.
@@ -738,7 +746,13 @@ cmd_teardown() {
 readonly UNIT_NAME=macvlan-gen-node-c.service
 readonly INSTALLED_SCRIPT=/usr/local/sbin/macvlan-gen-node-c
 readonly UNIT_FILE="/etc/systemd/system/${UNIT_NAME}"
-readonly UNIT_LINK="/etc/systemd/system/multi-user.target.wants/${UNIT_NAME}"
+readonly PARENT_DEVICE_UNIT=sys-subsystem-net-devices-eth0.device
+# Enabled twice: for every boot, and for every time the parent NIC appears again
+# (a driver reload, a re-created bond or VLAN), which BindsTo= had stopped the unit for.
+readonly -a UNIT_LINKS=(
+  "/etc/systemd/system/multi-user.target.wants/${UNIT_NAME}"
+  "/etc/systemd/system/${PARENT_DEVICE_UNIT}.wants/${UNIT_NAME}"
+)
 readonly BOOT_COMMAND="${INSTALLED_SCRIPT} apply --boot"
 readonly UNIT_TEXT='# macvlan-gen-node-c.service: the macvlan setup of node node-c, made again at every boot.
 # Written by "/usr/local/sbin/macvlan-gen-node-c install" (config sha256 adf18b8dd5f26b00fa529a5a1ce2a6d6f58ed665f852551c483fcb4e90514bff).
@@ -763,7 +777,8 @@ ExecStop=/usr/local/sbin/macvlan-gen-node-c teardown
 TimeoutStartSec=5min
 
 [Install]
-WantedBy=multi-user.target'
+# Started at boot, and again whenever the parent NIC appears after it had gone.
+WantedBy=multi-user.target sys-subsystem-net-devices-eth0.device'
 ROOT_DIR=/
 
 # Sets ROOTED to a path of the node as seen under --root.
@@ -836,16 +851,28 @@ install_text() {
 }
 
 enable_unit() {
-  rooted "${UNIT_LINK}"
-  local -r link="${ROOTED}"
-  if link_points_to "${link}" "${UNIT_FILE}"; then
-    printf '  = %s is enabled (%s)\n' "${UNIT_NAME}" "${link}"
-    return 0
-  fi
-  mkdir -p -- "${link%/*}"
-  ln -sfn -- "${UNIT_FILE}" "${link}"
-  printf '  + enabled %s: %s -> %s\n' "${UNIT_NAME}" "${link}" "${UNIT_FILE}"
-  CHANGED=$((CHANGED + 1))
+  local unit_link link
+  for unit_link in "${UNIT_LINKS[@]}"; do
+    rooted "${unit_link}"
+    link="${ROOTED}"
+    if link_points_to "${link}" "${UNIT_FILE}"; then
+      printf '  = %s is enabled (%s)\n' "${UNIT_NAME}" "${link}"
+      continue
+    fi
+    mkdir -p -- "${link%/*}"
+    ln -sfn -- "${UNIT_FILE}" "${link}"
+    printf '  + enabled %s: %s -> %s\n' "${UNIT_NAME}" "${link}" "${UNIT_FILE}"
+    CHANGED=$((CHANGED + 1))
+  done
+}
+
+# Does every enabling link point at the unit?
+unit_is_enabled() {
+  local unit_link
+  for unit_link in "${UNIT_LINKS[@]}"; do
+    rooted "${unit_link}"
+    link_points_to "${ROOTED}" "${UNIT_FILE}" || return 1
+  done
 }
 
 remove_path() {
@@ -897,7 +924,8 @@ cmd_uninstall() {
     printf '\n'
   fi
   printf 'Uninstalling the boot-time setup of node %s (root %s)\n' "${NODE}" "${ROOT_DIR}"
-  remove_path "${UNIT_LINK}" "enables ${UNIT_NAME}"
+  local unit_link
+  for unit_link in "${UNIT_LINKS[@]}"; do remove_path "${unit_link}" "enables ${UNIT_NAME}"; done
   remove_path "${UNIT_FILE}" "systemd unit"
   remove_path "${INSTALLED_SCRIPT}" "installed copy of this script"
   if ((CHANGED > 0)); then reload_systemd; fi
@@ -925,7 +953,7 @@ verify_installation() {
   local -r script="${ROOTED}"
   rooted "${UNIT_FILE}"
   local -r unit="${ROOTED}"
-  rooted "${UNIT_LINK}"
+  rooted "${UNIT_LINKS[0]}"
   local -r link="${ROOTED}"
   if [[ ! -e "${script}" && ! -e "${unit}" && ! -L "${link}" ]]; then
     printf '  note  not installed for boot: a reboot loses this setup (%s install keeps it)\n' "${SCRIPT_NAME}"
@@ -945,7 +973,7 @@ verify_installation() {
     return 0
   fi
   check "boot: ${unit} is the unit this script installs" file_has_text "${unit}" "${UNIT_TEXT}"
-  check "boot: ${UNIT_NAME} is enabled" link_points_to "${link}" "${UNIT_FILE}"
+  check "boot: ${UNIT_NAME} is enabled at boot and when ${PARENT} appears" unit_is_enabled
 }
 # endregion install
 
@@ -978,6 +1006,20 @@ cmd_plan() {
   return "${preflight_status}"
 }
 
+readonly BOOT_WAIT_SECONDS=60
+
+# At boot, or when the parent NIC has just appeared again, the node's own network
+# setup may not have put the host address on it yet: wait for it, for a while.
+wait_for_host_address() {
+  local -i waited=0
+  while ((waited < BOOT_WAIT_SECONDS * 2)); do
+    if live_has_address "${PARENT}" "${HOST_ADDRESS}" || { [[ -n "${SHIM}" ]] && live_has_address "${SHIM}" "${HOST_ADDRESS}"; }; then return 0; fi
+    if ((waited == 0)); then printf 'Waiting up to %ss for the host address %s on %s\n' "${BOOT_WAIT_SECONDS}" "${HOST_ADDRESS}" "${PARENT}"; fi
+    waited+=1
+    sleep 0.5
+  done
+}
+
 cmd_apply() {
   MODE=apply
   printf 'Applying macvlan setup for node %s (%s, config sha256 %s)\n' "${NODE}" "${GENERATOR}" "${CONFIG_SHA256}"
@@ -985,6 +1027,7 @@ cmd_apply() {
     printf 'At boot.\n'
   fi
   check_tools
+  if [[ "${AT_BOOT}" == yes ]]; then wait_for_host_address; fi
   take_lock
   read_node_state
   read_created

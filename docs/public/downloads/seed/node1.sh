@@ -139,6 +139,7 @@ already() {
     link_is_up) description="$1: $2 is up" ;;
     has_route) description="${1:-${NODE}}: route ${*:2}" ;;
     host_address_on_shim) description="the host address ${HOST_ADDRESS} is on ${SHIM}" ;;
+    setting_is) description="$1: $2 is $3" ;;
     *) description="${predicate} $*" ;;
   esac
   printf '  = %s\n' "${description}"
@@ -304,10 +305,12 @@ read_created() {
 # The node's state, read once per run: links, addresses and routes of this
 # node's own namespace ('') and of each of our namespaces that exists.
 declare -A NETNS_PRESENT=() LINK_INDEX=() LINK_PARENT=() LINK_FLAGS=() LINK_MTU=() LINK_MAC=() LINK_MODE=() LINK_SOURCE_MACS=() ADDRESSES=() ROUTES=()
+# The rest of each address's line (flags, lifetimes): a lease must not be moved.
+declare -A ADDRESS_DETAIL=()
 PARENT_INDEX=''
 
 readonly LINK_LINE='^([0-9]+): ([^:@ ]+)(@([^: ]+))?: <([^>]*)> mtu ([0-9]+)'
-readonly ADDRESS_LINE='^[0-9]+: +([^ ]+) +inet ([0-9./]+)'
+readonly ADDRESS_LINE='^[0-9]+: +([^ ]+) +inet ([0-9./]+)(.*)$'
 readonly IP6_ADDRESS_LINE='^[0-9]+: +[^ ]+ +inet6 '
 
 # Parses what `ip -o -d -batch -` prints for "link show", "addr show" and "route show".
@@ -330,6 +333,7 @@ parse_ip_state() {
       if [[ "${line}" =~ remotes\ \([0-9]+\)(( [0-9a-f:]{17})+) ]]; then LINK_SOURCE_MACS["${key}"]="${BASH_REMATCH[1]} "; fi
     elif [[ "${line}" =~ ${ADDRESS_LINE} ]]; then
       ADDRESSES["${netns}/${BASH_REMATCH[1]}"]+=" ${BASH_REMATCH[2]} "
+      ADDRESS_DETAIL["${netns}/${BASH_REMATCH[1]} ${BASH_REMATCH[2]}"]="${BASH_REMATCH[3]//\\/} "
     elif [[ -n "${line}" && ! "${line}" =~ ${IP6_ADDRESS_LINE} ]]; then
       ROUTES["${netns}/"]+="${line#unicast } "$'\n'
     fi
@@ -350,6 +354,7 @@ read_ip_state() {
 read_node_state() {
   detect_ip_netns_option
   NETNS_PRESENT=() LINK_INDEX=() LINK_PARENT=() LINK_FLAGS=() LINK_MTU=() LINK_MAC=() LINK_MODE=() LINK_SOURCE_MACS=() ADDRESSES=() ROUTES=()
+  ADDRESS_DETAIL=()
   read_ip_state ''
   local list netns
   list="$(ip netns list)"
@@ -430,6 +435,13 @@ host_address_on_parent() {
 
 host_address_on_shim() {
   [[ -n "${SHIM}" ]] && has_address '' "${SHIM}" "${HOST_ADDRESS}"
+}
+
+# Reads the device now, not the state read at the start (the guard and the boot wait run later).
+live_has_address() {
+  local addresses
+  addresses="$(ip -o addr show dev "$1" 2>/dev/null)" || return 1
+  [[ "${addresses}" == *" $2 "* ]]
 }
 
 # Interfaces of this node's own namespace that carry an address.
@@ -584,6 +596,198 @@ preflight() {
 }
 # endregion preflight
 
+# region neighbours
+# The host address changes MAC whenever it moves between ${PARENT} and ${SHIM}.
+# Two things keep every LAN neighbour reaching it, whatever this node's rp_filter:
+# only the interface that holds the address answers ARP for it (no ARP flux),
+# and every move is announced at once instead of waiting for caches to expire.
+readonly ARP_BEFORE_FILE="${RUN_DIR}/${NODE}.arp-before"
+# arp_ignore=1: answer ARP only for addresses of the receiving interface.
+# arp_announce=2: ARP requests carry the sending interface's own address.
+readonly -a ARP_SETTINGS=(arp_ignore arp_announce)
+declare -rA ARP_WANTED=([arp_ignore]=1 [arp_announce]=2 [arp_notify]=1)
+
+# Sets SETTING to a /proc/sys/net/ipv4/conf value of an interface ('' when it has none).
+SETTING=''
+read_setting() {
+  local -r dev="$1" key="$2"
+  SETTING=''
+  if [[ -r "/proc/sys/net/ipv4/conf/${dev}/${key}" ]]; then read -r SETTING <"/proc/sys/net/ipv4/conf/${dev}/${key}" || true; fi
+}
+
+setting_is() {
+  read_setting "$1" "$2"
+  [[ "${SETTING}" == "$3" ]]
+}
+
+# Prints a setting's change as a shell line, and makes it unless planning.
+write_setting() {
+  local -r dev="$1" key="$2" value="$3"
+  local -r file="/proc/sys/net/ipv4/conf/${dev}/${key}"
+  COMMAND_COUNT=$((COMMAND_COUNT + 1))
+  if [[ "${MODE}" == plan ]]; then
+    printf '  echo %s > %s\n' "${value}" "${file}"
+    return 0
+  fi
+  printf '  + echo %s > %s\n' "${value}" "${file}"
+  if ! printf '%s\n' "${value}" >"${file}"; then
+    err "cannot write ${file}"
+    return "${EXIT_FAILED}"
+  fi
+}
+
+# The parent's settings as they were before this script changed them, written
+# once, before the first change, so teardown and revert can put them back.
+record_parent_settings() {
+  [[ "${MODE}" != plan && ! -f "${ARP_BEFORE_FILE}" ]] || return 0
+  local key text=''
+  for key in "${ARP_SETTINGS[@]}"; do
+    read_setting "${PARENT}" "${key}"
+    text+="${key}=${SETTING} "
+  done
+  printf '%s\n' "${text% }" >"${ARP_BEFORE_FILE}"
+}
+
+# Before the move: the shim (created, still down) announces itself when it comes
+# up (arp_notify), and neither interface answers for an address it does not hold.
+ensure_arp_hygiene() {
+  local key
+  if [[ "${MODE}" == plan ]] && ! has_link '' "${SHIM}"; then
+    for key in "${ARP_SETTINGS[@]}" arp_notify; do write_setting "${SHIM}" "${key}" "${ARP_WANTED[${key}]}"; done
+  else
+    flush_queue "${NODE_CONTEXT}"
+    for key in "${ARP_SETTINGS[@]}" arp_notify; do
+      already setting_is "${SHIM}" "${key}" "${ARP_WANTED[${key}]}" || write_setting "${SHIM}" "${key}" "${ARP_WANTED[${key}]}"
+    done
+  fi
+  for key in "${ARP_SETTINGS[@]}"; do
+    if ! already setting_is "${PARENT}" "${key}" "${ARP_WANTED[${key}]}"; then
+      record_parent_settings
+      write_setting "${PARENT}" "${key}" "${ARP_WANTED[${key}]}"
+    fi
+  done
+}
+
+# After the host address is back on the parent: the parent's settings as they were.
+restore_parent_settings() {
+  [[ -f "${ARP_BEFORE_FILE}" ]] || return 0
+  local entry words=()
+  read -r -a words <"${ARP_BEFORE_FILE}" || true
+  for entry in ${words[@]+"${words[@]}"}; do
+    [[ "${entry}" =~ ^(arp_ignore|arp_announce)=([0-9]+)$ ]] || continue
+    setting_is "${PARENT}" "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}" || write_setting "${PARENT}" "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}" || true
+  done
+  rm -f -- "${ARP_BEFORE_FILE}"
+}
+
+# Is arping the one from iputils (RHEL, Debian's iputils-arping), whose options we use?
+has_iputils_arping() {
+  has_command arping || return 1
+  local version=''
+  version="$(arping -V 2>&1)" || true
+  [[ "${version}" == *iputils* ]]
+}
+
+# Tells the LAN that the host address now lives at this interface's MAC.
+# With arping: gratuitous ARP. Without: the kernel's own broadcast ARP request
+# for the gateway, sent from the host address, which every neighbour holding an
+# entry for that address takes as the new MAC; asked twice, one second apart,
+# since a neighbour ignores a change within a second of its last update.
+ANNOUNCED=''
+announce_host_address() {
+  local -r dev="$1"
+  local -r address="${HOST_ADDRESS%/*}"
+  if has_iputils_arping; then
+    arping -q -U -c 2 -w 3 -I "${dev}" -s "${address}" "${address}" >/dev/null 2>&1 || true
+    ANNOUNCED="announced ${address} on ${dev} (gratuitous ARP with arping)"
+    return 0
+  fi
+  local round
+  for round in 1 2; do
+    if ((round == 2)); then sleep 1.1; fi
+    ip neigh del "${GATEWAY}" dev "${dev}" >/dev/null 2>&1 || true
+    probe_once '' "${GATEWAY}" || true
+  done
+  ANNOUNCED="announced ${address} on ${dev} (ARP requests for ${GATEWAY} from ${dev}; arping from iputils would send gratuitous ARP)"
+}
+
+# Sets ANNOUNCEMENT to how the plan's announcement will be made on this node.
+ANNOUNCEMENT=''
+plan_announcement() {
+  ANNOUNCEMENT="ARP requests for ${GATEWAY} from the host address; no iputils arping here"
+  if has_iputils_arping; then ANNOUNCEMENT='gratuitous ARP with arping'; fi
+}
+
+# Sets LEASE to the lifetime of the host address when it is a DHCP lease
+# (a dynamic address with a finite valid_lft), '' when it is static.
+LEASE=''
+find_lease() {
+  local -r detail="${ADDRESS_DETAIL[/${PARENT} ${HOST_ADDRESS}]:-}"
+  LEASE=''
+  if [[ "${detail}" =~ valid_lft\ ([0-9]+sec) ]]; then
+    LEASE="valid_lft ${BASH_REMATCH[1]}"
+  elif [[ "${detail}" == *" dynamic "* ]]; then
+    LEASE=dynamic
+  fi
+}
+
+# Sets MANAGER to who configures the parent besides this script: NetworkManager,
+# systemd-networkd, or '' (nobody that we can see).
+MANAGER=''
+find_parent_manager() {
+  MANAGER=''
+  local line state=''
+  if has_command nmcli; then
+    while IFS=: read -r line state; do
+      if [[ "${line}" == "${PARENT}" && "${state}" != unmanaged* ]]; then MANAGER="NetworkManager (state ${state})"; fi
+    done < <(nmcli -t -f DEVICE,STATE device status 2>/dev/null || true)
+  elif [[ -f "/run/NetworkManager/devices/${PARENT_INDEX}" ]]; then
+    while IFS= read -r line; do
+      if [[ "${line}" == managed=true ]]; then MANAGER="NetworkManager (/run/NetworkManager/devices/${PARENT_INDEX})"; fi
+    done <"/run/NetworkManager/devices/${PARENT_INDEX}"
+  fi
+  [[ -z "${MANAGER}" && -f "/run/systemd/netif/links/${PARENT_INDEX}" ]] || return 0
+  while IFS= read -r line; do
+    case "${line}" in
+      ADMIN_STATE=configuring | ADMIN_STATE=configured | ADMIN_STATE=failed) MANAGER="systemd-networkd (${line})" ;;
+      *) ;;
+    esac
+  done <"/run/systemd/netif/links/${PARENT_INDEX}"
+}
+
+# Reasons the host address must not move: someone else will put it back or drop it.
+ownership_problems() {
+  find_lease
+  if [[ -n "${LEASE}" ]]; then
+    problem "the host address ${HOST_ADDRESS} on ${PARENT} is a DHCP lease (${LEASE}): the DHCP client would renew it on ${PARENT} behind the shim. Make it a static address first, or run apply --force"
+  fi
+  find_parent_manager
+  case "${MANAGER}" in
+    NetworkManager*) problem "${PARENT} is managed by ${MANAGER}, which would reconfigure it behind the shim. Hand it over first: nmcli device set ${PARENT} managed no (to keep it: unmanaged-devices=interface-name:${PARENT} in NetworkManager.conf), or run apply --force" ;;
+    systemd-networkd*) problem "${PARENT} is managed by ${MANAGER}, which would reconfigure it behind the shim. Hand it over first: Unmanaged=yes in the [Link] section of its .network file, then networkctl reload; or run apply --force" ;;
+    *) ;;
+  esac
+}
+
+# Part of verify: the settings the shim and the parent need while the host address is on the shim.
+verify_arp_hygiene() {
+  local key dev
+  local -A why=([arp_ignore]='answers ARP only for its own addresses' [arp_announce]='asks with its own address' [arp_notify]='announces itself when it comes up')
+  for key in "${ARP_SETTINGS[@]}" arp_notify; do
+    check "${SHIM}: ${key}=${ARP_WANTED[${key}]} (${why[${key}]})" setting_is "${SHIM}" "${key}" "${ARP_WANTED[${key}]}"
+  done
+  for key in "${ARP_SETTINGS[@]}"; do
+    check "${PARENT}: ${key}=${ARP_WANTED[${key}]} (${why[${key}]})" setting_is "${PARENT}" "${key}" "${ARP_WANTED[${key}]}"
+  done
+  local report=''
+  for dev in all "${PARENT}" "${SHIM}"; do
+    read_setting "${dev}" rp_filter
+    report+=" ${dev}=${SETTING}"
+  done
+  printf '  note  rp_filter:%s (any value works once the LAN knows which MAC holds the host address)\n' "${report}"
+}
+# endregion neighbours
+
 # region migration
 # The host migration: the chained line runs in a guard process that ignores
 # hangups, so a dropped SSH session cannot stop it halfway. The guard then
@@ -680,6 +884,7 @@ migration_problems() {
   [[ "${MODE}" == apply || "${MODE}" == plan ]] || return 0
   host_address_on_parent || return 0
   [[ "${FORCE}" != yes ]] || return 0
+  ownership_problems
   local -a LOST_ROUTES=()
   routes_lost_by_migration
   local route
@@ -695,13 +900,6 @@ save_parent_state() {
   while IFS= read -r route; do
     if [[ "${route}" == *" dev ${PARENT} "* ]]; then printf '%s\n' "${route% }"; fi
   done <<<"${ROUTES[/]:-}" >"${SAVED_FILE}"
-}
-
-# Reads the device now, not the state read at the start: the guard runs later.
-live_has_address() {
-  local addresses
-  addresses="$(ip -o addr show dev "$1" 2>/dev/null)" || return 1
-  [[ "${addresses}" == *" $2 "* ]]
 }
 
 # Puts the host address and its routes back on the parent: the saved ones, or
@@ -728,6 +926,9 @@ restore_parent() {
     if [[ -n "${GATEWAY}" ]]; then run ip route replace default via "${GATEWAY}" dev "${PARENT}" || true; fi
   fi
   flush_queue "${NODE_CONTEXT}" force || true
+  restore_parent_settings
+  announce_host_address "${PARENT}"
+  printf '  + %s\n' "${ANNOUNCED}"
 }
 
 revert_migration() {
@@ -782,6 +983,8 @@ guard_migration() {
   if ! execute_chain "$@"; then
     revert_migration "a command of the chained line failed"
   else
+    announce_host_address "${SHIM}"
+    log "migration: ${ANNOUNCED}"
     log "migration: waiting up to ${PROBE_TIMEOUT}s for ${PROBES[*]} to answer"
     wait_until "${PROBE_TIMEOUT}" probes_answer || outcome=$?
     if ((outcome == 1)); then
@@ -823,6 +1026,8 @@ migrate_guarded() {
   COMMAND_COUNT=$((COMMAND_COUNT + 1))
   if [[ "${MODE}" == plan ]]; then
     printf '  %s\n' "${shown}"
+    plan_announcement
+    printf '  then: announce %s on %s (%s)\n' "${HOST_ADDRESS%/*}" "${SHIM}" "${ANNOUNCEMENT}"
     printf '  then: wait up to %ss for %s to answer from %s, or put %s back on %s\n' "${PROBE_TIMEOUT}" "${PROBES[*]}" "${SHIM}" "${HOST_ADDRESS}" "${PARENT}"
     if wants_confirm; then printf '  then: wait up to %ss for "%s confirm", or put it back\n' "${CONFIRM_TIMEOUT}" "${SCRIPT_NAME}"; fi
     return 0
@@ -911,6 +1116,7 @@ verify_host_address() {
   for probe in "${PROBES[@]}"; do
     check "the host reaches ${probe}" probe_once '' "${probe}"
   done
+  verify_arp_hygiene
 }
 
 teardown_host_address() {
@@ -964,6 +1170,7 @@ converge() {
   # region host-shim
   step host-shim "Move the host address ${HOST_ADDRESS} from ${PARENT} to the macvlan shim ${SHIM} in one chained line (${PARENT} stays up)"
   already has_link '' mac0 || run_created link /mac0 ip link add link ens160 name mac0 type macvlan mode bridge
+  ensure_arp_hygiene
   already host_address_on_shim || migrate_guarded \
     ip addr del 192.168.179.9/16 dev ens160 '&&' \
     ip addr add 192.168.179.9/16 dev mac0 '&&' \
@@ -1089,7 +1296,13 @@ cmd_teardown() {
 readonly UNIT_NAME=macvlan-gen-node1.service
 readonly INSTALLED_SCRIPT=/usr/local/sbin/macvlan-gen-node1
 readonly UNIT_FILE="/etc/systemd/system/${UNIT_NAME}"
-readonly UNIT_LINK="/etc/systemd/system/multi-user.target.wants/${UNIT_NAME}"
+readonly PARENT_DEVICE_UNIT=sys-subsystem-net-devices-ens160.device
+# Enabled twice: for every boot, and for every time the parent NIC appears again
+# (a driver reload, a re-created bond or VLAN), which BindsTo= had stopped the unit for.
+readonly -a UNIT_LINKS=(
+  "/etc/systemd/system/multi-user.target.wants/${UNIT_NAME}"
+  "/etc/systemd/system/${PARENT_DEVICE_UNIT}.wants/${UNIT_NAME}"
+)
 readonly BOOT_COMMAND="${INSTALLED_SCRIPT} apply --boot"
 readonly UNIT_TEXT='# macvlan-gen-node1.service: the macvlan setup of node node1, made again at every boot.
 # Written by "/usr/local/sbin/macvlan-gen-node1 install" (config sha256 d9ac58c4ff111bdda4609bb245a7e150f50b447ed1e477f4ee61a6c5cd893986).
@@ -1114,7 +1327,8 @@ ExecStop=/usr/local/sbin/macvlan-gen-node1 teardown
 TimeoutStartSec=5min
 
 [Install]
-WantedBy=multi-user.target'
+# Started at boot, and again whenever the parent NIC appears after it had gone.
+WantedBy=multi-user.target sys-subsystem-net-devices-ens160.device'
 ROOT_DIR=/
 
 # Sets ROOTED to a path of the node as seen under --root.
@@ -1187,16 +1401,28 @@ install_text() {
 }
 
 enable_unit() {
-  rooted "${UNIT_LINK}"
-  local -r link="${ROOTED}"
-  if link_points_to "${link}" "${UNIT_FILE}"; then
-    printf '  = %s is enabled (%s)\n' "${UNIT_NAME}" "${link}"
-    return 0
-  fi
-  mkdir -p -- "${link%/*}"
-  ln -sfn -- "${UNIT_FILE}" "${link}"
-  printf '  + enabled %s: %s -> %s\n' "${UNIT_NAME}" "${link}" "${UNIT_FILE}"
-  CHANGED=$((CHANGED + 1))
+  local unit_link link
+  for unit_link in "${UNIT_LINKS[@]}"; do
+    rooted "${unit_link}"
+    link="${ROOTED}"
+    if link_points_to "${link}" "${UNIT_FILE}"; then
+      printf '  = %s is enabled (%s)\n' "${UNIT_NAME}" "${link}"
+      continue
+    fi
+    mkdir -p -- "${link%/*}"
+    ln -sfn -- "${UNIT_FILE}" "${link}"
+    printf '  + enabled %s: %s -> %s\n' "${UNIT_NAME}" "${link}" "${UNIT_FILE}"
+    CHANGED=$((CHANGED + 1))
+  done
+}
+
+# Does every enabling link point at the unit?
+unit_is_enabled() {
+  local unit_link
+  for unit_link in "${UNIT_LINKS[@]}"; do
+    rooted "${unit_link}"
+    link_points_to "${ROOTED}" "${UNIT_FILE}" || return 1
+  done
 }
 
 remove_path() {
@@ -1248,7 +1474,8 @@ cmd_uninstall() {
     printf '\n'
   fi
   printf 'Uninstalling the boot-time setup of node %s (root %s)\n' "${NODE}" "${ROOT_DIR}"
-  remove_path "${UNIT_LINK}" "enables ${UNIT_NAME}"
+  local unit_link
+  for unit_link in "${UNIT_LINKS[@]}"; do remove_path "${unit_link}" "enables ${UNIT_NAME}"; done
   remove_path "${UNIT_FILE}" "systemd unit"
   remove_path "${INSTALLED_SCRIPT}" "installed copy of this script"
   if ((CHANGED > 0)); then reload_systemd; fi
@@ -1276,7 +1503,7 @@ verify_installation() {
   local -r script="${ROOTED}"
   rooted "${UNIT_FILE}"
   local -r unit="${ROOTED}"
-  rooted "${UNIT_LINK}"
+  rooted "${UNIT_LINKS[0]}"
   local -r link="${ROOTED}"
   if [[ ! -e "${script}" && ! -e "${unit}" && ! -L "${link}" ]]; then
     printf '  note  not installed for boot: a reboot loses this setup (%s install keeps it)\n' "${SCRIPT_NAME}"
@@ -1296,7 +1523,7 @@ verify_installation() {
     return 0
   fi
   check "boot: ${unit} is the unit this script installs" file_has_text "${unit}" "${UNIT_TEXT}"
-  check "boot: ${UNIT_NAME} is enabled" link_points_to "${link}" "${UNIT_FILE}"
+  check "boot: ${UNIT_NAME} is enabled at boot and when ${PARENT} appears" unit_is_enabled
 }
 # endregion install
 
@@ -1329,6 +1556,20 @@ cmd_plan() {
   return "${preflight_status}"
 }
 
+readonly BOOT_WAIT_SECONDS=60
+
+# At boot, or when the parent NIC has just appeared again, the node's own network
+# setup may not have put the host address on it yet: wait for it, for a while.
+wait_for_host_address() {
+  local -i waited=0
+  while ((waited < BOOT_WAIT_SECONDS * 2)); do
+    if live_has_address "${PARENT}" "${HOST_ADDRESS}" || { [[ -n "${SHIM}" ]] && live_has_address "${SHIM}" "${HOST_ADDRESS}"; }; then return 0; fi
+    if ((waited == 0)); then printf 'Waiting up to %ss for the host address %s on %s\n' "${BOOT_WAIT_SECONDS}" "${HOST_ADDRESS}" "${PARENT}"; fi
+    waited+=1
+    sleep 0.5
+  done
+}
+
 cmd_apply() {
   MODE=apply
   printf 'Applying macvlan setup for node %s (%s, config sha256 %s)\n' "${NODE}" "${GENERATOR}" "${CONFIG_SHA256}"
@@ -1336,6 +1577,7 @@ cmd_apply() {
     printf 'At boot: nobody confirms the host migration; it is kept only if its probes answer.\n'
   fi
   check_tools
+  if [[ "${AT_BOOT}" == yes ]]; then wait_for_host_address; fi
   take_lock
   read_node_state
   read_created
