@@ -128,9 +128,13 @@ describe('quoting holds even where validation would not protect', () => {
     const lines = readFileSync(path.join(unit?.parentPath ?? '', unit?.name ?? ''), 'utf8').trimEnd().split('\n');
     const settings = lines.filter((line) => line !== '' && !line.startsWith('#') && !/^\[\w+\]$/.test(line));
     expect(settings.map((line) => line.split('=')[0])).toEqual(
-      ['Description', 'BindsTo', 'After', 'Wants', 'Before', 'Type', 'RemainAfterExit', 'ExecStart', 'ExecStop', 'TimeoutStartSec', 'WantedBy'],
+      [
+        'Description', 'BindsTo', 'After', 'Wants', 'Before', 'Type', 'RemainAfterExit', 'ExecStart', 'ExecStop', 'TimeoutStartSec',
+        'NoNewPrivileges', 'CapabilityBoundingSet', 'RestrictAddressFamilies', 'UMask', 'LockPersonality', 'MemoryDenyWriteExecute',
+        'RestrictRealtime', 'RestrictSUIDSGID', 'SystemCallArchitectures', 'WantedBy',
+      ],
     );
-    for (const line of settings.filter((setting) => /^(ExecStart|ExecStop|BindsTo)=/.test(setting))) {
+    for (const line of settings.filter((setting) => /^(ExecStart|ExecStop|BindsTo|WantedBy)=/.test(setting))) {
       expect(line).not.toMatch(/[%$;'"`]/);
     }
     expect(settings.find((line) => line.startsWith('ExecStart='))).toMatch(/^ExecStart=\S+ apply --boot$/);

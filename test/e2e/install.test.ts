@@ -2,7 +2,7 @@
 // without systemd gets the one line for its init, and bad use is refused. Everything goes into temporary trees
 // (--root); nothing here writes to the real /etc or /usr. The lab tests run the unit's commands on emulated nodes.
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { netDeviceUnit } from '../../src/render/systemd.js';
@@ -52,6 +52,21 @@ describe('node.sh install, off the network', () => {
     expect(verify.stderr).toContain('Failed to parse service type');
   });
 
+  it.skipIf(!hasSystemdAnalyze)('the unit is hardened as far as its job allows: systemd-analyze security rates it 7.0, no worse', () => {
+    const root = systemdTree(true);
+    const script = path.join(EXAMPLES, 'out/seed/node1.sh');
+    expect(runScript(script, ['install', '--root', root]).status).toBe(0);
+    const security = spawnSync('systemd-analyze', ['security', '--offline=true', 'macvlan-gen-node1.service'], {
+      cwd: path.join(root, 'etc/systemd/system'),
+      encoding: 'utf8',
+    });
+    const score = /Overall exposure level for macvlan-gen-node1\.service: (\d+\.\d)/.exec(security.stdout)?.[1];
+    expect(score, security.stdout + security.stderr).toBeDefined();
+    expect(Number(score)).toBeLessThanOrEqual(7.0);
+    // What the job needs stays: no private mount namespace, so the namespaces it makes are the host's.
+    expect(readFileSync(path.join(root, 'etc/systemd/system/macvlan-gen-node1.service'), 'utf8')).not.toMatch(/^(PrivateTmp|ProtectSystem|ProtectHome|RestrictNamespaces)=/m);
+  });
+
   // systemd-escape comes in the same package as systemd-analyze.
   it.skipIf(!hasSystemdAnalyze)('names the parent NIC as systemd does (systemd-escape --path)', () => {
     for (const name of ['ens160', 'eth-0', 'br.100', 'bond_0', 'veth-a-b']) {
@@ -59,6 +74,54 @@ describe('node.sh install, off the network', () => {
       expect(escaped.status, escaped.stderr).toBe(0);
       expect(netDeviceUnit(name)).toBe(escaped.stdout.trim());
     }
+  });
+
+  describe('never writes outside the tree it is given (--root)', () => {
+    const script = path.join(EXAMPLES, 'out/seed/node1.sh');
+    const outside = (): string => {
+      const file = path.join(tempDir('outside'), 'precious');
+      writeFileSync(file, 'keep me\n', { mode: 0o600 });
+      return file;
+    };
+    const untouched = (file: string) => {
+      expect(readFileSync(file, 'utf8')).toBe('keep me\n');
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+    };
+
+    it('a planted temporary name is never followed: temporary files get new names, made exclusively', () => {
+      const root = systemdTree();
+      const precious = outside();
+      mkdirSync(path.join(root, 'usr/local/sbin'), { recursive: true });
+      symlinkSync(precious, path.join(root, 'usr/local/sbin/macvlan-gen-node1.tmp'));
+      symlinkSync(precious, path.join(root, 'etc/systemd/system/macvlan-gen-node1.service.tmp'));
+      const install = runScript(script, ['install', '--root', root]);
+      expect(install.status, install.stderr).toBe(0);
+      untouched(precious);
+      expect(readFileSync(path.join(root, 'usr/local/sbin/macvlan-gen-node1'), 'utf8')).toBe(readFileSync(script, 'utf8'));
+    });
+
+    it('a target that is a symlink is refused (exit 3), and what it points to stays as it was', () => {
+      const root = systemdTree();
+      const precious = outside();
+      mkdirSync(path.join(root, 'usr/local/sbin'), { recursive: true });
+      symlinkSync(precious, path.join(root, 'usr/local/sbin/macvlan-gen-node1'));
+      const install = runScript(script, ['install', '--root', root]);
+      expect(install.status).toBe(3);
+      expect(install.stderr).toContain(`${root}/usr/local/sbin/macvlan-gen-node1 is a symlink or not a regular file; install writes through none`);
+      untouched(precious);
+    });
+
+    it('a directory of the tree that links out of it is refused (exit 3), and nothing is written there', () => {
+      const root = tempDir('root');
+      const elsewhere = tempDir('elsewhere');
+      mkdirSync(path.join(root, 'etc'), { recursive: true });
+      mkdirSync(path.join(elsewhere, 'system'));
+      symlinkSync(elsewhere, path.join(root, 'etc/systemd'));
+      const install = runScript(script, ['install', '--root', root]);
+      expect(install.status).toBe(3);
+      expect(install.stderr).toContain('is not a directory inside');
+      expect(readdirSync(path.join(elsewhere, 'system'))).toEqual([]);
+    });
   });
 
   it('without systemd, installs the script, says so and prints the one line for the init system', () => {

@@ -39,7 +39,7 @@ describe('the generated node script', () => {
       'echo 2 > /proc/sys/net/ipv4/conf/ens160/arp_announce',
       'ip addr del 192.168.179.9/16 dev ens160 && ip addr add 192.168.179.9/16 dev mac0 && ip link set dev mac0 up && ' +
         'ip route flush dev ens160 && ip route flush dev mac0 && ip route add 192.168.0.0/16 dev mac0 metric 0 && ' +
-        'ip route add default via 192.168.1.1 dev mac0',
+        'ip route add default via 192.168.1.1 dev mac0 metric 0',
     ]);
     expect(run.stdout).toContain('  then: wait up to 30s for 192.168.1.1 to answer from mac0, or put 192.168.179.9/16 back on ens160\n');
     expect(run.stdout).toContain('19 commands to run; nothing was changed.');

@@ -77,19 +77,19 @@ describe.skipIf(!isRoot)('the node script on an emulated node', () => {
       await inNode(lab, 'node1', `mkdir -p ${bin} && for t in ${tools.join(' ')}; do ln -sf "$(command -v $t)" ${bin}/$t; done`);
       const verify = await lab.runScript('node1', ['verify'], { PATH: bin });
       expect(verify.status, verify.stdout).toBe(0);
-      expect(verify.stdout).toContain('  ok    the host reaches 192.168.1.1\n');
+      expect(verify.stdout).toContain('  ok    the host reaches 192.168.1.1 through mac0\n');
       expect(verify.stdout).toContain('  ok    ns1 reaches its gateway 192.168.1.1\n');
       execFileSync('ip', ['-n', `${lab.prefix}-gw`, 'addr', 'del', '192.168.1.1/16', 'dev', 'lan0']);
       const silent = await lab.runScript('node1', ['verify'], { PATH: bin });
       execFileSync('ip', ['-n', `${lab.prefix}-gw`, 'addr', 'add', '192.168.1.1/16', 'dev', 'lan0']);
       expect(silent.status).toBe(1);
-      expect(silent.stdout).toContain('  FAIL  the host reaches 192.168.1.1\n');
+      expect(silent.stdout).toContain('  FAIL  the host reaches 192.168.1.1 through mac0\n');
     });
 
     it('teardown returns the node exactly to its state before apply, and a second teardown does nothing', async () => {
       const teardown = await lab.runScript('node1', ['teardown']);
       expect(teardown.status, teardown.stderr).toBe(0);
-      expect(teardown.stdout).toContain('  + ip addr add 192.168.179.9/16 dev ens160\n');
+      expect(teardown.stdout).toContain('  + ip addr add 192.168.179.9/16 scope global dev ens160\n');
       expect(await nodeState(lab, 'node1')).toBe(pristine);
       const again = await lab.runScript('node1', ['teardown']);
       expect(again.status).toBe(0);
@@ -323,10 +323,13 @@ describe.skipIf(!isRoot)('the node script on an emulated node', () => {
 
     it('a route on the parent that the host migration would lose, unless forced', async () => {
       await inNode(lab, 'node1', 'ip route add 10.99.0.0/16 via 192.168.1.254 dev ens160');
-      await expectRefusal('node1', 'preflight: the host migration would lose this route on ens160: 10.99.0.0/16 via 192.168.1.254 dev ens160');
+      await expectRefusal('node1', 'preflight: the host migration would lose this route through ens160: 10.99.0.0/16 via 192.168.1.254 dev ens160 (');
       const forced = await lab.runScript('node1', ['apply', '--force']);
       expect(forced.status, forced.stderr).toBe(0);
+      expect(await nodeState(lab, 'node1')).not.toContain('10.99.0.0/16');
       expect((await lab.runScript('node1', ['teardown'])).status).toBe(0);
+      // Teardown gives back what the forced migration took.
+      expect(await nodeState(lab, 'node1')).toContain('10.99.0.0/16 via 192.168.1.254 dev ens160');
     });
 
     it('an MTU above the parent NIC\'s', async () => {

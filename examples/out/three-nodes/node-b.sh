@@ -12,6 +12,8 @@
 # Run "$0 plan" first: it prints every command "apply" would run.
 
 set -o errexit -o nounset -o pipefail
+# State, lock and log files are root's alone; install sets the modes of what it writes.
+umask 077
 
 readonly GENERATOR='macvlan-gen 0.1.0'
 readonly CONFIG_SHA256=adf18b8dd5f26b00fa529a5a1ce2a6d6f58ed665f852551c483fcb4e90514bff
@@ -55,6 +57,15 @@ UNINSTALL_TEARDOWN=no
 
 err() {
   printf '%s: error: %s\n' "${SCRIPT_NAME}" "$*" >&2
+}
+
+# Environment overrides are checked before any use: bash arithmetic on an unchecked value would run code.
+check_environment() {
+  if [[ ! "${RUN_DIR}" =~ ^/[[:alnum:]/._-]+$ ]]; then
+    err "MACVLAN_GEN_RUN_DIR must be an absolute path of letters, digits, '/', '.', '_' and '-', got '${RUN_DIR}'"
+    return "${EXIT_USAGE}"
+  fi
+  return 0
 }
 
 usage() {
@@ -435,33 +446,109 @@ interfaces_with_address() {
 # endregion state
 
 # region lock
-# A directory is the lock: mkdir is atomic. A lock whose owner is gone is taken over.
+# One run at a time per node. With flock (util-linux, on every distribution) the
+# kernel holds the lock for as long as any process holding its file lives (the
+# migration guard inherits it) and taking it writes nothing, so it works on a full
+# ${RUN_DIR}. Without flock: a directory with its owner inside, renamed into place
+# in one step; an owner counts only while its pid has the same start time.
 LOCK_OWNER=''
-read_lock_owner() {
-  LOCK_OWNER=''
-  if [[ -f "${LOCK_DIR}/pid" ]]; then read -r LOCK_OWNER <"${LOCK_DIR}/pid" || true; fi
+LOCK_FD=''
+
+# Sets PROCESS_START to a process's start time (field 22 of /proc/PID/stat), '' if it is gone.
+PROCESS_START=''
+process_start() {
+  local stat=''
+  PROCESS_START=''
+  read -r stat 2>/dev/null <"/proc/$1/stat" || return 0
+  stat="${stat##*) }"
+  local -a fields=()
+  read -r -a fields <<<"${stat}"
+  PROCESS_START="${fields[19]:-}"
 }
 
+# Notes who holds the lock, for messages and for rollback to watch: "PID START".
+write_lock_owner() {
+  process_start "$1"
+  local -r owner_file="${LOCK_DIR}${LOCK_FD:+.owner}"
+  if [[ -n "${LOCK_FD}" ]]; then
+    { printf '%s %s\n' "$1" "${PROCESS_START}" >"${owner_file}.tmp" && mv -f -- "${owner_file}.tmp" "${owner_file}"; } 2>/dev/null || true
+  else
+    { printf '%s %s\n' "$1" "${PROCESS_START}" >"${LOCK_DIR}/pid.tmp" && mv -f -- "${LOCK_DIR}/pid.tmp" "${LOCK_DIR}/pid"; } 2>/dev/null || true
+  fi
+}
+
+read_lock_owner() {
+  LOCK_OWNER=''
+  local owner_file="${LOCK_DIR}/pid" start=''
+  if has_command flock; then owner_file="${LOCK_DIR}.owner"; fi
+  if [[ -f "${owner_file}" ]]; then read -r LOCK_OWNER start <"${owner_file}" || true; fi
+  LOCK_OWNER_START="${start}"
+}
+LOCK_OWNER_START=''
+
 lock_is_held() {
+  if has_command flock && [[ -e "${LOCK_DIR}" ]]; then
+    local probe_fd
+    exec {probe_fd}<"${LOCK_DIR}" || return 1
+    if flock -n "${probe_fd}"; then
+      exec {probe_fd}<&-
+      return 1
+    fi
+    exec {probe_fd}<&-
+    read_lock_owner
+    return 0
+  fi
   read_lock_owner
-  [[ -n "${LOCK_OWNER}" ]] && kill -0 "${LOCK_OWNER}" 2>/dev/null
+  [[ -n "${LOCK_OWNER}" ]] || return 1
+  process_start "${LOCK_OWNER}"
+  [[ -n "${PROCESS_START}" && "${PROCESS_START}" == "${LOCK_OWNER_START}" ]]
 }
 
 take_lock() {
-  mkdir -p -- "${RUN_DIR}"
-  if ! mkdir -- "${LOCK_DIR}" 2>/dev/null && lock_is_held; then
-    err "another run (pid ${LOCK_OWNER}) is working on this node; wait for it to finish (lock: ${LOCK_DIR})"
-    return "${EXIT_LOCKED}"
+  mkdir -p -- "${RUN_DIR}" 2>/dev/null || true
+  if has_command flock; then
+    # Read-only when it must: a lock file that exists can be locked on a read-only ${RUN_DIR}.
+    { exec {LOCK_FD}>>"${LOCK_DIR}"; } 2>/dev/null || exec {LOCK_FD}<"${LOCK_DIR}" || {
+      LOCK_FD=''
+      err "cannot open the lock file ${LOCK_DIR}"
+      return "${EXIT_FAILED}"
+    }
+    if ! flock -n "${LOCK_FD}"; then
+      read_lock_owner
+      err "another run (pid ${LOCK_OWNER:-unknown}) is working on this node; wait for it to finish (lock: ${LOCK_DIR})"
+      return "${EXIT_LOCKED}"
+    fi
+    write_lock_owner "$$"
+    return 0
   fi
-  mkdir -p -- "${LOCK_DIR}"
-  printf '%s\n' "$$" >"${LOCK_DIR}/pid"
+  local -r staged="${LOCK_DIR}.$$"
+  rm -rf -- "${staged}"
+  mkdir -- "${staged}"
+  process_start "$$"
+  printf '%s %s\n' "$$" "${PROCESS_START}" >"${staged}/pid"
+  if ! mv -T -- "${staged}" "${LOCK_DIR}" 2>/dev/null; then
+    if lock_is_held; then
+      rm -rf -- "${staged}"
+      err "another run (pid ${LOCK_OWNER}) is working on this node; wait for it to finish (lock: ${LOCK_DIR})"
+      return "${EXIT_LOCKED}"
+    fi
+    # The owner is gone (or its pid now belongs to another process): take the lock over.
+    rm -rf -- "${LOCK_DIR}"
+    mv -T -- "${staged}" "${LOCK_DIR}"
+  fi
   trap release_lock EXIT
 }
 
-# Releases the lock only if this process still owns it (the migration guard may have taken it over).
+# Releases a directory lock only if this process still owns it (the guard may have taken it over);
+# a flock is released by the kernel when its last holder ends.
 release_lock() {
   read_lock_owner
   if [[ "${LOCK_OWNER}" == "$$" ]]; then rm -rf -- "${LOCK_DIR}"; fi
+}
+
+# The migration guard outlives this process: it becomes the owner.
+hand_lock_to() {
+  write_lock_owner "$1"
 }
 # endregion lock
 
@@ -469,14 +556,16 @@ has_command() {
   command -v "$1" >/dev/null 2>&1
 }
 
-# Does an address answer from a namespace ('' = this node's own)? ping when the
-# node has it; otherwise a TCP connection attempt, where even a refusal is an answer.
+# Does an address answer from a namespace ('' = this node's own), through a given
+# interface if one is named? ping when the node has it; otherwise a TCP connection
+# attempt (routed, not bound to the interface), where even a refusal is an answer.
 probe_once() {
-  local -r netns="$1" address="$2"
-  local -a inside=()
+  local -r netns="$1" address="$2" through="${3:-}"
+  local -a inside=() interface=()
   if [[ -n "${netns}" ]]; then inside=(ip netns exec "${netns}"); fi
+  if [[ -n "${through}" ]]; then interface=(-I "${through}"); fi
   if has_command ping; then
-    ${inside[@]+"${inside[@]}"} ping -n -q -c 1 -W 1 "${address}" >/dev/null 2>&1
+    ${inside[@]+"${inside[@]}"} ping -n -q -c 1 -W 1 ${interface[@]+"${interface[@]}"} "${address}" >/dev/null 2>&1
     return
   fi
   mkdir -p -- "${RUN_DIR}"
@@ -694,6 +783,7 @@ cmd_verify() {
 
 # region teardown
 # Undoes what apply noted in ${CREATED_FILE}, newest first, and nothing else.
+TEARDOWN_FAILURES=0
 cmd_teardown() {
   MODE=teardown
   printf 'Tearing down the macvlan setup of node %s (%s, config sha256 %s)\n' "${NODE}" "${GENERATOR}" "${CONFIG_SHA256}"
@@ -731,7 +821,10 @@ cmd_teardown() {
   fi
   flush_all_queues
   rm -f -- "${CREATED_FILE}"
-  if ((COMMAND_COUNT == 0)); then
+  if ((TEARDOWN_FAILURES > 0)); then
+    err "teardown finished with ${TEARDOWN_FAILURES} failed steps (listed above)"
+    return "${EXIT_FAILED}"
+  elif ((COMMAND_COUNT == 0)); then
     printf '\nNothing to tear down: nothing that apply made is left.\n'
   else
     printf '\nDone: %d commands ran.\n' "${COMMAND_COUNT}"
@@ -776,6 +869,19 @@ RemainAfterExit=yes
 ExecStart=/usr/local/sbin/macvlan-gen-node-b apply --boot
 ExecStop=/usr/local/sbin/macvlan-gen-node-b teardown
 TimeoutStartSec=5min
+# Hardening that leaves the job its work. No option that gives the service a mount
+# namespace of its own (PrivateTmp=, ProtectSystem=, ProtectHome=...): the network
+# namespaces it makes under /run/netns must be seen by the host. iproute2 needs NET_ADMIN,
+# ip netns SYS_ADMIN (its mounts), ping and arping NET_RAW.
+NoNewPrivileges=yes
+CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW CAP_SYS_ADMIN CAP_DAC_OVERRIDE CAP_KILL
+RestrictAddressFamilies=AF_UNIX AF_NETLINK AF_INET AF_INET6 AF_PACKET
+UMask=0077
+LockPersonality=yes
+MemoryDenyWriteExecute=yes
+RestrictRealtime=yes
+RestrictSUIDSGID=yes
+SystemCallArchitectures=native
 
 [Install]
 # Started at boot, and again whenever the parent NIC appears after it had gone.
@@ -833,20 +939,51 @@ link_points_to() {
   [[ "${found}" == "${target}" ]]
 }
 
-# Writes text to a node path (under --root) through a temporary file, so the path is never half written.
+# Makes the directory of a node path, and holds when it really is inside the tree: a
+# symlinked directory under --root must not lead a write out of it.
+make_directory_in_tree() {
+  local -r directory="$1"
+  (umask 022 && mkdir -p -- "${directory}") || return 1
+  [[ "${ROOT_DIR}" == / ]] && return 0
+  local inside tree
+  inside="$(realpath -e -- "${directory}")" || return 1
+  tree="$(realpath -e -- "${ROOT_DIR}")" || return 1
+  [[ "${inside}/" == "${tree%/}/"* ]]
+}
+
+# Refuses a path that is there but is not a plain file: a symlink or a directory is never written through.
+refuse_unless_plain_file() {
+  local -r target="$1"
+  if [[ -L "${target}" || (-e "${target}" && ! -f "${target}") ]]; then
+    err "${target} is a symlink or not a regular file; install writes through none: remove it first"
+    return "${EXIT_PREFLIGHT}"
+  fi
+}
+
+# Writes text to a node path (under --root) through a temporary file made by
+# mktemp (a new name, created exclusively), so no planted file is followed and
+# the path is never half written.
 CHANGED=0
 install_text() {
   local -r path="$1" text="$2" mode="$3" what="$4"
   rooted "${path}"
   local -r target="${ROOTED}"
+  refuse_unless_plain_file "${target}"
   if file_has_text "${target}" "${text}"; then
     printf '  = %s is up to date (%s)\n' "${target}" "${what}"
     return 0
   fi
-  mkdir -p -- "${target%/*}"
-  printf '%s\n' "${text}" >"${target}.tmp"
-  chmod "${mode}" -- "${target}.tmp"
-  mv -f -- "${target}.tmp" "${target}"
+  if ! make_directory_in_tree "${target%/*}"; then
+    err "${target%/*} is not a directory inside ${ROOT_DIR} (a symlink out of the tree?); nothing written"
+    return "${EXIT_PREFLIGHT}"
+  fi
+  local staged
+  staged="$(mktemp -- "${target}.XXXXXXXX")"
+  if ! { printf '%s\n' "${text}" >"${staged}" && chmod "${mode}" -- "${staged}" && mv -f -T -- "${staged}" "${target}"; }; then
+    rm -f -- "${staged}"
+    err "cannot write ${target}"
+    return "${EXIT_FAILED}"
+  fi
   printf '  + wrote %s (%s)\n' "${target}" "${what}"
   CHANGED=$((CHANGED + 1))
 }
@@ -860,7 +997,10 @@ enable_unit() {
       printf '  = %s is enabled (%s)\n' "${UNIT_NAME}" "${link}"
       continue
     fi
-    mkdir -p -- "${link%/*}"
+    if [[ -e "${link}" && ! -L "${link}" ]] || ! make_directory_in_tree "${link%/*}"; then
+      err "${link} is not a link install may replace, or its directory leads out of ${ROOT_DIR}; nothing written"
+      return "${EXIT_PREFLIGHT}"
+    fi
     ln -sfn -- "${UNIT_FILE}" "${link}"
     printf '  + enabled %s: %s -> %s\n' "${UNIT_NAME}" "${link}" "${UNIT_FILE}"
     CHANGED=$((CHANGED + 1))
@@ -1042,6 +1182,7 @@ cmd_apply() {
 }
 
 main() {
+  check_environment
   if (($# == 0)); then
     usage >&2
     return "${EXIT_USAGE}"

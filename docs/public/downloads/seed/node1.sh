@@ -13,6 +13,8 @@
 # Run "$0 plan" first: it prints every command "apply" would run.
 
 set -o errexit -o nounset -o pipefail
+# State, lock and log files are root's alone; install sets the modes of what it writes.
+umask 077
 
 readonly GENERATOR='macvlan-gen 0.1.0'
 readonly CONFIG_SHA256=d9ac58c4ff111bdda4609bb245a7e150f50b447ed1e477f4ee61a6c5cd893986
@@ -65,6 +67,19 @@ UNINSTALL_TEARDOWN=no
 
 err() {
   printf '%s: error: %s\n' "${SCRIPT_NAME}" "$*" >&2
+}
+
+# Environment overrides are checked before any use: bash arithmetic on an unchecked value would run code.
+check_environment() {
+  if [[ ! "${RUN_DIR}" =~ ^/[[:alnum:]/._-]+$ ]]; then
+    err "MACVLAN_GEN_RUN_DIR must be an absolute path of letters, digits, '/', '.', '_' and '-', got '${RUN_DIR}'"
+    return "${EXIT_USAGE}"
+  fi
+  if [[ ! "${PROBE_TIMEOUT}" =~ ^[0-9]{1,5}$ ]]; then
+    err "MACVLAN_GEN_PROBE_TIMEOUT must be a whole number of seconds, got '${PROBE_TIMEOUT}'"
+    return "${EXIT_USAGE}"
+  fi
+  return 0
 }
 
 usage() {
@@ -455,33 +470,109 @@ interfaces_with_address() {
 # endregion state
 
 # region lock
-# A directory is the lock: mkdir is atomic. A lock whose owner is gone is taken over.
+# One run at a time per node. With flock (util-linux, on every distribution) the
+# kernel holds the lock for as long as any process holding its file lives (the
+# migration guard inherits it) and taking it writes nothing, so it works on a full
+# ${RUN_DIR}. Without flock: a directory with its owner inside, renamed into place
+# in one step; an owner counts only while its pid has the same start time.
 LOCK_OWNER=''
-read_lock_owner() {
-  LOCK_OWNER=''
-  if [[ -f "${LOCK_DIR}/pid" ]]; then read -r LOCK_OWNER <"${LOCK_DIR}/pid" || true; fi
+LOCK_FD=''
+
+# Sets PROCESS_START to a process's start time (field 22 of /proc/PID/stat), '' if it is gone.
+PROCESS_START=''
+process_start() {
+  local stat=''
+  PROCESS_START=''
+  read -r stat 2>/dev/null <"/proc/$1/stat" || return 0
+  stat="${stat##*) }"
+  local -a fields=()
+  read -r -a fields <<<"${stat}"
+  PROCESS_START="${fields[19]:-}"
 }
 
+# Notes who holds the lock, for messages and for rollback to watch: "PID START".
+write_lock_owner() {
+  process_start "$1"
+  local -r owner_file="${LOCK_DIR}${LOCK_FD:+.owner}"
+  if [[ -n "${LOCK_FD}" ]]; then
+    { printf '%s %s\n' "$1" "${PROCESS_START}" >"${owner_file}.tmp" && mv -f -- "${owner_file}.tmp" "${owner_file}"; } 2>/dev/null || true
+  else
+    { printf '%s %s\n' "$1" "${PROCESS_START}" >"${LOCK_DIR}/pid.tmp" && mv -f -- "${LOCK_DIR}/pid.tmp" "${LOCK_DIR}/pid"; } 2>/dev/null || true
+  fi
+}
+
+read_lock_owner() {
+  LOCK_OWNER=''
+  local owner_file="${LOCK_DIR}/pid" start=''
+  if has_command flock; then owner_file="${LOCK_DIR}.owner"; fi
+  if [[ -f "${owner_file}" ]]; then read -r LOCK_OWNER start <"${owner_file}" || true; fi
+  LOCK_OWNER_START="${start}"
+}
+LOCK_OWNER_START=''
+
 lock_is_held() {
+  if has_command flock && [[ -e "${LOCK_DIR}" ]]; then
+    local probe_fd
+    exec {probe_fd}<"${LOCK_DIR}" || return 1
+    if flock -n "${probe_fd}"; then
+      exec {probe_fd}<&-
+      return 1
+    fi
+    exec {probe_fd}<&-
+    read_lock_owner
+    return 0
+  fi
   read_lock_owner
-  [[ -n "${LOCK_OWNER}" ]] && kill -0 "${LOCK_OWNER}" 2>/dev/null
+  [[ -n "${LOCK_OWNER}" ]] || return 1
+  process_start "${LOCK_OWNER}"
+  [[ -n "${PROCESS_START}" && "${PROCESS_START}" == "${LOCK_OWNER_START}" ]]
 }
 
 take_lock() {
-  mkdir -p -- "${RUN_DIR}"
-  if ! mkdir -- "${LOCK_DIR}" 2>/dev/null && lock_is_held; then
-    err "another run (pid ${LOCK_OWNER}) is working on this node; wait for it to finish (lock: ${LOCK_DIR})"
-    return "${EXIT_LOCKED}"
+  mkdir -p -- "${RUN_DIR}" 2>/dev/null || true
+  if has_command flock; then
+    # Read-only when it must: a lock file that exists can be locked on a read-only ${RUN_DIR}.
+    { exec {LOCK_FD}>>"${LOCK_DIR}"; } 2>/dev/null || exec {LOCK_FD}<"${LOCK_DIR}" || {
+      LOCK_FD=''
+      err "cannot open the lock file ${LOCK_DIR}"
+      return "${EXIT_FAILED}"
+    }
+    if ! flock -n "${LOCK_FD}"; then
+      read_lock_owner
+      err "another run (pid ${LOCK_OWNER:-unknown}) is working on this node; wait for it to finish (lock: ${LOCK_DIR})"
+      return "${EXIT_LOCKED}"
+    fi
+    write_lock_owner "$$"
+    return 0
   fi
-  mkdir -p -- "${LOCK_DIR}"
-  printf '%s\n' "$$" >"${LOCK_DIR}/pid"
+  local -r staged="${LOCK_DIR}.$$"
+  rm -rf -- "${staged}"
+  mkdir -- "${staged}"
+  process_start "$$"
+  printf '%s %s\n' "$$" "${PROCESS_START}" >"${staged}/pid"
+  if ! mv -T -- "${staged}" "${LOCK_DIR}" 2>/dev/null; then
+    if lock_is_held; then
+      rm -rf -- "${staged}"
+      err "another run (pid ${LOCK_OWNER}) is working on this node; wait for it to finish (lock: ${LOCK_DIR})"
+      return "${EXIT_LOCKED}"
+    fi
+    # The owner is gone (or its pid now belongs to another process): take the lock over.
+    rm -rf -- "${LOCK_DIR}"
+    mv -T -- "${staged}" "${LOCK_DIR}"
+  fi
   trap release_lock EXIT
 }
 
-# Releases the lock only if this process still owns it (the migration guard may have taken it over).
+# Releases a directory lock only if this process still owns it (the guard may have taken it over);
+# a flock is released by the kernel when its last holder ends.
 release_lock() {
   read_lock_owner
   if [[ "${LOCK_OWNER}" == "$$" ]]; then rm -rf -- "${LOCK_DIR}"; fi
+}
+
+# The migration guard outlives this process: it becomes the owner.
+hand_lock_to() {
+  write_lock_owner "$1"
 }
 # endregion lock
 
@@ -489,14 +580,16 @@ has_command() {
   command -v "$1" >/dev/null 2>&1
 }
 
-# Does an address answer from a namespace ('' = this node's own)? ping when the
-# node has it; otherwise a TCP connection attempt, where even a refusal is an answer.
+# Does an address answer from a namespace ('' = this node's own), through a given
+# interface if one is named? ping when the node has it; otherwise a TCP connection
+# attempt (routed, not bound to the interface), where even a refusal is an answer.
 probe_once() {
-  local -r netns="$1" address="$2"
-  local -a inside=()
+  local -r netns="$1" address="$2" through="${3:-}"
+  local -a inside=() interface=()
   if [[ -n "${netns}" ]]; then inside=(ip netns exec "${netns}"); fi
+  if [[ -n "${through}" ]]; then interface=(-I "${through}"); fi
   if has_command ping; then
-    ${inside[@]+"${inside[@]}"} ping -n -q -c 1 -W 1 "${address}" >/dev/null 2>&1
+    ${inside[@]+"${inside[@]}"} ping -n -q -c 1 -W 1 ${interface[@]+"${interface[@]}"} "${address}" >/dev/null 2>&1
     return
   fi
   mkdir -p -- "${RUN_DIR}"
@@ -677,7 +770,7 @@ restore_parent_settings() {
     [[ "${entry}" =~ ^(arp_ignore|arp_announce)=([0-9]+)$ ]] || continue
     setting_is "${PARENT}" "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}" || write_setting "${PARENT}" "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}" || true
   done
-  rm -f -- "${ARP_BEFORE_FILE}"
+  rm -f -- "${ARP_BEFORE_FILE}" 2>/dev/null || true
 }
 
 # Is arping the one from iputils (RHEL, Debian's iputils-arping), whose options we use?
@@ -772,12 +865,12 @@ ownership_problems() {
 # Part of verify: the settings the shim and the parent need while the host address is on the shim.
 verify_arp_hygiene() {
   local key dev
-  local -A why=([arp_ignore]='answers ARP only for its own addresses' [arp_announce]='asks with its own address' [arp_notify]='announces itself when it comes up')
+  local -A reasons=([arp_ignore]='answers ARP only for its own addresses' [arp_announce]='asks with its own address' [arp_notify]='announces itself when it comes up')
   for key in "${ARP_SETTINGS[@]}" arp_notify; do
-    check "${SHIM}: ${key}=${ARP_WANTED[${key}]} (${why[${key}]})" setting_is "${SHIM}" "${key}" "${ARP_WANTED[${key}]}"
+    check "${SHIM}: ${key}=${ARP_WANTED[${key}]} (${reasons[${key}]})" setting_is "${SHIM}" "${key}" "${ARP_WANTED[${key}]}"
   done
   for key in "${ARP_SETTINGS[@]}"; do
-    check "${PARENT}: ${key}=${ARP_WANTED[${key}]} (${why[${key}]})" setting_is "${PARENT}" "${key}" "${ARP_WANTED[${key}]}"
+    check "${PARENT}: ${key}=${ARP_WANTED[${key}]} (${reasons[${key}]})" setting_is "${PARENT}" "${key}" "${ARP_WANTED[${key}]}"
   done
   local report=''
   for dev in all "${PARENT}" "${SHIM}"; do
@@ -788,6 +881,170 @@ verify_arp_hygiene() {
 }
 # endregion neighbours
 
+# region parent-state
+# What the migration takes from ${PARENT}, saved before it starts so that a
+# revert, rollback or teardown can give all of it back: every IPv4 address (a
+# secondary goes with its primary, or is promoted without its routes) and every
+# route through it in every table (the last address leaving flushes them all).
+readonly SAVED_FILE="${RUN_DIR}/${NODE}.parent-before-migration"
+readonly DERIVED_ADDRESS_WORDS=' dynamic secondary permanent deprecated tentative temporary dadfailed stable-privacy '
+readonly OUTPUT_ONLY_ROUTE_WORDS=' linkdown dead offload trap rt_offload rt_trap rt_offload_failed pervasive \ '
+declare -a SAVED_ADDRESSES=() SAVED_ROUTES=()
+
+# Sets WORDS to what `ip addr add ... dev PARENT` needs to make an address again
+# as `ip -o -4 addr show` printed it: address, peer, brd, scope, label, lifetimes.
+WORDS=()
+address_words() {
+  local -a printed=()
+  read -r -a printed <<<"${1//\\/ }"
+  WORDS=("${printed[3]}")
+  local i word
+  for ((i = 4; i < ${#printed[@]}; i++)); do
+    word="${printed[${i}]}"
+    case "${word}" in
+      peer | brd | scope)
+        WORDS+=("${word}" "${printed[i + 1]}")
+        i=$((i + 1))
+        ;;
+      valid_lft | preferred_lft)
+        if [[ "${printed[i + 1]}" != forever ]]; then WORDS+=("${word}" "${printed[i + 1]%sec}"); fi
+        i=$((i + 1))
+        ;;
+      noprefixroute) WORDS+=("${word}") ;;
+      *)
+        # The one word left that is not a flag is the label.
+        if [[ "${DERIVED_ADDRESS_WORDS}" != *" ${word} "* && "${word}" != "${PARENT}" ]]; then WORDS+=(label "${word}"); fi
+        ;;
+    esac
+  done
+}
+
+# Sets WORDS to a route as `ip route replace` takes it, from one line of `ip -o route`.
+route_words() {
+  local -a printed=()
+  local word
+  read -r -a printed <<<"$1"
+  WORDS=()
+  for word in "${printed[@]}"; do
+    if [[ "${OUTPUT_ONLY_ROUTE_WORDS}" != *" ${word} "* ]]; then WORDS+=("${word}"); fi
+  done
+}
+
+# Reads the parent's addresses and routes now, into SAVED_ADDRESSES and SAVED_ROUTES;
+# routes on the link come first, so that gateways are reachable when their routes go back.
+read_parent_state() {
+  SAVED_ADDRESSES=()
+  SAVED_ROUTES=()
+  local line text
+  local -a gateway_routes=()
+  text="$(ip -o -4 addr show dev "${PARENT}")"
+  while IFS= read -r line; do
+    [[ -n "${line}" ]] || continue
+    address_words "${line}"
+    SAVED_ADDRESSES+=("${WORDS[*]}")
+  done <<<"${text}"
+  text="$(ip -o -4 route show table all)"
+  while IFS= read -r line; do
+    [[ "${line} " == *" dev ${PARENT} "* && "${line}" != *" table local "* ]] || continue
+    route_words "${line}"
+    if [[ "${line}" == *" via "* ]]; then gateway_routes+=("${WORDS[*]}"); else SAVED_ROUTES+=("${WORDS[*]}"); fi
+  done <<<"${text}"
+  SAVED_ROUTES+=(${gateway_routes[@]+"${gateway_routes[@]}"})
+}
+
+# Saves the parent's state for a rollback or teardown run later by another process.
+save_parent_state() {
+  read_parent_state
+  local entry
+  {
+    for entry in ${SAVED_ADDRESSES[@]+"${SAVED_ADDRESSES[@]}"}; do printf 'address %s\n' "${entry}"; done
+    for entry in ${SAVED_ROUTES[@]+"${SAVED_ROUTES[@]}"}; do printf 'route %s\n' "${entry}"; done
+  } >"${SAVED_FILE}.tmp" && mv -f -- "${SAVED_FILE}.tmp" "${SAVED_FILE}"
+}
+
+# Loads a saved state; holds when there was one.
+load_parent_state() {
+  SAVED_ADDRESSES=()
+  SAVED_ROUTES=()
+  [[ -f "${SAVED_FILE}" ]] || return 1
+  local kind rest
+  while read -r kind rest; do
+    case "${kind}" in
+      address) SAVED_ADDRESSES+=("${rest}") ;;
+      route) SAVED_ROUTES+=("${rest}") ;;
+      *) ;;
+    esac
+  done <"${SAVED_FILE}"
+  ((${#SAVED_ADDRESSES[@]} > 0))
+}
+
+# Without a saved state (it lives in ${RUN_DIR}, gone after a reboot): what the config implies.
+implied_parent_state() {
+  SAVED_ADDRESSES=("${HOST_ADDRESS}")
+  SAVED_ROUTES=()
+  local i
+  for i in "${!SHIM_ROUTE_TO[@]}"; do SAVED_ROUTES+=("${SHIM_ROUTE_TO[${i}]} via ${SHIM_ROUTE_VIA[${i}]} dev ${PARENT}"); done
+  SAVED_ROUTES+=("default via ${GATEWAY} dev ${PARENT}")
+}
+
+# Runs one restoring command, says so, and counts it in RESTORE_FAILURES if it fails.
+declare -i RESTORE_FAILURES=0
+restore_step() {
+  quote_command "$@"
+  printf '  + %s\n' "${QUOTED}"
+  COMMAND_COUNT=$((COMMAND_COUNT + 1))
+  if ! "$@"; then
+    printf '  failed: %s\n' "${QUOTED}"
+    RESTORE_FAILURES+=1
+  fi
+}
+
+# Does the main table have a default route?
+has_live_default_route() {
+  local routes
+  routes="$(ip -4 route show default 2>/dev/null)" || return 1
+  [[ -n "${routes}" ]]
+}
+
+# Puts the host address back on the parent with everything the migration took:
+# the saved addresses and routes (SAVED_*, loaded or still in memory), one checked
+# command each. Writes nothing, so it works on a full or read-only ${RUN_DIR}.
+restore_parent() {
+  RESTORE_FAILURES=0
+  local -a words=()
+  local entry had_default=no
+  if live_has_address "${SHIM}" "${HOST_ADDRESS}"; then restore_step ip addr del "${HOST_ADDRESS}" dev "${SHIM}"; fi
+  if ip link show dev "${SHIM}" >/dev/null 2>&1; then restore_step ip route flush dev "${SHIM}"; fi
+  # An address of the host's subnet still on the parent was promoted when the host address left: it goes
+  # and comes back in the saved order, so that the host address is again the primary one, the source of traffic.
+  if ! live_has_address "${PARENT}" "${HOST_ADDRESS}"; then
+    local line
+    local -a promoted=()
+    while IFS= read -r line; do
+      read -r -a words <<<"${line}"
+      if ((${#words[@]} > 3)); then promoted+=("${words[3]}"); fi
+    done < <(ip -o -4 addr show dev "${PARENT}" to "${SHIM_SUBNET}" 2>/dev/null || true)
+    for entry in ${promoted[@]+"${promoted[@]}"}; do restore_step ip addr del "${entry}" dev "${PARENT}"; done
+  fi
+  for entry in "${SAVED_ADDRESSES[@]}"; do
+    read -r -a words <<<"${entry}"
+    live_has_address "${PARENT}" "${words[0]}" || restore_step ip addr add "${words[@]}" dev "${PARENT}"
+  done
+  for entry in ${SAVED_ROUTES[@]+"${SAVED_ROUTES[@]}"}; do
+    read -r -a words <<<"${entry}"
+    if [[ "${words[0]}" == default && "${entry} " != *" table "* ]]; then had_default=yes; fi
+    restore_step ip route replace "${words[@]}"
+  done
+  if [[ "${had_default}" == yes ]] && ! has_live_default_route; then
+    printf '  failed: the main table has no default route after the restore\n'
+    RESTORE_FAILURES+=1
+  fi
+  restore_parent_settings
+  announce_host_address "${PARENT}"
+  printf '  + %s\n' "${ANNOUNCED}"
+}
+# endregion parent-state
+
 # region migration
 # The host migration: the chained line runs in a guard process that ignores
 # hangups, so a dropped SSH session cannot stop it halfway. The guard then
@@ -796,14 +1053,13 @@ verify_arp_hygiene() {
 readonly LOG_FILE="${RUN_DIR}/${NODE}.log"
 readonly PROBE_TIMEOUT="${MACVLAN_GEN_PROBE_TIMEOUT:-30}"
 readonly STATUS_FILE="${RUN_DIR}/${NODE}.migration"
-readonly SAVED_FILE="${RUN_DIR}/${NODE}.parent-before-migration"
 readonly CONFIRM_FILE="${RUN_DIR}/${NODE}.confirm"
 readonly ROLLBACK_FILE="${RUN_DIR}/${NODE}.rollback"
-readonly OUTPUT_ONLY_ROUTE_WORDS=' linkdown dead offload trap rt_offload rt_trap rt_offload_failed pervasive '
 FORCE=no
 
+# The guard's log; a full or read-only ${RUN_DIR} must not stop the guard, so a failed write is let go.
 log() {
-  printf '%(%F %T)T %s\n' -1 "$*"
+  printf '%(%F %T)T %s\n' -1 "$*" 2>/dev/null || true
 }
 
 # Sets NOW to the current time in seconds.
@@ -853,24 +1109,45 @@ read_migration_status() {
 }
 
 set_migration_status() {
-  printf '%s\n' "$*" >"${STATUS_FILE}.tmp"
-  mv -f -- "${STATUS_FILE}.tmp" "${STATUS_FILE}"
+  { printf '%s\n' "$*" >"${STATUS_FILE}.tmp" && mv -f -- "${STATUS_FILE}.tmp" "${STATUS_FILE}"; } 2>/dev/null || true
 }
 
-# Routes on the parent that the migration would flush without re-adding them on the shim.
+# Routes through the parent, in any table, that the migration would flush without re-adding them on the shim.
 routes_lost_by_migration() {
   local route i kept
   LOST_ROUTES=()
-  while IFS= read -r route; do
-    [[ "${route}" == *" dev ${PARENT} "* ]] || continue
+  read_parent_state
+  for route in ${SAVED_ROUTES[@]+"${SAVED_ROUTES[@]}"}; do
     kept=no
-    [[ "${route}" == "${SHIM_SUBNET} dev ${PARENT} "* ]] && kept=yes
-    [[ "${route}" == "default via ${GATEWAY} dev ${PARENT} "* ]] && kept=yes
+    [[ "${route} " == "${SHIM_SUBNET} dev ${PARENT} "* && "${route} " != *" table "* ]] && kept=yes
+    [[ "${route} " == "default via ${GATEWAY} dev ${PARENT} "* && "${route} " != *" table "* ]] && kept=yes
     for i in "${!SHIM_ROUTE_TO[@]}"; do
-      [[ "${route}" == "${SHIM_ROUTE_TO[${i}]} via ${SHIM_ROUTE_VIA[${i}]} dev ${PARENT} "* ]] && kept=yes
+      [[ "${route} " == "${SHIM_ROUTE_TO[${i}]} via ${SHIM_ROUTE_VIA[${i}]} dev ${PARENT} "* && "${route} " != *" table "* ]] && kept=yes
     done
-    if [[ "${kept}" == no ]]; then LOST_ROUTES+=("${route% }"); fi
+    if [[ "${kept}" == no ]]; then LOST_ROUTES+=("${route}"); fi
+  done
+}
+
+# Sets DEFAULT_METRIC to the metric of the main table's best default route (0
+# when there is none), and DEFAULT_ROUTE to that route when it is not via the
+# gateway on the parent: the migration would take the node's default over.
+DEFAULT_METRIC=0
+DEFAULT_ROUTE=''
+find_default_route() {
+  local route best='' metric best_metric=''
+  DEFAULT_METRIC=0
+  DEFAULT_ROUTE=''
+  while IFS= read -r route; do
+    [[ "${route}" == default\ * ]] || continue
+    metric=0
+    if [[ "${route}" =~ \ metric\ ([0-9]+) ]]; then metric="${BASH_REMATCH[1]}"; fi
+    if [[ -z "${best_metric}" ]] || ((metric < best_metric)); then best="${route}" best_metric="${metric}"; fi
   done <<<"${ROUTES[/]:-}"
+  [[ -n "${best}" ]] || return 0
+  DEFAULT_METRIC="${best_metric}"
+  local -a words=()
+  read -r -a words <<<"${best}"
+  if [[ "${best} " != "default via ${GATEWAY} dev ${PARENT} "* ]]; then DEFAULT_ROUTE="${words[*]}"; fi
 }
 
 migration_problems() {
@@ -883,61 +1160,28 @@ migration_problems() {
   fi
   [[ "${MODE}" == apply || "${MODE}" == plan ]] || return 0
   host_address_on_parent || return 0
+  find_default_route
+  if [[ -n "${DEFAULT_ROUTE}" ]]; then
+    problem "the node's default route is '${DEFAULT_ROUTE}', not via ${GATEWAY} on ${PARENT}: the migration would move it onto ${SHIM} and cut off whoever comes in through it. Make the config's gateway match, or remove that route first"
+  fi
   [[ "${FORCE}" != yes ]] || return 0
   ownership_problems
   local -a LOST_ROUTES=()
   routes_lost_by_migration
   local route
   for route in ${LOST_ROUTES[@]+"${LOST_ROUTES[@]}"}; do
-    problem "the host migration would lose this route on ${PARENT}: ${route} (add it to hostShim.routes in the config, or run apply --force)"
+    problem "the host migration would lose this route through ${PARENT}: ${route} (add it to hostShim.routes in the config when it is in the main table, or run apply --force: a revert puts it back)"
   done
 }
 
-# The parent's routes before the migration, to put back if it is reverted.
-save_parent_state() {
-  local route
-  mkdir -p -- "${RUN_DIR}"
-  while IFS= read -r route; do
-    if [[ "${route}" == *" dev ${PARENT} "* ]]; then printf '%s\n' "${route% }"; fi
-  done <<<"${ROUTES[/]:-}" >"${SAVED_FILE}"
-}
-
-# Puts the host address and its routes back on the parent: the saved ones, or
-# without a saved state (it lives in ${RUN_DIR}) the ones the config implies.
-restore_parent() {
-  local -a words=() route=()
-  local line word i
-  if live_has_address "${SHIM}" "${HOST_ADDRESS}"; then run ip addr del "${HOST_ADDRESS}" dev "${SHIM}" || true; fi
-  run ip route flush dev "${SHIM}" || true
-  if ! live_has_address "${PARENT}" "${HOST_ADDRESS}"; then run ip addr add "${HOST_ADDRESS}" dev "${PARENT}" || true; fi
-  if [[ -f "${SAVED_FILE}" ]]; then
-    while IFS= read -r line; do
-      read -r -a words <<<"${line}"
-      route=()
-      for word in "${words[@]}"; do
-        if [[ "${OUTPUT_ONLY_ROUTE_WORDS}" != *" ${word} "* ]]; then route+=("${word}"); fi
-      done
-      run ip route replace "${route[@]}" || true
-    done <"${SAVED_FILE}"
-  else
-    for i in "${!SHIM_ROUTE_TO[@]}"; do
-      run ip route replace "${SHIM_ROUTE_TO[${i}]}" via "${SHIM_ROUTE_VIA[${i}]}" dev "${PARENT}" || true
-    done
-    if [[ -n "${GATEWAY}" ]]; then run ip route replace default via "${GATEWAY}" dev "${PARENT}" || true; fi
-  fi
-  flush_queue "${NODE_CONTEXT}" force || true
-  restore_parent_settings
-  announce_host_address "${PARENT}"
-  printf '  + %s\n' "${ANNOUNCED}"
-}
-
+# Restores first, writes after: a full or read-only ${RUN_DIR} cannot keep the address off the parent.
 revert_migration() {
   local -r reason="$1"
-  log "reverting the host migration: ${reason}"
   restore_parent
-  rm -f -- "${SAVED_FILE}" "${CONFIRM_FILE}" "${ROLLBACK_FILE}"
+  log "reverted the host migration: ${reason}"
+  if ((RESTORE_FAILURES > 0)); then log "reverted with ${RESTORE_FAILURES} failed steps (listed above)"; fi
+  rm -f -- "${SAVED_FILE}" "${CONFIRM_FILE}" "${ROLLBACK_FILE}" 2>/dev/null || true
   set_migration_status "reverted: ${reason}"
-  log "reverted: ${HOST_ADDRESS} is back on ${PARENT}"
 }
 
 # Holds when every probe answers; SILENT_PROBES lists those that did not.
@@ -946,7 +1190,7 @@ probes_answer() {
   local probe
   SILENT_PROBES=()
   for probe in "${PROBES[@]}"; do
-    probe_once '' "${probe}" || SILENT_PROBES+=("${probe}")
+    probe_once '' "${probe}" "${SHIM}" || SILENT_PROBES+=("${probe}")
   done
   ((${#SILENT_PROBES[@]} == 0))
 }
@@ -977,7 +1221,8 @@ wait_until() {
 
 # The detached guard: owns the lock until the migration is kept or reverted.
 guard_migration() {
-  printf '%s\n' "${BASHPID}" >"${LOCK_DIR}/pid"
+  set +o errexit
+  hand_lock_to "${BASHPID}"
   log "migration: moving ${HOST_ADDRESS} from ${PARENT} to ${SHIM}"
   local outcome=0
   if ! execute_chain "$@"; then
@@ -1003,20 +1248,44 @@ guard_migration() {
       log "migration: done; ${HOST_ADDRESS} stays on ${SHIM}"
     fi
   fi
-  rm -rf -- "${LOCK_DIR}"
+  if [[ -z "${LOCK_FD}" ]]; then rm -rf -- "${LOCK_DIR}" 2>/dev/null || true; fi
 }
 
-# Waits while STATUS is the given one, for at most the given seconds.
+# Waits while STATUS is the given one, for at most the given seconds, and (with
+# a pid) only while that process lives: a guard that cannot write its status still ends.
 wait_while_status() {
-  local -r waiting="$1" seconds="$2"
+  local -r waiting="$1" seconds="$2" pid="${3:-}"
   tick
   local -r deadline=$((NOW + seconds))
   read_migration_status
   while [[ "${STATUS}" == "${waiting}" ]] && ((NOW < deadline)); do
+    if [[ -n "${pid}" ]] && ! kill -0 "${pid}" 2>/dev/null; then break; fi
     sleep 0.2
     tick
     read_migration_status
   done
+}
+
+# What became of the migration, from where the host address is now: the status
+# file only adds why, since it may be stale when ${RUN_DIR} could not be written.
+report_migration() {
+  if live_has_address "${SHIM}" "${HOST_ADDRESS}"; then
+    if [[ "${STATUS}" == awaiting-confirm ]]; then
+      printf '  %s answered. Within %ss, from a NEW session, run: %s confirm\n' "${PROBES[*]}" "${CONFIRM_TIMEOUT}" "${SCRIPT_NAME}"
+      printf '  Without it the host address goes back to %s by itself.\n' "${PARENT}"
+    else
+      printf '  %s answered; the host address stays on %s\n' "${PROBES[*]}" "${SHIM}"
+    fi
+    return 0
+  fi
+  if live_has_address "${PARENT}" "${HOST_ADDRESS}"; then
+    local why='the guard could not record why'
+    if [[ "${STATUS}" == reverted* ]]; then why="${STATUS#reverted: }"; fi
+    err "host migration reverted: ${why}; the host address is back on ${PARENT} (log: ${LOG_FILE})"
+    return "${EXIT_REVERTED}"
+  fi
+  err "the host address ${HOST_ADDRESS} is on neither ${PARENT} nor ${SHIM}: run ${SCRIPT_NAME} rollback (or, from a console: ip addr add ${HOST_ADDRESS} dev ${PARENT})"
+  return "${EXIT_FAILED}"
 }
 
 # The seed's chained line, guarded: see the region comment above.
@@ -1034,27 +1303,21 @@ migrate_guarded() {
   fi
   printf '  + %s\n' "${shown}"
   flush_all_queues
-  save_parent_state
+  # The guard restores from memory; the file is for a rollback or teardown run later.
+  if ! save_parent_state 2>/dev/null; then
+    err "cannot write ${SAVED_FILE} (${RUN_DIR} full or read-only?): nothing was moved, the host address stays on ${PARENT}"
+    return "${EXIT_FAILED}"
+  fi
   rm -f -- "${CONFIRM_FILE}" "${ROLLBACK_FILE}"
   set_migration_status migrating
   (
     trap '' HUP INT TERM
+    exec </dev/null
+    exec >>"${LOG_FILE}" 2>&1 || exec >/dev/null 2>&1
     guard_migration "$@"
-  ) </dev/null >>"${LOG_FILE}" 2>&1 &
-  wait_while_status migrating $((PROBE_TIMEOUT + 60))
-  case "${STATUS}" in
-    migrated)
-      printf '  %s answered; the host address stays on %s\n' "${PROBES[*]}" "${SHIM}"
-      ;;
-    awaiting-confirm)
-      printf '  %s answered. Within %ss, from a NEW session, run: %s confirm\n' "${PROBES[*]}" "${CONFIRM_TIMEOUT}" "${SCRIPT_NAME}"
-      printf '  Without it the host address goes back to %s by itself.\n' "${PARENT}"
-      ;;
-    *)
-      err "host migration ${STATUS}; the host address is back on ${PARENT} (log: ${LOG_FILE})"
-      return "${EXIT_REVERTED}"
-      ;;
-  esac
+  ) &
+  wait_while_status migrating $((PROBE_TIMEOUT + 60)) "$!"
+  report_migration
 }
 
 cmd_confirm() {
@@ -1085,20 +1348,36 @@ cmd_rollback() {
   fi
   read_migration_status
   if [[ "${STATUS}" == migrating || "${STATUS}" == awaiting-confirm ]] && lock_is_held; then
-    : >"${ROLLBACK_FILE}"
-    wait_while_status "${STATUS}" $((PROBE_TIMEOUT + 10))
-    printf 'Rollback asked of the running migration; its status now: %s (log: %s)\n' "${STATUS}" "${LOG_FILE}"
-    [[ "${STATUS}" == reverted* ]] || return "${EXIT_FAILED}"
+    if : 2>/dev/null >"${ROLLBACK_FILE}"; then
+      wait_while_status "${STATUS}" $((PROBE_TIMEOUT + 10)) "${LOCK_OWNER}"
+      printf 'Rollback asked of the running migration; its status now: %s (log: %s)\n' "${STATUS}" "${LOG_FILE}"
+      live_has_address "${PARENT}" "${HOST_ADDRESS}" || return "${EXIT_FAILED}"
+      return 0
+    fi
+    err "cannot leave the running guard a note in ${RUN_DIR} (full or read-only?): rolling back here"
+  elif ! take_lock 2>/dev/null; then
+    read_lock_owner
+    if lock_is_held; then
+      err "another run (pid ${LOCK_OWNER}) is working on this node; wait for it to finish (lock: ${LOCK_DIR})"
+      return "${EXIT_LOCKED}"
+    fi
+    err "cannot take the lock in ${RUN_DIR} (full or read-only?): rolling back without it"
+  fi
+  read_node_state
+  if host_address_on_parent; then
+    printf 'Nothing to roll back: the host address %s is on %s.\n' "${HOST_ADDRESS}" "${PARENT}"
     return 0
   fi
-  take_lock
-  read_node_state
   if ! host_address_on_shim; then
-    printf 'Nothing to roll back: the host address %s is not on %s.\n' "${HOST_ADDRESS}" "${SHIM}"
-    return 0
+    printf 'The host address %s is on neither %s nor %s (a migration cut short): putting it back.\n' "${HOST_ADDRESS}" "${PARENT}" "${SHIM}"
   fi
   printf 'Rolling back the host migration on %s\n' "${NODE}"
+  load_parent_state || implied_parent_state
   revert_migration "rollback requested"
+  if ! live_has_address "${PARENT}" "${HOST_ADDRESS}" || ((RESTORE_FAILURES > 0)); then
+    err "the rollback did not complete: ${RESTORE_FAILURES} steps failed (listed above)"
+    return "${EXIT_FAILED}"
+  fi
   printf 'Rolled back: the host address %s is back on %s.\n' "${HOST_ADDRESS}" "${PARENT}"
 }
 
@@ -1114,18 +1393,29 @@ verify_host_address() {
     check "route to ${SHIM_ROUTE_TO[${i}]} via ${SHIM_ROUTE_VIA[${i}]} on ${SHIM}" has_route '' "${SHIM_ROUTE_TO[${i}]} via ${SHIM_ROUTE_VIA[${i}]} dev ${SHIM}"
   done
   for probe in "${PROBES[@]}"; do
-    check "the host reaches ${probe}" probe_once '' "${probe}"
+    check "the host reaches ${probe} through ${SHIM}" probe_once '' "${probe}" "${SHIM}"
   done
   verify_arp_hygiene
 }
 
 teardown_host_address() {
   step host-shim "Put the host address ${HOST_ADDRESS} back on ${PARENT}"
-  if host_address_on_shim; then
-    restore_parent
-    rm -f -- "${SAVED_FILE}" "${STATUS_FILE}" "${CONFIRM_FILE}" "${ROLLBACK_FILE}"
-  else
+  local elsewhere
+  elsewhere="$(interfaces_with_address "${HOST_ADDRESS}")"
+  if host_address_on_parent; then
     printf '  = the host address is on %s\n' "${PARENT}"
+  elif ! has_link '' "${PARENT}"; then
+    printf '  = %s is gone: there is nothing to put the host address back on\n' "${PARENT}"
+  elif host_address_on_shim || [[ -z "${elsewhere}" ]]; then
+    load_parent_state || implied_parent_state
+    restore_parent
+    if ((RESTORE_FAILURES > 0)); then
+      err "the host address did not fully go back on ${PARENT}: ${RESTORE_FAILURES} steps failed (listed above)"
+      TEARDOWN_FAILURES=$((TEARDOWN_FAILURES + RESTORE_FAILURES))
+    fi
+    rm -f -- "${SAVED_FILE}" "${STATUS_FILE}" "${CONFIRM_FILE}" "${ROLLBACK_FILE}" 2>/dev/null || true
+  else
+    printf '  = the host address is on %s, which this script does not manage\n' "${elsewhere% }"
   fi
   if was_created "link /${SHIM}" && has_link '' "${SHIM}"; then run ip link del dev "${SHIM}"; fi
 }
@@ -1178,7 +1468,7 @@ converge() {
     ip route flush dev ens160 '&&' \
     ip route flush dev mac0 '&&' \
     ip route add 192.168.0.0/16 dev mac0 metric 0 '&&' \
-    ip route add default via 192.168.1.1 dev mac0
+    ip route add default via 192.168.1.1 dev mac0 metric "${DEFAULT_METRIC}"
   # endregion host-shim
   flush_all_queues
 }
@@ -1243,6 +1533,7 @@ cmd_verify() {
 
 # region teardown
 # Undoes what apply noted in ${CREATED_FILE}, newest first, and nothing else.
+TEARDOWN_FAILURES=0
 cmd_teardown() {
   MODE=teardown
   printf 'Tearing down the macvlan setup of node %s (%s, config sha256 %s)\n' "${NODE}" "${GENERATOR}" "${CONFIG_SHA256}"
@@ -1280,7 +1571,10 @@ cmd_teardown() {
   fi
   flush_all_queues
   rm -f -- "${CREATED_FILE}"
-  if ((COMMAND_COUNT == 0)); then
+  if ((TEARDOWN_FAILURES > 0)); then
+    err "teardown finished with ${TEARDOWN_FAILURES} failed steps (listed above)"
+    return "${EXIT_FAILED}"
+  elif ((COMMAND_COUNT == 0)); then
     printf '\nNothing to tear down: nothing that apply made is left.\n'
   else
     printf '\nDone: %d commands ran.\n' "${COMMAND_COUNT}"
@@ -1325,6 +1619,19 @@ RemainAfterExit=yes
 ExecStart=/usr/local/sbin/macvlan-gen-node1 apply --boot
 ExecStop=/usr/local/sbin/macvlan-gen-node1 teardown
 TimeoutStartSec=5min
+# Hardening that leaves the job its work. No option that gives the service a mount
+# namespace of its own (PrivateTmp=, ProtectSystem=, ProtectHome=...): the network
+# namespaces it makes under /run/netns must be seen by the host. iproute2 needs NET_ADMIN,
+# ip netns SYS_ADMIN (its mounts), ping and arping NET_RAW.
+NoNewPrivileges=yes
+CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW CAP_SYS_ADMIN CAP_DAC_OVERRIDE CAP_KILL
+RestrictAddressFamilies=AF_UNIX AF_NETLINK AF_INET AF_INET6 AF_PACKET
+UMask=0077
+LockPersonality=yes
+MemoryDenyWriteExecute=yes
+RestrictRealtime=yes
+RestrictSUIDSGID=yes
+SystemCallArchitectures=native
 
 [Install]
 # Started at boot, and again whenever the parent NIC appears after it had gone.
@@ -1382,20 +1689,51 @@ link_points_to() {
   [[ "${found}" == "${target}" ]]
 }
 
-# Writes text to a node path (under --root) through a temporary file, so the path is never half written.
+# Makes the directory of a node path, and holds when it really is inside the tree: a
+# symlinked directory under --root must not lead a write out of it.
+make_directory_in_tree() {
+  local -r directory="$1"
+  (umask 022 && mkdir -p -- "${directory}") || return 1
+  [[ "${ROOT_DIR}" == / ]] && return 0
+  local inside tree
+  inside="$(realpath -e -- "${directory}")" || return 1
+  tree="$(realpath -e -- "${ROOT_DIR}")" || return 1
+  [[ "${inside}/" == "${tree%/}/"* ]]
+}
+
+# Refuses a path that is there but is not a plain file: a symlink or a directory is never written through.
+refuse_unless_plain_file() {
+  local -r target="$1"
+  if [[ -L "${target}" || (-e "${target}" && ! -f "${target}") ]]; then
+    err "${target} is a symlink or not a regular file; install writes through none: remove it first"
+    return "${EXIT_PREFLIGHT}"
+  fi
+}
+
+# Writes text to a node path (under --root) through a temporary file made by
+# mktemp (a new name, created exclusively), so no planted file is followed and
+# the path is never half written.
 CHANGED=0
 install_text() {
   local -r path="$1" text="$2" mode="$3" what="$4"
   rooted "${path}"
   local -r target="${ROOTED}"
+  refuse_unless_plain_file "${target}"
   if file_has_text "${target}" "${text}"; then
     printf '  = %s is up to date (%s)\n' "${target}" "${what}"
     return 0
   fi
-  mkdir -p -- "${target%/*}"
-  printf '%s\n' "${text}" >"${target}.tmp"
-  chmod "${mode}" -- "${target}.tmp"
-  mv -f -- "${target}.tmp" "${target}"
+  if ! make_directory_in_tree "${target%/*}"; then
+    err "${target%/*} is not a directory inside ${ROOT_DIR} (a symlink out of the tree?); nothing written"
+    return "${EXIT_PREFLIGHT}"
+  fi
+  local staged
+  staged="$(mktemp -- "${target}.XXXXXXXX")"
+  if ! { printf '%s\n' "${text}" >"${staged}" && chmod "${mode}" -- "${staged}" && mv -f -T -- "${staged}" "${target}"; }; then
+    rm -f -- "${staged}"
+    err "cannot write ${target}"
+    return "${EXIT_FAILED}"
+  fi
   printf '  + wrote %s (%s)\n' "${target}" "${what}"
   CHANGED=$((CHANGED + 1))
 }
@@ -1409,7 +1747,10 @@ enable_unit() {
       printf '  = %s is enabled (%s)\n' "${UNIT_NAME}" "${link}"
       continue
     fi
-    mkdir -p -- "${link%/*}"
+    if [[ -e "${link}" && ! -L "${link}" ]] || ! make_directory_in_tree "${link%/*}"; then
+      err "${link} is not a link install may replace, or its directory leads out of ${ROOT_DIR}; nothing written"
+      return "${EXIT_PREFLIGHT}"
+    fi
     ln -sfn -- "${UNIT_FILE}" "${link}"
     printf '  + enabled %s: %s -> %s\n' "${UNIT_NAME}" "${link}" "${UNIT_FILE}"
     CHANGED=$((CHANGED + 1))
@@ -1591,6 +1932,7 @@ cmd_apply() {
 }
 
 main() {
+  check_environment
   if (($# == 0)); then
     usage >&2
     return "${EXIT_USAGE}"

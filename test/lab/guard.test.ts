@@ -1,0 +1,184 @@
+// The guard never strands the node: a full or read-only run directory, a default route via another NIC, secondary
+// addresses (promote_secondaries 0 and 1), routes in other tables and multipath routes, and a migration cut short
+// between its two address commands. Each starts from a node state that used to strand it. Root only; never skipped in CI.
+import { execFileSync } from 'node:child_process';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { EmulatedLab } from '../../src/lab/emulated-lab.js';
+import { buildLab, configOf, FAST_PROBES, nodeState, pingFrom, SEED_TEXT } from '../support/lab.js';
+
+const isRoot = process.getuid?.() === 0;
+if (process.env['CI'] && !isRoot) throw new Error('CI runs as root: the lab tests must run there, not be skipped');
+
+const SEED = configOf(SEED_TEXT);
+
+async function shell(lab: EmulatedLab, node: string, command: string): Promise<string> {
+  const result = await lab.runInNode(node, ['bash', '-c', command]);
+  if (result.status !== 0) throw new Error(`${command} failed in ${node}: ${result.stderr}`);
+  return result.stdout;
+}
+
+/** node1's addresses and routes, in every table, as `ip` prints them. */
+const network = (lab: EmulatedLab): Promise<string> =>
+  shell(lab, 'node1', 'ip -o -4 addr show | sed "s/ *valid_lft.*//"; ip -4 route show table all | grep -v "table local"; ip rule');
+
+describe.skipIf(!isRoot)('the guard never strands the node', () => {
+  let lab: EmulatedLab;
+  const gateway = (words: string) => execFileSync('ip', ['-n', `${lab.prefix}-gw`, ...words.split(' ')]);
+  beforeEach(async () => {
+    lab = await buildLab(SEED);
+  });
+  afterEach(() => lab.remove());
+
+  describe('a run directory that cannot be written', () => {
+    const runDir = () => `/run/${lab.prefix}/run/node1`;
+    // A tiny tmpfs over the node's run directory, in the node's own mount namespace only.
+    const smallRunDir = () => shell(lab, 'node1', `mount -t tmpfs -o size=64k mvlab-run ${runDir()}`);
+    const whenMigrating = (then: string) =>
+      `for _ in $(seq 200); do [ "$(cat ${runDir()}/node1.migration 2>/dev/null)" = migrating ] && break; sleep 0.02; done; ${then}`;
+
+    it('full while the gateway is silent: the guard still reverts, apply says so from the live state, rollback works', async () => {
+      await smallRunDir();
+      gateway('addr del 192.168.1.1/16 dev lan0');
+      const filler = lab.runInNode('node1', ['bash', '-c', whenMigrating(`dd if=/dev/zero of=${runDir()}/filler bs=4k 2>/dev/null; true`)]);
+      const apply = await lab.runScript('node1', ['apply'], FAST_PROBES);
+      await filler;
+      expect(apply.status, apply.stdout + apply.stderr).toBe(5);
+      expect(apply.stderr).toContain('host migration reverted: ');
+      expect(apply.stderr).toContain('the host address is back on ens160');
+      expect(await nodeState(lab, 'node1')).toMatch(/inet 192\.168\.179\.9\/16 scope global ens160/);
+      gateway('addr add 192.168.1.1/16 dev lan0');
+      expect(await pingFrom(lab, 'node2', '192.168.179.9')).toBe(true);
+      const rollback = await lab.runScript('node1', ['rollback']);
+      expect(rollback.status, rollback.stderr).toBe(0);
+      expect(rollback.stdout).toContain('Nothing to roll back: the host address 192.168.179.9/16 is on ens160.');
+    });
+
+    it('read-only after a kept migration: rollback puts the host address back all the same', async () => {
+      await smallRunDir();
+      expect((await lab.runScript('node1', ['apply'], FAST_PROBES)).status).toBe(0);
+      await shell(lab, 'node1', `mount -o remount,ro ${runDir()}`);
+      const rollback = await lab.runScript('node1', ['rollback']);
+      expect(rollback.status, rollback.stdout + rollback.stderr).toBe(0);
+      expect(rollback.stdout).toContain('Rolled back: the host address 192.168.179.9/16 is back on ens160.');
+      expect(await network(lab)).toContain('default via 192.168.1.1 dev ens160');
+      expect(await pingFrom(lab, 'node2', '192.168.179.9')).toBe(true);
+    });
+  });
+
+  describe('the lock', () => {
+    const runDir = () => `/run/${lab.prefix}/run/node1`;
+    const withoutFlock = () => `/run/${lab.prefix}/no-flock`;
+    /** A PATH like the node's, less flock: the lock falls back to a directory renamed into place. */
+    const noFlockPath = async () => {
+      await shell(lab, 'node1', `mkdir -p ${withoutFlock()} && for d in /usr/sbin /usr/bin /sbin /bin; do for f in "$d"/*; do n=\${f##*/}; [ "$n" = flock ] || [ -e ${withoutFlock()}/"$n" ] || ln -s "$f" ${withoutFlock()}/"$n"; done; done`);
+      return { PATH: withoutFlock() };
+    };
+
+    it('with flock: an owner record naming a live but unrelated process does not block', async () => {
+      await shell(lab, 'node1', `mkdir -p ${runDir()} && echo "1 0" > ${runDir()}/node1.lock.owner`);
+      const apply = await lab.runScript('node1', ['apply'], FAST_PROBES);
+      expect(apply.status, apply.stderr).toBe(0);
+    });
+
+    it('without flock: a lock left by a pid now reused by another process is taken over', async () => {
+      const env = { ...FAST_PROBES, ...(await noFlockPath()) };
+      // pid 1 lives, but it did not start at time 0: the lock's owner is gone.
+      await shell(lab, 'node1', `mkdir -p ${runDir()}/node1.lock && echo "1 0" > ${runDir()}/node1.lock/pid`);
+      const apply = await lab.runScript('node1', ['apply'], env);
+      expect(apply.status, apply.stderr).toBe(0);
+    });
+
+    it('without flock: a running migration keeps the lock, and a second run is refused with its pid', async () => {
+      const env = { ...(await noFlockPath()) };
+      const config = `/run/${lab.prefix}/scripts/node1.sh`;
+      await shell(lab, 'node1', `sed -i 's/^readonly CONFIRM_TIMEOUT=0$/readonly CONFIRM_TIMEOUT=10/' ${config}`);
+      expect((await lab.runScript('node1', ['apply'], { ...env, ...FAST_PROBES })).status).toBe(0);
+      const second = await lab.runScript('node1', ['teardown'], env);
+      expect(second.status).toBe(4);
+      expect(second.stderr).toMatch(/another run \(pid \d+\) is working on this node/);
+      expect((await lab.runScript('node1', ['confirm'], env)).status).toBe(0);
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      expect((await lab.runScript('node1', ['teardown'], env)).status).toBe(0);
+    });
+  });
+
+  describe('the default route', () => {
+    it('via another NIC: preflight refuses, exit 3, nothing changed', async () => {
+      await shell(lab, 'node1', 'ip link add eth1 type veth peer name eth1p && ip link set eth1 up && ip link set eth1p up && ip addr add 10.77.0.2/24 dev eth1');
+      await shell(lab, 'node1', 'ip route del default && ip route add default via 10.77.0.1 dev eth1 metric 100');
+      const before = await network(lab);
+      const apply = await lab.runScript('node1', ['apply', '--force']);
+      expect(apply.status).toBe(3);
+      expect(apply.stderr).toMatch(/preflight: the node's default route is 'default via 10\.77\.0\.1 dev eth1 [^']*metric 100', not via 192\.168\.1\.1 on ens160/);
+      expect(await network(lab)).toBe(before);
+    });
+
+    it('via the gateway with a metric: the migration keeps the metric, and rollback too', async () => {
+      await shell(lab, 'node1', 'ip route del default && ip route add default via 192.168.1.1 dev ens160 metric 100');
+      expect((await lab.runScript('node1', ['apply'], FAST_PROBES)).status).toBe(0);
+      expect(await network(lab)).toContain('default via 192.168.1.1 dev mac0 metric 100');
+      expect((await lab.runScript('node1', ['rollback'])).status).toBe(0);
+      expect(await network(lab)).toContain('default via 192.168.1.1 dev ens160 metric 100');
+    });
+  });
+
+  for (const promote of [0, 1]) {
+    it(`secondary addresses with promote_secondaries=${promote}: rollback gives back every address in order, and the default route`, async () => {
+      await shell(lab, 'node1', `echo ${promote} > /proc/sys/net/ipv4/conf/ens160/promote_secondaries && ip addr add 192.168.179.50/16 dev ens160 label ens160:1`);
+      const before = await network(lab);
+      const apply = await lab.runScript('node1', ['apply'], FAST_PROBES);
+      expect(apply.status, apply.stderr).toBe(0);
+      const rollback = await lab.runScript('node1', ['rollback']);
+      expect(rollback.status, rollback.stdout + rollback.stderr).toBe(0);
+      expect(await network(lab)).toBe(before);
+      expect(before).toMatch(/inet 192\.168\.179\.9\/16 scope global ens160\\\n.*inet 192\.168\.179\.50\/16 scope global secondary ens160:1/);
+    });
+  }
+
+  it('routes in other tables and multipath routes: named by preflight, lost only with --force, all back after an automatic revert', async () => {
+    await shell(lab, 'node1', [
+      'ip route add 172.16.0.0/12 via 192.168.1.1 dev ens160 table 100',
+      'ip rule add from 192.168.179.9 lookup 100 priority 1000',
+      'ip route add 10.50.0.0/16 nexthop via 192.168.1.1 dev ens160 nexthop via 192.168.1.254 dev ens160',
+    ].join(' && '));
+    const before = await network(lab);
+    const refused = await lab.runScript('node1', ['apply']);
+    expect(refused.status).toBe(3);
+    expect(refused.stderr).toContain('would lose this route through ens160: 172.16.0.0/12 via 192.168.1.1 dev ens160 table 100 (');
+    expect(refused.stderr).toContain('would lose this route through ens160: 10.50.0.0/16 nexthop via 192.168.1.1 dev ens160 weight 1 nexthop via 192.168.1.254 dev ens160 weight 1 (');
+    gateway('addr del 192.168.1.1/16 dev lan0');
+    const forced = await lab.runScript('node1', ['apply', '--force'], FAST_PROBES);
+    expect(forced.status).toBe(5);
+    expect(await network(lab)).toBe(before);
+  });
+
+  describe('a migration cut short between its address commands (the address on neither interface)', () => {
+    // Without a saved state (a reboot empties the run directory), the config says what goes back.
+    const cutShort = async () => {
+      expect((await lab.runScript('node1', ['apply'], FAST_PROBES)).status).toBe(0);
+      expect((await lab.runScript('node1', ['rollback'])).status).toBe(0);
+      // What the guard leaves when it is killed right after `ip addr del ... dev ens160`.
+      await shell(lab, 'node1', 'ip addr del 192.168.179.9/16 dev ens160');
+    };
+
+    it('rollback puts the address and the default route back', async () => {
+      await cutShort();
+      const rollback = await lab.runScript('node1', ['rollback']);
+      expect(rollback.status, rollback.stdout + rollback.stderr).toBe(0);
+      expect(rollback.stdout).toContain('is on neither ens160 nor mac0 (a migration cut short): putting it back');
+      const state = await network(lab);
+      expect(state).toMatch(/inet 192\.168\.179\.9\/16 scope global ens160/);
+      expect(state).toContain('default via 192.168.1.1 dev ens160');
+      expect(await pingFrom(lab, 'node2', '192.168.179.9')).toBe(true);
+    });
+
+    it('teardown puts it back too, and says so', async () => {
+      await cutShort();
+      const teardown = await lab.runScript('node1', ['teardown']);
+      expect(teardown.status, teardown.stdout + teardown.stderr).toBe(0);
+      expect(teardown.stdout).toContain('  + ip addr add 192.168.179.9/16 dev ens160\n');
+      expect(await network(lab)).toContain('default via 192.168.1.1 dev ens160');
+      expect(await pingFrom(lab, 'node2', '192.168.179.9')).toBe(true);
+    });
+  });
+});
