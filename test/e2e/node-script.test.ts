@@ -84,6 +84,18 @@ describe('the generated node script', () => {
     expect(runScript(NODE1, ['--version']).stdout).toBe(`node1.sh (macvlan-gen ${manifest.version}, config sha256 ${manifest.configSha256})\n`);
   });
 
+  it('refuses environment overrides that are not plain values, before any use (exit 2; nothing runs)', () => {
+    const dir = tempDir('env');
+    const marker = path.join(dir, 'ran');
+    const timeout = runScript(NODE1, ['plan'], { MACVLAN_GEN_PROBE_TIMEOUT: `a[$(touch ${marker})]` });
+    expect(timeout.status).toBe(2);
+    expect(timeout.stderr).toContain("MACVLAN_GEN_PROBE_TIMEOUT must be a whole number of seconds, got 'a[$(touch");
+    const runDir = runScript(NODE1, ['plan'], { MACVLAN_GEN_RUN_DIR: 'relative/dir' });
+    expect(runDir.status).toBe(2);
+    expect(runDir.stderr).toContain("MACVLAN_GEN_RUN_DIR must be an absolute path of letters, digits, '/', '.', '_' and '-', got 'relative/dir'");
+    expect(existsSync(marker)).toBe(false);
+  });
+
   it('never brings any link down', () => {
     for (const example of readdirSync(path.join(EXAMPLES, 'out'))) {
       for (const script of readdirSync(path.join(EXAMPLES, 'out', example)).filter((file) => file.endsWith('.sh'))) {

@@ -65,6 +65,13 @@ describe.skipIf(!isRoot)('the guard never strands the node', () => {
     });
   });
 
+  it('keeps its run directory to root: every file it writes there is mode 0600', async () => {
+    expect((await lab.runScript('node1', ['apply'], FAST_PROBES)).status).toBe(0);
+    const modes = await shell(lab, 'node1', `cd /run/${lab.prefix}/run/node1 && stat -c '%a %n' *`);
+    expect(modes.trim().split('\n').length).toBeGreaterThan(3);
+    for (const line of modes.trim().split('\n')) expect(line).toMatch(/^600 /);
+  });
+
   describe('the lock', () => {
     const runDir = () => `/run/${lab.prefix}/run/node1`;
     const withoutFlock = () => `/run/${lab.prefix}/no-flock`;
