@@ -72,6 +72,24 @@ describe.skipIf(!isRoot)('the guard never strands the node', () => {
     for (const line of modes.trim().split('\n')) expect(line).toMatch(/^600 /);
   });
 
+  describe('run from a terminal', () => {
+    // script(1) gives apply a terminal, as an operator's SSH session does.
+    const inTerminal = (args: string) => lab.runInNode('node1', ['script', '-qec', `bash ${lab.scriptPath('node1')} ${args}`, '/dev/null'], FAST_PROBES);
+
+    it('apply holds the migration for a confirm from a new session by default', async () => {
+      const apply = await inTerminal('apply');
+      expect(apply.status, apply.stdout).toBe(0);
+      expect(apply.stdout).toContain('192.168.1.1 answered. Within 120s, from a NEW session, run: node1.sh confirm');
+      expect((await lab.runScript('node1', ['confirm'])).status).toBe(0);
+    });
+
+    it('apply --no-confirm keeps it once the probes answer', async () => {
+      const apply = await inTerminal('apply --no-confirm');
+      expect(apply.status, apply.stdout).toBe(0);
+      expect(apply.stdout).toContain('192.168.1.1 answered; the host address stays on mac0');
+    });
+  });
+
   describe('the lock', () => {
     const runDir = () => `/run/${lab.prefix}/run/node1`;
     const withoutFlock = () => `/run/${lab.prefix}/no-flock`;
@@ -98,7 +116,7 @@ describe.skipIf(!isRoot)('the guard never strands the node', () => {
     it('without flock: a running migration keeps the lock, and a second run is refused with its pid', async () => {
       const env = { ...(await noFlockPath()) };
       const config = `/run/${lab.prefix}/scripts/node1.sh`;
-      await shell(lab, 'node1', `sed -i 's/^readonly CONFIRM_TIMEOUT=0$/readonly CONFIRM_TIMEOUT=10/' ${config}`);
+      await shell(lab, 'node1', `sed -i "s/^readonly CONFIGURED_CONFIRM_TIMEOUT=''$/readonly CONFIGURED_CONFIRM_TIMEOUT=10/" ${config}`);
       expect((await lab.runScript('node1', ['apply'], { ...env, ...FAST_PROBES })).status).toBe(0);
       const second = await lab.runScript('node1', ['teardown'], env);
       expect(second.status).toBe(4);

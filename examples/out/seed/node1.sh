@@ -45,7 +45,8 @@ readonly SHIM_MAC=''
 readonly -a SHIM_ROUTE_TO=()
 readonly -a SHIM_ROUTE_VIA=()
 readonly -a PROBES=(192.168.1.1 )
-readonly CONFIRM_TIMEOUT=0
+# '' when the config does not say: then an apply run from a terminal waits for a confirm, and automation does not.
+readonly CONFIGURED_CONFIRM_TIMEOUT=''
 
 readonly RUN_DIR="${MACVLAN_GEN_RUN_DIR:-/run/macvlan-gen}"
 readonly CREATED_FILE="${RUN_DIR}/${NODE}.created"
@@ -92,7 +93,11 @@ Commands:
   plan            print what apply would do on this node now; change nothing
   apply [--force] [--boot]
                   check the node (preflight), then do only what is missing;
-                  --force moves the host address even if routes on ${PARENT} would be lost;
+                  --force moves the host address even if routes on ${PARENT} would be lost
+                  or someone else (DHCP, NetworkManager, networkd) manages ${PARENT};
+                  --no-confirm keeps the migration once its probes answer, without
+                  waiting for "confirm" (run from a terminal, apply waits
+                  ${INTERACTIVE_CONFIRM_TIMEOUT}s for it unless the config sets confirmTimeout);
                   --boot: nobody confirms the host migration, its probes alone decide
                   (the boot-time unit runs this)
   verify [--root DIR]
@@ -1200,8 +1205,24 @@ confirmed() {
 }
 
 # At boot (apply --boot) nobody is there to confirm: the probes alone decide.
+readonly INTERACTIVE_CONFIRM_TIMEOUT=120
+NO_CONFIRM=no
+CONFIRM_TIMEOUT=0
+
+# How long the migration waits for "confirm": what the config says; without it,
+# ${INTERACTIVE_CONFIRM_TIMEOUT}s for an operator at a terminal (a probe of the gateway says nothing of
+# the operator's own path) and none for automation. --no-confirm and --boot wait for none.
+choose_confirm_timeout() {
+  CONFIRM_TIMEOUT="${CONFIGURED_CONFIRM_TIMEOUT}"
+  if [[ -z "${CONFIRM_TIMEOUT}" ]]; then
+    CONFIRM_TIMEOUT=0
+    if [[ -t 0 ]]; then CONFIRM_TIMEOUT="${INTERACTIVE_CONFIRM_TIMEOUT}"; fi
+  fi
+  if [[ "${NO_CONFIRM}" == yes || "${AT_BOOT}" == yes ]]; then CONFIRM_TIMEOUT=0; fi
+}
+
 wants_confirm() {
-  ((CONFIRM_TIMEOUT > 0)) && [[ "${AT_BOOT}" != yes ]]
+  ((CONFIRM_TIMEOUT > 0))
 }
 
 # Waits until the predicate holds (0), the time is up (1) or a rollback is asked for (2).
@@ -1942,6 +1963,7 @@ main() {
   while (($# > 0)); do
     case "${subcommand} $1" in
       'apply --force') FORCE=yes ;;
+      'apply --no-confirm') NO_CONFIRM=yes ;;
       'apply --boot') AT_BOOT=yes ;;
       'uninstall --teardown') UNINSTALL_TEARDOWN=yes ;;
       'install --root' | 'uninstall --root' | 'verify --root')
@@ -1960,6 +1982,7 @@ main() {
     esac
     shift
   done
+  choose_confirm_timeout
   case "${subcommand}" in
     plan) cmd_plan ;;
     apply) cmd_apply ;;

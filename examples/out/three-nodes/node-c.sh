@@ -670,6 +670,10 @@ migration_problems() {
   :
 }
 
+choose_confirm_timeout() {
+  :
+}
+
 cmd_confirm() {
   err "nothing to confirm: node ${NODE} has no host shim"
   return "${EXIT_FAILED}"
@@ -1208,6 +1212,7 @@ main() {
     esac
     shift
   done
+  choose_confirm_timeout
   case "${subcommand}" in
     plan) cmd_plan ;;
     apply) cmd_apply ;;
