@@ -90,6 +90,53 @@ describe.skipIf(!isRoot)('the guard never strands the node', () => {
     });
   });
 
+  describe('out of reach of the session that started it', () => {
+    const runDir = () => `/run/${lab.prefix}/run/node1`;
+    const guardPid = async () => (await shell(lab, 'node1', `cut -d' ' -f1 ${runDir()}/node1.lock.owner`)).trim();
+    const waiting = async (env: Record<string, string> = {}) => {
+      const script = lab.scriptPath('node1');
+      await shell(lab, 'node1', `sed -i "s/^readonly CONFIGURED_CONFIRM_TIMEOUT=''$/readonly CONFIGURED_CONFIRM_TIMEOUT=20/" ${script}`);
+      const apply = await lab.runScript('node1', ['apply'], { ...FAST_PROBES, ...env });
+      expect(apply.status, apply.stdout + apply.stderr).toBe(0);
+      expect(apply.stdout).toContain('Within 20s, from a NEW session, run: node1.sh confirm');
+    };
+
+    it('without systemd: the guard leads a session of its own (setsid), so a logout of the caller\'s session leaves it', async () => {
+      await waiting();
+      const pid = await guardPid();
+      const stat = (await shell(lab, 'node1', `cat /proc/${pid}/stat`)).trim();
+      const session = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[3];
+      expect(session).toBe(pid);
+      expect((await lab.runScript('node1', ['confirm'])).status).toBe(0);
+    });
+
+    it('with systemd: the guard is a transient service (systemd-run --collect) and takes the lock apply hands it', async () => {
+      const bin = `/run/${lab.prefix}/systemd-run-bin`;
+      const calls = `/run/${lab.prefix}/systemd-run.calls`;
+      // A stand-in systemd-run: it records its arguments and starts the command detached with the --setenv values.
+      const standIn = [
+        '#!/bin/bash',
+        `printf '%s\\n' "$*" >> ${calls}`,
+        'env=()',
+        'while [[ "$1" == --* ]]; do [[ "$1" == --setenv=* ]] && env+=("${1#--setenv=}"); shift; done',
+        'setsid -f env "${env[@]}" "$@" </dev/null >/dev/null 2>&1',
+      ].join('\n');
+      await shell(lab, 'node1', `mkdir -p ${bin} && printf '%s\n' '${standIn.replaceAll("'", "'\\''")}' > ${bin}/systemd-run && chmod +x ${bin}/systemd-run`);
+      // A /run/systemd/system of the emulated node's own: systemd "runs" there only.
+      await shell(lab, 'node1', 'mkdir -p /run/systemd && mount -t tmpfs mvlab-systemd /run/systemd && mkdir /run/systemd/system');
+      try {
+        await waiting({ PATH: `${bin}:/usr/sbin:/usr/bin:/sbin:/bin` });
+        const recorded = await shell(lab, 'node1', `cat ${calls}`);
+        expect(recorded).toMatch(/^--quiet --collect --unit=macvlan-gen-node1-guard-\d+ --setenv=MACVLAN_GEN_RUN_DIR=\S+ --setenv=MACVLAN_GEN_PROBE_TIMEOUT=3 --setenv=GUARD_TAKES_LOCK=yes bash \S+node1\.sh __guard 20 ip addr del /);
+        const second = await lab.runScript('node1', ['teardown']);
+        expect(second.status).toBe(4);
+        expect((await lab.runScript('node1', ['confirm'])).status).toBe(0);
+      } finally {
+        await shell(lab, 'node1', 'umount /run/systemd');
+      }
+    });
+  });
+
   describe('the lock', () => {
     const runDir = () => `/run/${lab.prefix}/run/node1`;
     const withoutFlock = () => `/run/${lab.prefix}/no-flock`;

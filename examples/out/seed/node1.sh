@@ -495,25 +495,27 @@ process_start() {
   PROCESS_START="${fields[19]:-}"
 }
 
+# Sets OWNER_FILE to where the lock's owner is noted: beside the flock file, or inside the lock directory.
+OWNER_FILE=''
+owner_file() {
+  OWNER_FILE="${LOCK_DIR}/pid"
+  if has_command flock; then OWNER_FILE="${LOCK_DIR}.owner"; fi
+}
+
 # Notes who holds the lock, for messages and for rollback to watch: "PID START".
 write_lock_owner() {
   process_start "$1"
-  local -r owner_file="${LOCK_DIR}${LOCK_FD:+.owner}"
-  if [[ -n "${LOCK_FD}" ]]; then
-    { printf '%s %s\n' "$1" "${PROCESS_START}" >"${owner_file}.tmp" && mv -f -- "${owner_file}.tmp" "${owner_file}"; } 2>/dev/null || true
-  else
-    { printf '%s %s\n' "$1" "${PROCESS_START}" >"${LOCK_DIR}/pid.tmp" && mv -f -- "${LOCK_DIR}/pid.tmp" "${LOCK_DIR}/pid"; } 2>/dev/null || true
-  fi
+  owner_file
+  { printf '%s %s\n' "$1" "${PROCESS_START}" >"${OWNER_FILE}.tmp" && mv -f -- "${OWNER_FILE}.tmp" "${OWNER_FILE}"; } 2>/dev/null || true
 }
 
+LOCK_OWNER_START=''
 read_lock_owner() {
   LOCK_OWNER=''
-  local owner_file="${LOCK_DIR}/pid" start=''
-  if has_command flock; then owner_file="${LOCK_DIR}.owner"; fi
-  if [[ -f "${owner_file}" ]]; then read -r LOCK_OWNER start <"${owner_file}" || true; fi
-  LOCK_OWNER_START="${start}"
+  LOCK_OWNER_START=''
+  owner_file
+  if [[ -f "${OWNER_FILE}" ]]; then read -r LOCK_OWNER LOCK_OWNER_START <"${OWNER_FILE}" || true; fi
 }
-LOCK_OWNER_START=''
 
 lock_is_held() {
   if has_command flock && [[ -e "${LOCK_DIR}" ]]; then
@@ -1269,7 +1271,58 @@ guard_migration() {
       log "migration: done; ${HOST_ADDRESS} stays on ${SHIM}"
     fi
   fi
-  if [[ -z "${LOCK_FD}" ]]; then rm -rf -- "${LOCK_DIR}" 2>/dev/null || true; fi
+  # A flock ends with the guard; a lock directory is removed by it.
+  if ! has_command flock; then rm -rf -- "${LOCK_DIR}" 2>/dev/null || true; fi
+}
+
+# The guard as a process of its own (see launch_guard): the chain comes as its
+# arguments, the parent's state from the file apply saved, read before anything moves.
+cmd_guard() {
+  trap '' HUP INT TERM
+  set +o errexit
+  exec </dev/null
+  exec >>"${LOG_FILE}" 2>&1 || exec >/dev/null 2>&1
+  CONFIRM_TIMEOUT="$1"
+  shift
+  load_parent_state || implied_parent_state
+  if [[ "${GUARD_TAKES_LOCK:-}" == yes ]] && has_command flock; then
+    # Started by systemd, the guard did not inherit apply's lock: apply let it go for the guard to take.
+    { exec {LOCK_FD}>>"${LOCK_DIR}"; } 2>/dev/null || exec {LOCK_FD}<"${LOCK_DIR}" || LOCK_FD=''
+    if [[ -n "${LOCK_FD}" ]]; then flock -w 30 "${LOCK_FD}" || log "migration: could not take the lock; going on without it"; fi
+  fi
+  guard_migration "$@"
+}
+
+# Starts the guard out of reach of this session. logind's KillUserProcesses=yes,
+# or a stopped session scope, ends every process of the session's cgroup: where
+# systemd runs, the guard becomes a transient service of its own (systemd-run
+# --collect); elsewhere it gets a session of its own (setsid) and keeps the lock it
+# inherits. A script not read from a file keeps the guard in a subshell.
+GUARD_PID=''
+launch_guard() {
+  local -r self="${BASH_SOURCE[0]:-}"
+  GUARD_PID=''
+  if [[ -z "${self}" || ! -f "${self}" ]]; then
+    (cmd_guard "${CONFIRM_TIMEOUT}" "$@") &
+    GUARD_PID=$!
+    return 0
+  fi
+  local -r -a guard=(bash "${self}" __guard "${CONFIRM_TIMEOUT}" "$@")
+  if [[ -d /run/systemd/system ]] && has_command systemd-run; then
+    if [[ -n "${LOCK_FD}" ]]; then exec {LOCK_FD}>&-; fi
+    if systemd-run --quiet --collect --unit="macvlan-gen-${NODE}-guard-$$" \
+      --setenv=MACVLAN_GEN_RUN_DIR="${RUN_DIR}" --setenv=MACVLAN_GEN_PROBE_TIMEOUT="${PROBE_TIMEOUT}" \
+      --setenv=GUARD_TAKES_LOCK=yes "${guard[@]}"; then
+      return 0
+    fi
+    err "systemd-run could not start the guard; starting it in a session of its own instead"
+  fi
+  if has_command setsid; then
+    setsid -w "${guard[@]}" &
+  else
+    (cmd_guard "${CONFIRM_TIMEOUT}" "$@") &
+  fi
+  GUARD_PID=$!
 }
 
 # Waits while STATUS is the given one, for at most the given seconds, and (with
@@ -1331,13 +1384,8 @@ migrate_guarded() {
   fi
   rm -f -- "${CONFIRM_FILE}" "${ROLLBACK_FILE}"
   set_migration_status migrating
-  (
-    trap '' HUP INT TERM
-    exec </dev/null
-    exec >>"${LOG_FILE}" 2>&1 || exec >/dev/null 2>&1
-    guard_migration "$@"
-  ) &
-  wait_while_status migrating $((PROBE_TIMEOUT + 60)) "$!"
+  launch_guard "$@"
+  wait_while_status migrating $((PROBE_TIMEOUT + 60)) "${GUARD_PID}"
   report_migration
 }
 
@@ -1960,6 +2008,11 @@ main() {
   fi
   local -r subcommand="$1"
   shift
+  # Internal: the migration guard started by apply in a process of its own.
+  if [[ "${subcommand}" == __guard ]]; then
+    cmd_guard "$@"
+    return 0
+  fi
   while (($# > 0)); do
     case "${subcommand} $1" in
       'apply --force') FORCE=yes ;;

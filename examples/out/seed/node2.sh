@@ -466,25 +466,27 @@ process_start() {
   PROCESS_START="${fields[19]:-}"
 }
 
+# Sets OWNER_FILE to where the lock's owner is noted: beside the flock file, or inside the lock directory.
+OWNER_FILE=''
+owner_file() {
+  OWNER_FILE="${LOCK_DIR}/pid"
+  if has_command flock; then OWNER_FILE="${LOCK_DIR}.owner"; fi
+}
+
 # Notes who holds the lock, for messages and for rollback to watch: "PID START".
 write_lock_owner() {
   process_start "$1"
-  local -r owner_file="${LOCK_DIR}${LOCK_FD:+.owner}"
-  if [[ -n "${LOCK_FD}" ]]; then
-    { printf '%s %s\n' "$1" "${PROCESS_START}" >"${owner_file}.tmp" && mv -f -- "${owner_file}.tmp" "${owner_file}"; } 2>/dev/null || true
-  else
-    { printf '%s %s\n' "$1" "${PROCESS_START}" >"${LOCK_DIR}/pid.tmp" && mv -f -- "${LOCK_DIR}/pid.tmp" "${LOCK_DIR}/pid"; } 2>/dev/null || true
-  fi
+  owner_file
+  { printf '%s %s\n' "$1" "${PROCESS_START}" >"${OWNER_FILE}.tmp" && mv -f -- "${OWNER_FILE}.tmp" "${OWNER_FILE}"; } 2>/dev/null || true
 }
 
+LOCK_OWNER_START=''
 read_lock_owner() {
   LOCK_OWNER=''
-  local owner_file="${LOCK_DIR}/pid" start=''
-  if has_command flock; then owner_file="${LOCK_DIR}.owner"; fi
-  if [[ -f "${owner_file}" ]]; then read -r LOCK_OWNER start <"${owner_file}" || true; fi
-  LOCK_OWNER_START="${start}"
+  LOCK_OWNER_START=''
+  owner_file
+  if [[ -f "${OWNER_FILE}" ]]; then read -r LOCK_OWNER LOCK_OWNER_START <"${OWNER_FILE}" || true; fi
 }
-LOCK_OWNER_START=''
 
 lock_is_held() {
   if has_command flock && [[ -e "${LOCK_DIR}" ]]; then
