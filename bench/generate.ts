@@ -14,17 +14,29 @@ export interface Generated {
   peakMb: number;
 }
 
+export interface Measured extends Generated {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI in a fresh process: wall time, peak resident memory and what it printed. */
+export function measureCli(args: string[]): Measured {
+  const start = process.hrtime.bigint();
+  const run = spawnSync(process.execPath, ['--import', REPORT_PEAK_MEMORY, CLI, ...args], { encoding: 'utf8', maxBuffer: 1 << 30 });
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  const peakKb = Number(/maxrss (\d+)/.exec(run.stderr)?.[1] ?? NaN);
+  return { seconds, peakMb: peakKb / 1024, status: run.status, stdout: run.stdout, stderr: run.stderr.replace(/^maxrss \d+\n/m, '') };
+}
+
 export function generateFleet(shape: FleetShape, outDir: string): Generated {
   const dir = mkdtempSync(path.join(tmpdir(), 'mvg-bench-gen-'));
   try {
     const config = path.join(dir, 'fleet.yaml');
     writeFileSync(config, fleetConfig(shape));
-    const start = process.hrtime.bigint();
-    const run = spawnSync(process.execPath, ['--import', REPORT_PEAK_MEMORY, CLI, 'generate', config, '--out-dir', outDir], { encoding: 'utf8' });
-    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    const run = measureCli(['generate', config, '--out-dir', outDir]);
     if (run.status !== 0) throw new Error(`generate failed: ${run.stderr.slice(0, 500)}`);
-    const peakKb = Number(/maxrss (\d+)/.exec(run.stderr)?.[1] ?? NaN);
-    return { seconds, peakMb: peakKb / 1024 };
+    return { seconds: run.seconds, peakMb: run.peakMb };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -2,11 +2,13 @@
 import { benchApply } from './apply.js';
 import { benchGenerate } from './generate.js';
 import { benchLint } from './lint.js';
+import { benchValidate } from './validate.js';
 
 const only = process.argv[2];
 const results = [];
 if (!only || only === 'generate') results.push(...(await benchGenerate()));
 if (!only || only === 'lint') results.push(...(await benchLint()));
+if (!only || only === 'validate') results.push(...(await benchValidate()));
 if (!only || only === 'apply') {
   if (process.getuid?.() === 0) results.push(...(await benchApply()));
   else console.log('apply: skipped, it needs root (network namespaces)');

@@ -33,8 +33,13 @@ function readConfigText(file: string): string {
   }
 }
 
+/** A terminal reader gets the first problems and a count; --json keeps every one. */
+const PRINTED_DIAGNOSTICS = 100;
+
 function printDiagnostics(sourceName: string, diagnostics: Diagnostic[]): void {
-  for (const diagnostic of diagnostics) diag(`${sourceName}: ${formatDiagnostic(diagnostic)}`);
+  for (const diagnostic of diagnostics.slice(0, PRINTED_DIAGNOSTICS)) diag(`${sourceName}: ${formatDiagnostic(diagnostic)}`);
+  const more = diagnostics.length - PRINTED_DIAGNOSTICS;
+  if (more > 0) diag(`${sourceName}: ... and ${more} more (${summary(diagnostics.slice(PRINTED_DIAGNOSTICS))}); the first ${PRINTED_DIAGNOSTICS} are shown, --json lists all`);
 }
 
 function summary(diagnostics: Diagnostic[]): string {
@@ -78,6 +83,7 @@ async function main(argv: string[]): Promise<number> {
         const listed = scripts.length > 10 ? `${scripts.slice(0, 10).join(', ')} and ${scripts.length - 10} more` : scripts.join(', ');
         out(`wrote ${result.written.length} files to ${args.outDir}/: ${listed}, SHA256SUMS, manifest.json`);
         if (result.removed.length > 0) out(`removed files no longer generated: ${result.removed.join(', ')}`);
+        if (result.kept.length > 0) out(`left files no longer generated that differ from what macvlan-gen wrote: ${result.kept.join(', ')}`);
       },
     )
     .command(
@@ -100,7 +106,7 @@ async function main(argv: string[]): Promise<number> {
       (y) => configArg(y).option('out-dir', outDirOption).option('json', jsonOption),
       (args) => {
         const { files } = generateFromFile(args.config, args.strict);
-        const drift = compareOutput(files, readOutputDir(args.outDir), previousOutputFiles(args.outDir));
+        const drift = compareOutput(files, readOutputDir(args.outDir, files.map((file) => file.name)), previousOutputFiles(args.outDir));
         if (args.json) printJson({ upToDate: drift.length === 0, outDir: args.outDir, drift });
         else if (drift.length === 0) out(`${args.outDir}/ is up to date with ${args.config}`);
         else {

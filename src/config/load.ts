@@ -1,5 +1,6 @@
 // loadConfig: config text -> plain data plus the source map that lets every later problem name its line and column.
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node, type Pair, type YAMLMap } from 'yaml';
+import { toJS, type ToJSContext } from 'yaml/util';
 import { InvalidConfigError, type Diagnostic, type PathSegment } from './diagnostics.js';
 
 export type ConfigFormat = 'yaml' | 'json';
@@ -40,24 +41,86 @@ function jsonSyntaxProblem(text: string, lineCounter: LineCounter): Diagnostic |
   }
 }
 
+/** Every key that repeats an earlier key of the same map, found with one set per map. */
+function duplicateKeys(document: Document.Parsed, lineCounter: LineCounter): Diagnostic[] {
+  const duplicates: Diagnostic[] = [];
+  visit(document, {
+    Map(_key, map) {
+      const seen = new Set<unknown>();
+      for (const { key } of map.items) {
+        if (!isScalar(key)) continue;
+        if (seen.has(key.value)) {
+          const position = key.range ? lineCounter.linePos(key.range[0]) : undefined;
+          duplicates.push({ severity: 'error', path: [], message: 'duplicate key: Map keys must be unique', ...(position && { line: position.line, column: position.col }) });
+        }
+        seen.add(key.value);
+      }
+    },
+  });
+  return duplicates;
+}
+
+/** How many aliased nodes a config may expand to; the yaml library stops an alias bomb at this count. */
+const MAX_ALIAS_COUNT = 100;
+
+/** Why alias expansion stopped: the anchor that grew past the limit, or else the first alias with no anchor before it. */
+function aliasProblem(document: Document.Parsed, context: ToJSContext, lineCounter: LineCounter, error: ReferenceError): Diagnostic {
+  for (const [node, { count, aliasCount }] of context.anchors) {
+    if (count * aliasCount <= MAX_ALIAS_COUNT) continue;
+    const position = node.range ? lineCounter.linePos(node.range[0]) : undefined;
+    return {
+      severity: 'error',
+      path: [],
+      message: `too many aliases: the ${count} uses of anchor &${node.anchor ?? ''} expand to ${count * aliasCount} aliased nodes, more than the ${MAX_ALIAS_COUNT} allowed (the limit that stops YAML alias bombs); write the values out instead`,
+      ...(position && { line: position.line, column: position.col }),
+    };
+  }
+  const anchors = new Set<string>();
+  let dangling: Diagnostic | undefined;
+  visit(document, {
+    Node(_key, node) {
+      if (isAlias(node) && !anchors.has(node.source)) {
+        const position = node.range ? lineCounter.linePos(node.range[0]) : undefined;
+        dangling = { severity: 'error', path: [], message: `alias *${node.source} has no anchor &${node.source} before it`, ...(position && { line: position.line, column: position.col }) };
+        return visit.BREAK;
+      }
+      if (!isAlias(node) && node.anchor !== undefined) anchors.add(node.anchor);
+      return undefined;
+    },
+  });
+  return dangling ?? { severity: 'error', path: [], message: `YAML aliases could not be expanded: ${error.message}` };
+}
+
+/** The document as plain data; a context of our own keeps the library's alias counts readable when it stops. */
+function toPlainData(document: Document.Parsed, lineCounter: LineCounter, sourceName: string): unknown {
+  const context: ToJSContext = { anchors: new Map(), doc: document, keep: true, mapAsMap: false, mapKeyWarned: false, maxAliasCount: MAX_ALIAS_COUNT };
+  try {
+    return toJS(document.contents, '', context) as unknown;
+  } catch (error) {
+    if (!(error instanceof ReferenceError)) throw error;
+    throw new InvalidConfigError(sourceName, [aliasProblem(document, context, lineCounter, error)]);
+  }
+}
+
 export function loadConfig(text: string, sourceName: string): LoadedConfig {
   const format = detectFormat(sourceName, text);
   const lineCounter = new LineCounter();
-  const document = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: true, strict: true });
+  // The library's own duplicate-key check compares each key with every earlier one: quadratic on a long map.
+  const document = parseDocument(text, { lineCounter, uniqueKeys: false, prettyErrors: true, strict: true });
 
   const problems: Diagnostic[] = document.errors.map((error) => {
     const position = error.linePos?.[0];
     const firstLine = (error.message.split('\n')[0] ?? error.message).replace(/ at line \d+, column \d+:?$/, '');
-    const message = error.code === 'DUPLICATE_KEY' ? `duplicate key: ${firstLine}` : `${format === 'json' ? 'JSON' : 'YAML'} syntax error: ${firstLine}`;
-    return { severity: 'error', path: [], message, ...(position && { line: position.line, column: position.col }) };
+    return { severity: 'error', path: [], message: `${format === 'json' ? 'JSON' : 'YAML'} syntax error: ${firstLine}`, ...(position && { line: position.line, column: position.col }) };
   });
+  problems.push(...duplicateKeys(document, lineCounter));
   if (problems.length === 0 && format === 'json') {
     const jsonProblem = jsonSyntaxProblem(text, lineCounter);
     if (jsonProblem) problems.push(jsonProblem);
   }
   if (problems.length > 0) throw new InvalidConfigError(sourceName, problems);
 
-  const data: unknown = document.toJS({ maxAliasCount: 100 });
+  const data = toPlainData(document, lineCounter, sourceName);
   if (data === null || data === undefined) {
     throw new InvalidConfigError(sourceName, [
       { severity: 'error', path: [], message: 'the config is empty; it needs at least "version: 1" and "nodes" (see `macvlan-gen init`)' },
@@ -73,6 +136,21 @@ function positionOf(loaded: LoadedConfig, node: Node | null | undefined): Positi
   return { line, column: col };
 }
 
+/** Each map's pairs by key, built once per map: a config with many findings would otherwise scan a map per finding. */
+const pairIndexes = new WeakMap<YAMLMap, Map<string, Pair>>();
+
+function pairsByKey(map: YAMLMap): Map<string, Pair> {
+  let index = pairIndexes.get(map);
+  if (!index) {
+    index = new Map();
+    for (const item of map.items) {
+      if (isPair(item) && isScalar(item.key) && !index.has(String(item.key.value))) index.set(String(item.key.value), item);
+    }
+    pairIndexes.set(map, index);
+  }
+  return index;
+}
+
 /**
  * Where a path points in the source: the value, or with `key` the key naming it. When the path runs past what the
  * source has (a missing key), the deepest existing node stands in for it.
@@ -82,7 +160,7 @@ export function locate(loaded: LoadedConfig, path: readonly PathSegment[], targe
   let keyNode: Node | undefined;
   for (const segment of path) {
     if (isMap(node)) {
-      const pair = node.items.find((item) => isPair(item) && isScalar(item.key) && String(item.key.value) === String(segment));
+      const pair = pairsByKey(node).get(String(segment));
       if (!pair) return positionOf(loaded, node);
       keyNode = pair.key as Node;
       node = pair.value;

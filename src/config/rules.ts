@@ -26,15 +26,32 @@ const SAFE_NAME_TEXT = 'letters, digits, "_", "." and "-"';
 const mustNotStartWithDotOrDash = (v: string): string | undefined =>
   /^[.-]/.test(v) ? `${JSON.stringify(v)} must not start with "." or "-"` : undefined;
 
+/** Names the kernel or iproute2 keep for themselves, with the reason each cannot name a macvlan interface or parent. */
+export const RESERVED_INTERFACE_NAMES: ReadonlyMap<string, string> = new Map([
+  ['lo', 'is the loopback interface: every namespace already has one, and macvlan cannot sit on it'],
+  ['all', 'is reserved: /proc/sys/net/ipv4/conf/all sets every interface, so the kernel cannot register a device of that name'],
+  ['default', 'is reserved: /proc/sys/net/ipv4/conf/default sets new interfaces, so the kernel cannot register a device of that name'],
+]);
+
+/** Map keys every JavaScript object already has: a node or namespace of that name would be lost or misread. */
+export const RESERVED_KEY_NAMES: readonly string[] = ['__proto__', 'constructor', 'prototype'];
+
+const reservedKey = (value: string): string | undefined =>
+  RESERVED_KEY_NAMES.includes(value) ? `${JSON.stringify(value)} is reserved (every JavaScript object has a property of that name); choose another name` : undefined;
+
 export function checkInterfaceName(value: string): string | undefined {
+  const reserved = RESERVED_INTERFACE_NAMES.get(value);
+  if (reserved !== undefined) return `${JSON.stringify(value)} ${reserved}; choose another name`;
   return checkName(value, 15, SAFE_NAME_TEXT, mustNotStartWithDotOrDash);
 }
 
 export function checkNetnsName(value: string): string | undefined {
-  return checkName(value, 64, SAFE_NAME_TEXT, mustNotStartWithDotOrDash);
+  return checkName(value, 64, SAFE_NAME_TEXT, (v) => mustNotStartWithDotOrDash(v) ?? reservedKey(v));
 }
 
 export function checkNodeName(value: string): string | undefined {
+  const reserved = reservedKey(value);
+  if (reserved !== undefined) return `node name ${reserved}`;
   if (new RegExp(NODE_NAME_PATTERN).test(value)) return undefined;
   const shown = JSON.stringify(value);
   if (value.length === 0 || value.length > 63) return `node name ${shown} must be 1-63 characters`;

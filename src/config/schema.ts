@@ -8,6 +8,8 @@ import {
   MTU_MIN,
   NETNS_NAME_PATTERN,
   NODE_NAME_PATTERN,
+  RESERVED_INTERFACE_NAMES,
+  RESERVED_KEY_NAMES,
   checkInterfaceCidr,
   checkInterfaceName,
   checkIpv4,
@@ -30,7 +32,13 @@ function checkedString(check: (value: string) => string | undefined, schemaHints
 }
 
 const interfaceName = (description: string, example: string) =>
-  checkedString(checkInterfaceName, { description, pattern: INTERFACE_NAME_PATTERN, examples: [example] });
+  checkedString(checkInterfaceName, {
+    description,
+    pattern: INTERFACE_NAME_PATTERN,
+    not: { enum: [...RESERVED_INTERFACE_NAMES.keys()] },
+    examples: [example],
+  });
+const notReservedKey = { not: { enum: RESERVED_KEY_NAMES } };
 const interfaceCidr = (description: string, example: string) =>
   checkedString(checkInterfaceCidr, { description, examples: [example] });
 const ipv4 = (description: string) => checkedString(checkIpv4, { description, format: 'ipv4', examples: ['192.168.1.1'] });
@@ -111,7 +119,7 @@ const node = z
     namespaces: z
       .record(z.string(), namespace)
       .optional()
-      .meta({ description: 'Network namespaces by name.', propertyNames: { pattern: NETNS_NAME_PATTERN } }),
+      .meta({ description: 'Network namespaces by name.', propertyNames: { pattern: NETNS_NAME_PATTERN, ...notReservedKey } }),
   })
   .meta({ description: 'One Linux node; its name is the generated script\'s file name.' });
 
@@ -129,9 +137,19 @@ export const configSchema = z
       .meta({ description: 'Values every node and namespace inherits unless it sets its own.' }),
     nodes: z
       .record(z.string(), node)
-      .meta({ description: 'Nodes by name.', propertyNames: { pattern: NODE_NAME_PATTERN }, minProperties: 1 }),
+      .meta({ description: 'Nodes by name.', propertyNames: { pattern: NODE_NAME_PATTERN, ...notReservedKey }, minProperties: 1 }),
   })
   .meta({ title: 'macvlan-gen config', description: 'One file describing a group of Linux nodes and their macvlan networking.' });
+
+/**
+ * The same shapes cut at the two open-ended maps, so that validation can check the top, each node and each namespace
+ * on its own: zod hands a subtree's issues up with one spread call, which overflows the stack past ~100k issues.
+ */
+export const shapeLayers = {
+  top: configSchema.extend({ nodes: z.record(z.string(), z.unknown()) }),
+  node: node.extend({ namespaces: z.record(z.string(), z.unknown()).optional() }),
+  namespace,
+};
 
 export type Config = z.infer<typeof configSchema>;
 export type NodeConfig = z.infer<typeof node>;

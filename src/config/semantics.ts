@@ -1,7 +1,6 @@
 // Rules that span fields, nodes and namespaces; they run once the shape is right.
 import type { PathSegment } from './diagnostics.js';
 import type { Config, NodeConfig, RouteConfig } from './schema.js';
-import { checkNetnsName, checkNodeName } from './rules.js';
 import { namespaceEntries, namespaceMacOwner, namespaceMode, resolveMac, shimMacOwner, shimMode } from './inherit.js';
 import { hostOf, isInSubnet, networkOf } from '../ipv4.js';
 
@@ -46,8 +45,6 @@ function checkRoutes(findings: Finding[], routes: RouteConfig[] | undefined, sub
 
 function checkNode(findings: Finding[], config: Config, nodeName: string, node: NodeConfig, addresses: FirstUse, macs: FirstUse): void {
   const base: PathSegment[] = ['nodes', nodeName];
-  const nodeNameProblem = checkNodeName(nodeName);
-  if (nodeNameProblem) findings.push({ path: base, at: 'key', message: nodeNameProblem });
 
   const interfaces = new FirstUse(findings);
   const claimInterface = (name: string, path: PathSegment[]) =>
@@ -87,8 +84,6 @@ function checkNode(findings: Finding[], config: Config, nodeName: string, node: 
 
   for (const [namespaceName, namespace] of namespaces) {
     const nsBase = [...base, 'namespaces', namespaceName];
-    const netnsProblem = checkNetnsName(namespaceName);
-    if (netnsProblem) findings.push({ path: nsBase, at: 'key', message: `namespace name: ${netnsProblem}` });
     claimInterface(namespace.interface, [...nsBase, 'interface']);
 
     const address = hostOf(namespace.address);

@@ -1,9 +1,10 @@
 // validateConfig: loaded config -> typed Config. Collects every problem first: shape (schema), then cross-field rules.
 import type { z } from 'zod';
-import { configJsonSchema, configSchema, type Config } from './schema.js';
+import { configJsonSchema, shapeLayers, type Config, type NamespaceConfig, type NodeConfig } from './schema.js';
 import { InvalidConfigError, type Diagnostic, type PathSegment } from './diagnostics.js';
 import { locate, type LoadedConfig } from './load.js';
 import { checkSemantics, type Finding } from './semantics.js';
+import { checkNetnsName, checkNodeName } from './rules.js';
 
 export interface ValidationResult {
   config: Config;
@@ -49,7 +50,7 @@ export function didYouMean(word: string, candidates: readonly string[]): string 
 function valueAt(data: unknown, path: readonly PathSegment[]): unknown {
   let value = data;
   for (const segment of path) {
-    if (value === null || typeof value !== 'object') return undefined;
+    if (value === null || typeof value !== 'object' || !Object.hasOwn(value, segment)) return undefined;
     value = (value as Record<string, unknown>)[segment];
   }
   return value;
@@ -103,6 +104,53 @@ function shapeFindings(issue: z.core.$ZodIssue, data: unknown): Finding[] {
   }
 }
 
+const entriesOf = (value: unknown): [string, unknown][] =>
+  value !== null && typeof value === 'object' && !Array.isArray(value) ? Object.entries(value) : [];
+
+interface Shape {
+  /** Only when the shape is right. */
+  config?: Config;
+  /** Problems with the shape, with paths of the whole config. */
+  problems: Finding[];
+  /** Problems with node and namespace names, read from the raw keys (zod drops a `__proto__` key without a word). */
+  names: Finding[];
+}
+
+/** The config checked a layer at a time (see shapeLayers) and put back together from the parts. */
+function checkShape(data: unknown): Shape {
+  const problems: Finding[] = [];
+  const names: Finding[] = [];
+  const check = <T>(schema: z.ZodType<T>, value: unknown, prefix: PathSegment[]): T | undefined => {
+    const result = schema.safeParse(value);
+    if (result.success) return result.data;
+    for (const issue of result.error.issues) problems.push(...shapeFindings({ ...issue, path: [...prefix, ...issue.path] }, data));
+    return undefined;
+  };
+  const addNameProblem = (problem: string | undefined, path: PathSegment[]): void => {
+    if (problem) names.push({ path, at: 'key', message: problem });
+  };
+  const top = check(shapeLayers.top, data, []);
+  const nodes: [string, NodeConfig][] = [];
+  for (const [nodeName, rawNode] of entriesOf(valueAt(data, ['nodes']))) {
+    const nodePath = ['nodes', nodeName];
+    addNameProblem(checkNodeName(nodeName), nodePath);
+    const node = check(shapeLayers.node, rawNode, nodePath);
+    const namespaces: [string, NamespaceConfig][] = [];
+    for (const [name, rawNamespace] of entriesOf(valueAt(rawNode, ['namespaces']))) {
+      const namespacePath = [...nodePath, 'namespaces', name];
+      const netnsProblem = checkNetnsName(name);
+      addNameProblem(netnsProblem && `namespace name: ${netnsProblem}`, namespacePath);
+      const namespace = check(shapeLayers.namespace, rawNamespace, namespacePath);
+      if (namespace) namespaces.push([name, namespace]);
+    }
+    if (!node) continue;
+    const { namespaces: present, ...rest } = node;
+    nodes.push([nodeName, { ...rest, ...(present && { namespaces: Object.fromEntries(namespaces) }) }]);
+  }
+  const shapeIsRight = top !== undefined && problems.length === 0;
+  return { problems, names, ...(shapeIsRight && { config: { ...top, nodes: Object.fromEntries(nodes) } }) };
+}
+
 function toDiagnostic(loaded: LoadedConfig, finding: Finding): Diagnostic {
   const position = locate(loaded, finding.path, finding.at ?? 'value');
   return {
@@ -116,13 +164,13 @@ function toDiagnostic(loaded: LoadedConfig, finding: Finding): Diagnostic {
 const bySourcePosition = (a: Diagnostic, b: Diagnostic): number => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0);
 
 export function validateConfig(loaded: LoadedConfig, options: { strict?: boolean } = {}): ValidationResult {
-  const parsed = configSchema.safeParse(loaded.data);
-  const findings = parsed.success ? checkSemantics(parsed.data) : parsed.error.issues.flatMap((issue) => shapeFindings(issue, loaded.data));
+  const { config, problems, names } = checkShape(loaded.data);
+  const findings = [...names, ...(config ? checkSemantics(config) : problems)];
   const diagnostics = findings.map((finding) => toDiagnostic(loaded, finding)).sort(bySourcePosition);
   const failing = diagnostics.some((d) => d.severity === 'error') || (options.strict === true && diagnostics.length > 0);
-  if (!parsed.success || failing) {
+  if (!config || failing) {
     const shown = options.strict ? diagnostics.map((d) => ({ ...d, severity: 'error' as const })) : diagnostics;
     throw new InvalidConfigError(loaded.sourceName, shown);
   }
-  return { config: parsed.data, warnings: diagnostics };
+  return { config, warnings: diagnostics };
 }

@@ -1,5 +1,6 @@
 // assembleOutput: rendered scripts -> the full, deterministic set of output files (scripts, SHA256SUMS, manifest.json).
 import { createHash } from 'node:crypto';
+import { checkNodeName } from '../config/rules.js';
 
 export const MANIFEST_FILE = 'manifest.json';
 export const CHECKSUMS_FILE = 'SHA256SUMS';
@@ -33,6 +34,12 @@ export interface ScriptEntry {
 }
 
 export const scriptFile = (node: string, content: string): OutputFile => ({ name: `${node}.sh`, content, mode: SCRIPT_MODE });
+
+/** A name this tool could have written: a valid node's script, SHA256SUMS or manifest.json (never a path). */
+export function isOutputFileName(name: string): boolean {
+  if (name === CHECKSUMS_FILE || name === MANIFEST_FILE) return true;
+  return name.endsWith('.sh') && checkNodeName(name.slice(0, -'.sh'.length)) === undefined;
+}
 
 /** SHA256SUMS and manifest.json, for scripts already hashed (so the scripts need not be kept in memory). */
 export function indexFiles(entries: ScriptEntry[], meta: { name: string; version: string; configSha256: string }): OutputFile[] {

@@ -1,4 +1,4 @@
-import { readFileSync, rmSync, statSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
+import { lstatSync, mkdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
 import { tempDir } from '../support/cli.js';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -63,6 +63,95 @@ describe('writeOutput', () => {
     write(filesFor('a'));
     expect(readFileSync(outside, 'utf8')).toBe('keep');
     rmSync(outside);
+  });
+});
+
+describe('writeOutput at the file-system edges', () => {
+  const victimFile = (): string => {
+    const victim = path.join(tempDir('victim'), 'victim');
+    writeFileSync(victim, 'keep', { mode: 0o600 });
+    return victim;
+  };
+
+  it('writes through fresh, unpredictable names, never through a link planted at the old temporary name', () => {
+    const victim = victimFile();
+    const files = filesFor('a');
+    for (const file of files) symlinkSync(victim, path.join(dir, `.${file.name}.${process.pid}.tmp`));
+    write(files);
+    expect(readFileSync(victim, 'utf8')).toBe('keep');
+    expect(statSync(victim).mode & 0o777).toBe(0o600);
+    expect(readFileSync(path.join(dir, 'a.sh'), 'utf8')).toContain('# a');
+    for (const file of files) expect(readlinkSync(path.join(dir, `.${file.name}.${process.pid}.tmp`))).toBe(victim);
+  });
+
+  it('refuses, even with force and before writing anything, entries that are not regular files where an output file goes', () => {
+    const victim = victimFile();
+    mkdirSync(path.join(dir, 'a.sh'));
+    symlinkSync(victim, path.join(dir, 'SHA256SUMS'));
+    symlinkSync(path.join(dir, 'nowhere'), path.join(dir, 'manifest.json'));
+    expect(() => write(filesFor('a', 'b'), { force: true })).toThrow(
+      new EnvironmentError(
+        `${dir}/a.sh is a directory, ${dir}/SHA256SUMS is a symbolic link, ${dir}/manifest.json is a symbolic link, not regular files; macvlan-gen neither follows nor replaces such entries: move them away or choose another --out-dir`,
+      ),
+    );
+    expect(readdirSync(dir).sort()).toEqual(['SHA256SUMS', 'a.sh', 'manifest.json']);
+    expect(readFileSync(victim, 'utf8')).toBe('keep');
+    expect(existsSync(path.join(dir, 'nowhere'))).toBe(false);
+  });
+
+  it('removes only scripts an earlier run could have written and that still hold what it wrote, whatever its manifest says', () => {
+    write(filesFor('a', 'b', 'c'));
+    writeFileSync(path.join(dir, 'c.sh'), '#!/usr/bin/env bash\n# c, edited by hand\n');
+    for (const name of ['notes.txt', 'fleet.yaml', 'Upper.sh', '.hidden.sh']) writeFileSync(path.join(dir, name), 'mine');
+    const manifestPath = path.join(dir, 'manifest.json');
+    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { files: string[]; nodes: { name: string; file: string; sha256: string }[] };
+    const forged = ['notes.txt', 'fleet.yaml', 'Upper.sh', '.hidden.sh'];
+    manifest.files.push(...forged);
+    manifest.nodes.push(...forged.map((file) => ({ name: file.replace(/\.sh$/, ''), file, sha256: sha256('mine') })));
+    writeFileSync(manifestPath, JSON.stringify(manifest));
+    expect([...previousOutputFiles(dir)].sort()).toEqual(['SHA256SUMS', 'a.sh', 'b.sh', 'c.sh', 'manifest.json']);
+    const result = write(filesFor('a'));
+    expect(result).toEqual({ written: ['SHA256SUMS', 'a.sh', 'manifest.json'], removed: ['b.sh'], kept: ['c.sh'] });
+    expect(readdirSync(dir).sort()).toEqual(['.hidden.sh', 'SHA256SUMS', 'Upper.sh', 'a.sh', 'c.sh', 'fleet.yaml', 'manifest.json', 'notes.txt']);
+  });
+
+  it('never removes a link or a directory that a manifest names as its stale script', () => {
+    const victim = victimFile();
+    write(filesFor('a', 'b', 'c'));
+    rmSync(path.join(dir, 'b.sh'));
+    symlinkSync(victim, path.join(dir, 'b.sh'));
+    rmSync(path.join(dir, 'c.sh'));
+    mkdirSync(path.join(dir, 'c.sh'));
+    expect(write(filesFor('a'))).toMatchObject({ removed: [], kept: ['b.sh', 'c.sh'] });
+    expect(lstatSync(path.join(dir, 'b.sh')).isSymbolicLink()).toBe(true);
+    expect(lstatSync(path.join(dir, 'c.sh')).isDirectory()).toBe(true);
+    expect(readFileSync(victim, 'utf8')).toBe('keep');
+  });
+
+  it('leaves the directory as it was when producing the files fails midway', () => {
+    write(filesFor('a', 'b'));
+    const before = readOutputDir(dir);
+    const [first] = filesFor('a').map((file) => ({ ...file, content: `${file.content}# changed\n` }));
+    function* failing(): Generator<OutputFile> {
+      if (first) yield first;
+      throw new Error('render failed');
+    }
+    expect(() => writeOutput(dir, ['a.sh', 'b.sh', 'SHA256SUMS', 'manifest.json'], failing())).toThrow('render failed');
+    expect(readOutputDir(dir)).toEqual(before);
+    expect(readdirSync(dir).sort()).toEqual(['SHA256SUMS', 'a.sh', 'b.sh', 'manifest.json']);
+  });
+});
+
+describe('readOutputDir', () => {
+  it('reads regular files only, skipping links and directories, and refuses them where an output file is expected', () => {
+    write(filesFor('a'));
+    symlinkSync(path.join(dir, 'nowhere'), path.join(dir, 'dangling'));
+    symlinkSync(path.join(dir, 'a.sh'), path.join(dir, 'b.sh'));
+    mkdirSync(path.join(dir, 'sub'));
+    expect([...readOutputDir(dir).keys()].sort()).toEqual(['SHA256SUMS', 'a.sh', 'manifest.json']);
+    expect(() => readOutputDir(dir, ['a.sh', 'b.sh'])).toThrow(
+      new EnvironmentError(`${dir}/b.sh is a symbolic link, not a regular file; macvlan-gen neither follows nor replaces such entries: move it away or choose another --out-dir`),
+    );
   });
 });
 

@@ -59,6 +59,17 @@ describe('validation: one test per rule, asserting message and line:column', () 
     ['warning: passthru cuts the host address off', `${BASE}        mode: passthru\n`, 'warning: nodes.node1.namespaces.ns1.mode (line 11:15): mode "passthru" hands every frame on eth0 to mac1: the host address 10.0.0.2/24 on eth0 stops answering, so the node needs another way in'],
     ['warning: node with nothing to do', withNode('    parent: eth0\n    address: 10.0.0.2/24\n'), 'warning: nodes.node1 (line 3:3): node "node1" has no namespaces and no hostShim; its script will change nothing but promisc'],
     ['no nodes', 'version: 1\nnodes: {}\n', 'error: nodes (line 2:8): no nodes: add at least one'],
+    ['YAML alias bomb', `${BASE}x:\n  a: &a [v, v, v, v, v, v, v, v, v, v]\n  b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n  c: [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n`, 'error: (top level) (line 13:9): too many aliases: the 10 uses of anchor &b expand to 110 aliased nodes, more than the 100 allowed (the limit that stops YAML alias bombs); write the values out instead'],
+    ['alias without an anchor', 'version: 1\nnodes: *fleet\n', 'error: (top level) (line 2:8): alias *fleet has no anchor &fleet before it'],
+    ['namespace named __proto__', BASE.replace('      ns1:', '      __proto__:'), 'error: nodes.node1.namespaces.__proto__ (line 8:7): namespace name: "__proto__" is reserved (every JavaScript object has a property of that name); choose another name'],
+    ['namespace named constructor', BASE.replace('      ns1:', '      constructor:'), 'error: nodes.node1.namespaces.constructor (line 8:7): namespace name: "constructor" is reserved (every JavaScript object has a property of that name); choose another name'],
+    ['namespace named prototype', BASE.replace('      ns1:', '      prototype:'), 'error: nodes.node1.namespaces.prototype (line 8:7): namespace name: "prototype" is reserved (every JavaScript object has a property of that name); choose another name'],
+    ['node named __proto__', BASE.replace('  node1:', '  __proto__:'), 'error: nodes.__proto__ (line 3:3): node name "__proto__" is reserved (every JavaScript object has a property of that name); choose another name'],
+    ['node named constructor', BASE.replace('  node1:', '  constructor:'), 'error: nodes.constructor (line 3:3): node name "constructor" is reserved (every JavaScript object has a property of that name); choose another name'],
+    ['parent is the loopback interface', BASE.replace('parent: eth0', 'parent: lo'), 'error: nodes.node1.parent (line 4:13): "lo" is the loopback interface: every namespace already has one, and macvlan cannot sit on it; choose another name'],
+    ['namespace interface is the loopback interface', BASE.replace('interface: mac1', 'interface: lo'), 'error: nodes.node1.namespaces.ns1.interface (line 9:20): "lo" is the loopback interface: every namespace already has one, and macvlan cannot sit on it; choose another name'],
+    ['interface named all', BASE.replace('interface: mac1', 'interface: all'), 'error: nodes.node1.namespaces.ns1.interface (line 9:20): "all" is reserved: /proc/sys/net/ipv4/conf/all sets every interface, so the kernel cannot register a device of that name; choose another name'],
+    ['shim interface named default', BASE.replace('    namespaces:', '    hostShim: { interface: default }\n    namespaces:'), 'error: nodes.node1.hostShim.interface (line 7:28): "default" is reserved: /proc/sys/net/ipv4/conf/default sets new interfaces, so the kernel cannot register a device of that name; choose another name'],
   ];
 
   it.each(cases)('%s', (_rule, text, expected) => {
@@ -95,6 +106,41 @@ describe('validation as a whole', () => {
     const json = '{\n  "version": 1,\n  "nodes": {\n    "node1": { "parent": "eth0", "address": "10.0.0.2/33" }\n  }\n}\n';
     expect(problemsOf(json, { sourceName: 'fleet.json' })).toEqual([
       'error: nodes.node1.address (line 4:45): "10.0.0.2/33" has prefix /33, must be 0-32',
+    ]);
+  });
+
+  it('reports a name problem together with the shape problems, which the schema alone would hide', () => {
+    const text = BASE.replace('      ns1:', '      __proto__:').replace('parent: eth0', 'parent: [eth0]');
+    expect(problemsOf(text)).toEqual([
+      'error: nodes.node1.parent (line 4:13): expected a string, got a list',
+      'error: nodes.node1.namespaces.__proto__ (line 8:7): namespace name: "__proto__" is reserved (every JavaScript object has a property of that name); choose another name',
+    ]);
+  });
+
+  it('reports a name problem together with the cross-field problems', () => {
+    const text = BASE.replace('      ns1:', '      constructor:').replace('gateway: 10.0.0.1', 'gateway: 10.0.0.3');
+    expect(problemsOf(text)).toEqual([
+      'error: nodes.node1.gateway (line 6:14): gateway 10.0.0.3 is the address assigned at nodes.node1.namespaces.constructor.address; a gateway must be another machine',
+      'error: nodes.node1.namespaces.constructor (line 8:7): namespace name: "constructor" is reserved (every JavaScript object has a property of that name); choose another name',
+    ]);
+  });
+
+  it('reads a JSON __proto__ key as a name to reject, not as a prototype', () => {
+    const json = '{"version": 1, "nodes": {"node1": {"parent": "eth0", "address": "10.0.0.2/24",\n "namespaces": {"__proto__": {"interface": "mac1", "address": "10.0.0.3/24"}}}}}\n';
+    expect(problemsOf(json, { sourceName: 'fleet.json' })).toEqual([
+      'error: nodes.node1.namespaces.__proto__ (line 2:17): namespace name: "__proto__" is reserved (every JavaScript object has a property of that name); choose another name',
+    ]);
+  });
+
+  it('collects more shape problems than one call stack can spread (zod hands issues up with push(...issues))', () => {
+    const namespaces = Array.from({ length: 50_000 }, (_, i) => `      ns${i}: { interfac: mv${i}, address: 10.0.0.3/33, mtu: 1 }\n`).join('');
+    const problems = problemsOf(`version: 1\nnodes:\n  node1:\n    parent: eth0\n    address: 10.0.0.2/24\n    namespaces:\n${namespaces}`);
+    expect(problems).toHaveLength(200_000);
+    expect(problems.slice(-4)).toEqual([
+      'error: nodes.node1.namespaces.ns49999 (line 50006:16): missing required key "interface" (a string)',
+      'error: nodes.node1.namespaces.ns49999.interfac (line 50006:18): unknown key "interfac"; did you mean "interface"?',
+      'error: nodes.node1.namespaces.ns49999.address (line 50006:46): "10.0.0.3/33" has prefix /33, must be 0-32',
+      'error: nodes.node1.namespaces.ns49999.mtu (line 50006:64): number 1 must be at least 68',
     ]);
   });
 
