@@ -14,6 +14,7 @@ import { formatLintFinding, lintScripts } from './lint/lint.js';
 import { PACKAGE_ROOT, VERSION } from './package-info.js';
 import { listLabs, removeLab, runLab, type ExpectationOverride } from './lab/runner.js';
 import { recordLab } from './lab/transcripts.js';
+import { profileHelp, resolveProfiles } from './lab/profiles.js';
 import { formatLabReport } from './lab/report.js';
 import { sha256 } from './output/assemble.js';
 
@@ -155,11 +156,12 @@ async function main(argv: string[]): Promise<number> {
       y
         .command(
           '$0 [config]',
-          'build an emulated LAN from the config, run each node script inside it, and print the connectivity matrix',
+          'build an emulated LAN from the config, run each node script inside it, and print the connectivity matrix and how long a LAN neighbour lost each endpoint (over 2 s fails)',
           (yy) =>
             configArg(yy)
-              .option('stage', { type: 'boolean', default: true, describe: 'probe before and after the namespace default routes and the host migration (--no-stage: only the final state)' })
-              .option('keep', { type: 'boolean', default: false, describe: 'leave the (last) lab up for poking; remove it with `lab down`' })
+              .option('stage', { type: 'boolean', default: true, describe: 'roll the config out in stages on one lab, probing after each: without the namespace default routes, with them, after the host migration (--no-stage: only the final state)' })
+              .option('keep', { type: 'boolean', default: false, describe: 'leave the lab up at the end, as the last stage left it; remove it with `lab down`' })
+              .option('profile', { type: 'string', array: true, default: [], describe: profileHelp() })
               .option('expect', { type: 'string', array: true, default: [], describe: 'override an expectation: "A<->B=reach" or "A<->B=none"' })
               .option('json', jsonOption),
           async (args) => {
@@ -169,6 +171,7 @@ async function main(argv: string[]): Promise<number> {
             const result = await runLab(config, {
               staged: args.stage,
               keep: args.keep,
+              profiles: resolveProfiles(args.profile, config.nodes),
               overrides: args.expect.map(parseExpectation),
               configSha256: sha256(text),
               progress: (line) => diag(line),

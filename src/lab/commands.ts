@@ -1,8 +1,9 @@
 // The shell text that builds, probes and removes a lab. Pure: every value goes through shq.
 // Nothing here touches the root namespace's links, addresses or routes: veth pairs are made inside lab namespaces.
 import { shq } from '../render/shq.js';
-import { hostOf } from '../ipv4.js';
-import type { Endpoint, Topology } from './topology.js';
+import { hostOf, netmaskOf, networkOf } from '../ipv4.js';
+import { PROFILES, profileSysctls } from './profiles.js';
+import type { Endpoint, LabNode, Topology } from './topology.js';
 
 export const LAB_PREFIX = 'mvlab';
 
@@ -18,6 +19,8 @@ export interface LabPaths {
   runDir: (node: string) => string;
   /** A file system tree of the node's own, for `node.sh install --root`: the real /etc is never written. */
   fsRoot: (node: string) => string;
+  /** The DHCP server's and clients' config, lease, pid and log files. */
+  dhcpDir: string;
 }
 
 export function labPaths(prefix: string): LabPaths {
@@ -31,6 +34,7 @@ export function labPaths(prefix: string): LabPaths {
     script: (node) => `${dir}/scripts/${node}.sh`,
     runDir: (node) => `${dir}/run/${node}`,
     fsRoot: (node) => `${dir}/fs/${node}`,
+    dhcpDir: `${dir}/dhcp`,
   };
 }
 
@@ -38,6 +42,7 @@ const nodeRole = (node: string): string => `node-${node}`;
 const SWITCH = 'lan';
 const GATEWAY = 'gw';
 const CLIENT = 'client';
+const WATCHER = 'watch';
 
 // Inside a node's fresh mount namespace: its own hostname, an empty /run/netns (so `ip netns add ns1` on two nodes
 // makes two namespaces, neither visible to the real host) and a /sys that shows the node's own interfaces.
@@ -45,19 +50,77 @@ const PRIVATE_NODE_VIEW =
   'printf %s "$1" > /proc/sys/kernel/hostname && { umount -l /run/netns 2>/dev/null || true; } && mkdir -p /run/netns && ' +
   'mount -t tmpfs -o mode=0755 mvlab-netns /run/netns && mount --make-shared /run/netns && umount -l /sys && mount -t sysfs sysfs /sys';
 
+// dhclient-script runs the host's hooks (timesyncd's writes under the host's /run): a DHCP node gets none of its own.
+// It leaves /etc/resolv.conf alone because the lab's DHCP server offers no DNS (port=0).
+const NO_DHCLIENT_HOOKS =
+  'for dir in /etc/dhcp/dhclient-enter-hooks.d /etc/dhcp/dhclient-exit-hooks.d; do if [ -d "$dir" ]; then mount -t tmpfs "$1" "$dir"; fi; done && ' +
+  'for file in /etc/dhcp/dhclient-enter-hooks /etc/dhcp/dhclient-exit-hooks; do if [ -e "$file" ]; then mount --bind /dev/null "$file"; fi; done';
+
+/** dnsmasq on the gateway router: DHCP only, each DHCP node's host address reserved for its parent's MAC. */
+export function dnsmasqConfig(topology: Topology): string[] {
+  const { dhcpDir } = labPaths(topology.prefix);
+  const dhcpNodes = topology.nodes.filter((node) => PROFILES[node.profile].dhcp);
+  return [
+    'port=0',
+    'no-hosts',
+    'no-resolv',
+    'interface=lan0',
+    'bind-interfaces',
+    'dhcp-authoritative',
+    `dhcp-leasefile=${dhcpDir}/dnsmasq.leases`,
+    `pid-file=${dhcpDir}/dnsmasq.pid`,
+    `log-facility=${dhcpDir}/dnsmasq.log`,
+    ...[...new Set(dhcpNodes.map((node) => networkOf(node.hostAddress)))].map((subnet) => `dhcp-range=${hostOf(subnet)},static,${netmaskOf(subnet)},1h`),
+    ...dhcpNodes.flatMap((node) => (node.gateway === undefined ? [] : [`dhcp-option=tag:${node.name},option:router,${node.gateway}`])),
+  ];
+}
+
+const DHCP_LEASE_WAIT_SECONDS = 15;
+
+/** Serves and takes each DHCP node's lease: dnsmasq on the gateway, dhclient on the node's parent, then waits for it. */
+function dhcpLines(topology: Topology): string[] {
+  const paths = labPaths(topology.prefix);
+  const dhcpNodes = topology.nodes.filter((node) => PROFILES[node.profile].dhcp);
+  if (dhcpNodes.length === 0) return [];
+  const conf = `${paths.dhcpDir}/dnsmasq.conf`;
+  const dhcpFile = (node: LabNode, suffix: string): string => `${paths.dhcpDir}/${node.name}.dhclient.${suffix}`;
+  return [
+    line('mkdir', '-p', paths.dhcpDir),
+    `printf '%s\\n' ${dnsmasqConfig(topology).map(shq).join(' ')} > ${shq(conf)}`,
+    // The reservation names the parent's MAC, which the kernel chose when it made the veth pair.
+    ...dhcpNodes.map(
+      (node) =>
+        `mac=$(${line('ip', '-n', paths.netns(nodeRole(node.name)), '-o', 'link', 'show', 'dev', node.parent)}) && mac=\${mac##*link/ether } && ` +
+        `printf 'dhcp-host=%s,set:%s,%s\\n' "\${mac%% *}" ${shq(node.name)} ${shq(hostOf(node.hostAddress))} >> ${shq(conf)}`,
+    ),
+    `${line('nsenter', `--net=/run/netns/${paths.netns(GATEWAY)}`, 'dnsmasq', `--conf-file=${conf}`)} </dev/null >/dev/null 2>&1`,
+    ...dhcpNodes.map(
+      (node) =>
+        `${inNode(topology.prefix, node.name, ['dhclient', '-4', '-nw', '-v', '-lf', dhcpFile(node, 'leases'), '-pf', dhcpFile(node, 'pid'), node.parent]).map(shq).join(' ')} ` +
+        `</dev/null >${shq(dhcpFile(node, 'log'))} 2>&1`,
+    ),
+    ...dhcpNodes.map((node) => {
+      const leased = `${line('ip', '-n', paths.netns(nodeRole(node.name)), '-o', '-4', 'addr', 'show', 'dev', node.parent)} | grep -q -- ${shq(`inet ${node.hostAddress} .* dynamic`)}`;
+      const fail = `no DHCP lease of ${node.hostAddress} on ${node.name}'s ${node.parent} within ${DHCP_LEASE_WAIT_SECONDS} s (see ${paths.dhcpDir})`;
+      return `for _ in $(seq ${DHCP_LEASE_WAIT_SECONDS * 10}); do ${leased} && break; sleep 0.1; done; ${leased} || { echo ${shq(fail)} >&2; exit 1; }`;
+    }),
+  ];
+}
+
 /** Builds the lab; runs under `set -e`, so the first failure stops it (and the caller cleans up). */
 export function setupScript(topology: Topology): string {
   const paths = labPaths(topology.prefix);
   const sw = paths.netns(SWITCH);
   const gw = paths.netns(GATEWAY);
   const client = paths.netns(CLIENT);
+  const watcher = paths.netns(WATCHER);
   const lines = [
     'set -o errexit -o nounset -o pipefail',
     line('mkdir', '-p', paths.dir),
     line('mount', '--bind', paths.dir, paths.dir),
     line('mount', '--make-private', paths.dir),
     line('mkdir', '-p', `${paths.dir}/scripts`, `${paths.dir}/run`),
-    ...[sw, gw, client, ...topology.nodes.map((node) => paths.netns(nodeRole(node.name)))].map((ns) => line('ip', 'netns', 'add', ns)),
+    ...[sw, gw, client, watcher, ...topology.nodes.map((node) => paths.netns(nodeRole(node.name)))].map((ns) => line('ip', 'netns', 'add', ns)),
     line('ip', '-n', sw, 'link', 'add', 'br0', 'type', 'bridge'),
     line('ip', '-n', sw, 'link', 'set', 'br0', 'up'),
     line('ip', '-n', sw, 'link', 'add', 'pgw', 'type', 'veth', 'peer', 'name', 'lan0', 'netns', gw),
@@ -70,21 +133,35 @@ export function setupScript(topology: Topology): string {
     line('ip', '-n', client, 'addr', 'add', topology.outside.clientAddress, 'dev', 'eth0'),
     ...['lo', 'eth0'].map((dev) => line('ip', '-n', client, 'link', 'set', dev, 'up')),
     line('ip', '-n', client, 'route', 'add', 'default', 'via', hostOf(topology.outside.gatewayAddress)),
+    line('ip', '-n', sw, 'link', 'add', 'pw', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', watcher),
+    line('ip', '-n', sw, 'link', 'set', 'pw', 'master', 'br0', 'up'),
+    ...(topology.watcher?.addresses ?? []).map((cidr) => line('ip', '-n', watcher, 'addr', 'add', cidr, 'dev', 'eth0')),
+    ...['lo', 'eth0'].map((dev) => line('ip', '-n', watcher, 'link', 'set', dev, 'up')),
   ];
   for (const node of topology.nodes) {
     const ns = paths.netns(nodeRole(node.name));
+    const { dhcp } = PROFILES[node.profile];
     lines.push(
       line('ip', '-n', sw, 'link', 'add', node.port, 'mtu', node.mtu, 'type', 'veth', 'peer', 'name', node.parent, 'mtu', node.mtu, 'netns', ns),
       line('ip', '-n', sw, 'link', 'set', node.port, 'master', 'br0', 'up'),
       ...['lo', node.parent].map((dev) => line('ip', '-n', ns, 'link', 'set', dev, 'up')),
-      line('ip', '-n', ns, 'addr', 'add', node.hostAddress, 'dev', node.parent),
-      ...(node.gateway === undefined ? [] : [line('ip', '-n', ns, 'route', 'add', 'default', 'via', node.gateway, 'dev', node.parent)]),
+      ...profileSysctls(node.profile, node.parent).map(({ path, value }) =>
+        line('nsenter', `--net=/run/netns/${ns}`, 'bash', '-c', 'printf %s "$1" > "$2"', 'sysctl', value, path),
+      ),
+      ...(dhcp
+        ? []
+        : [
+            line('ip', '-n', ns, 'addr', 'add', node.hostAddress, 'dev', node.parent),
+            ...(node.gateway === undefined ? [] : [line('ip', '-n', ns, 'route', 'add', 'default', 'via', node.gateway, 'dev', node.parent)]),
+          ]),
       line('touch', paths.mountPin(node.name), paths.utsPin(node.name)),
       line('mkdir', '-p', paths.runDir(node.name)),
       line('nsenter', `--net=/run/netns/${ns}`, 'unshare', `--mount=${paths.mountPin(node.name)}`, `--uts=${paths.utsPin(node.name)}`,
         '--propagation', 'private', 'bash', '-c', PRIVATE_NODE_VIEW, 'node-view', node.name),
+      ...(dhcp ? [inNode(topology.prefix, node.name, ['bash', '-c', NO_DHCLIENT_HOOKS, 'no-hooks', `${topology.prefix}-dhcp-hooks`]).map(shq).join(' ')] : []),
     );
   }
+  lines.push(...dhcpLines(topology));
   return `${lines.join('\n')}\n`;
 }
 
@@ -98,6 +175,7 @@ function probeWrapper(prefix: string, endpoint: Endpoint): string[] {
   const paths = labPaths(prefix);
   if (endpoint.kind === 'gateway') return ['nsenter', `--net=/run/netns/${paths.netns(GATEWAY)}`];
   if (endpoint.kind === 'client') return ['nsenter', `--net=/run/netns/${paths.netns(CLIENT)}`];
+  if (endpoint.kind === 'watcher') return ['nsenter', `--net=/run/netns/${paths.netns(WATCHER)}`];
   const node = endpoint.node ?? '';
   if (endpoint.kind === 'host') return ['nsenter', `--net=/run/netns/${paths.netns(nodeRole(node))}`];
   return inNode(prefix, node, ['ip', 'netns', 'exec', endpoint.netns ?? '']);
@@ -109,19 +187,29 @@ export const PINGS_AT_ONCE = 32;
 
 /**
  * One process per source endpoint pings its targets, a bounded number at a time (a burst of ARP broadcasts would
- * overflow macvlan's broadcast queue), and prints "<ip> ok" or "<ip> no" per target.
+ * overflow macvlan's broadcast queue), and prints "<ip> ok" or "<ip> no" per target. With `flushAfter` it empties
+ * its neighbour cache at the end: the caller knows when the lab would overflow the kernel's shared table.
  */
-export function probeCommand(prefix: string, from: Endpoint, targets: string[]): string[] {
+export function probeCommand(prefix: string, from: Endpoint, targets: string[], flushAfter: boolean): string[] {
   const pingAll = [
     'for ip in "$@"; do',
     `  while (( $(jobs -rp | wc -l) >= ${PINGS_AT_ONCE} )); do wait -n; done`,
     `  { if ping -n -q -c 1 -i 0.2 -w ${PING_DEADLINE_SECONDS} "$ip" >/dev/null 2>&1; then echo "$ip ok"; else echo "$ip no"; fi; } &`,
     'done',
     'wait',
-    // Neighbour entries of all namespaces share one kernel table: give back this source's at once.
-    'ip neigh flush all',
+    ...(flushAfter ? ['ip neigh flush all'] : []),
   ].join('\n');
   return [...probeWrapper(prefix, from), 'bash', '-c', pingAll, 'probe', ...targets];
+}
+
+export const WATCH_INTERVAL_SECONDS = 0.1;
+
+/** A safety bound only: the lab ends each watching ping by its pid when the stage is over. */
+const WATCH_DEADLINE_SECONDS = 3600;
+
+/** The watcher pings one endpoint without end, each answer and each miss timestamped (-D, -O). */
+export function watchCommand(prefix: string, watcher: Endpoint, target: string): string[] {
+  return [...probeWrapper(prefix, watcher), 'ping', '-n', '-D', '-O', '-i', String(WATCH_INTERVAL_SECONDS), '-w', String(WATCH_DEADLINE_SECONDS), target];
 }
 
 /** Empties the neighbour (ARP) cache of every namespace of the lab, inside the emulated nodes too. */

@@ -4,12 +4,15 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { EnvironmentError } from '../errors.js';
 import type { Plan } from '../plan/plan.js';
-import { runProcess, type ProcessResult } from '../process.js';
-import { buildTopology, type Topology } from './topology.js';
+import { runProcess, startProcess, type ProcessResult, type StartedProcess } from '../process.js';
+import { buildTopology, type Endpoint, type Topology } from './topology.js';
 import type { Expectation } from './expect.js';
-import { cleanupScript, inNode, LAB_PREFIX, labPaths, neighbourFlushScript, probeCommand, setupScript } from './commands.js';
+import { cleanupScript, inNode, LAB_PREFIX, labPaths, neighbourFlushScript, probeCommand, setupScript, watchCommand } from './commands.js';
+import { MAX_OUTAGE_SECONDS, answerTimes, outageOf, type Outage } from './outages.js';
+import type { ProfileName } from './profiles.js';
 
 export interface ProbeResult extends Expectation {
   actual: boolean;
@@ -65,45 +68,84 @@ async function mapLimited<T>(items: T[], limit: number, work: (item: T) => Promi
 }
 
 /**
- * How many sources may probe before every neighbour cache is emptied. All namespaces share the kernel's one
- * neighbour table (gc_thresh3 entries, 1024 by default); each probing source adds about two entries per target,
- * and entries younger than 5 seconds cannot be reclaimed, so a large lab would overflow it and lose pings.
+ * How many sources may probe before every neighbour cache is emptied, or undefined when all of them fit and the
+ * caches stay warm, as on a real LAN. All namespaces share the kernel's one neighbour table (gc_thresh3 entries,
+ * 1024 by default); each probing source adds about two entries per target, the LAN neighbour two per endpoint it
+ * watches, and entries younger than 5 seconds cannot be reclaimed, so a large lab would overflow it and lose pings.
  */
-function sourcesPerFlush(endpoints: number): number {
+function sourcesPerFlush(sources: number, endpoints: number, watched: number): number | undefined {
   let limit = 1024;
   try {
     limit = Number(readFileSync('/proc/sys/net/ipv4/neigh/default/gc_thresh3', 'utf8').trim()) || limit;
   } catch {
     // Keep the kernel's default.
   }
-  return Math.max(PROBE_SOURCES_AT_ONCE, Math.floor((limit * 0.5) / Math.max(1, endpoints)));
+  const perFlush = Math.max(1, Math.floor((limit - 2 * watched) / (2 * Math.max(1, endpoints))));
+  return sources <= perFlush ? undefined : perFlush;
+}
+
+const WATCH_POLL_MS = 100;
+
+/** The lab's LAN neighbour pinging endpoints until stopped; the outages it saw. */
+export class LanWatch {
+  private readonly start = Date.now() / 1000;
+  private stopped = false;
+
+  constructor(private readonly pings: { endpoint: Endpoint; ping: StartedProcess }[]) {}
+
+  /** How many endpoints it pings now. */
+  get watching(): number {
+    return this.stopped ? 0 : this.pings.length;
+  }
+
+  /** Waits, at most `seconds`, until every watched endpoint that has gone silent answers again. */
+  async untilAnswering(seconds: number): Promise<void> {
+    const deadline = Date.now() + seconds * 1000;
+    const silent = (): boolean =>
+      this.pings.some(({ ping }) => Date.now() / 1000 - (answerTimes(ping.stdoutSoFar()).at(-1) ?? this.start) > MAX_OUTAGE_SECONDS);
+    while (silent() && Date.now() < deadline) await sleep(WATCH_POLL_MS);
+  }
+
+  async stop(): Promise<Outage[]> {
+    this.stopped = true;
+    const end = Date.now() / 1000;
+    const outputs = await Promise.all(this.pings.map(({ ping }) => ping.stop('SIGINT')));
+    return this.pings.map(({ endpoint }, i) => outageOf(endpoint, outputs[i]?.stdout ?? '', { start: this.start, end }));
+  }
 }
 
 export class EmulatedLab {
+  private lanWatch: LanWatch | undefined;
+
   private constructor(readonly topology: Topology) {}
 
   get prefix(): string {
     return this.topology.prefix;
   }
 
-  /** Builds the LAN for a plan and puts each node's script in place (not yet run). */
-  static async build(plan: Plan, scripts: { node: string; content: string }[]): Promise<EmulatedLab> {
+  /** Builds the LAN for a plan, each node emulated as its profile (default debian), and puts each node's script in place (not yet run). */
+  static async build(plan: Plan, scripts: { node: string; content: string }[], profiles: Record<string, ProfileName> = {}): Promise<EmulatedLab> {
     handleSignals();
-    const topology = buildTopology(plan, newPrefix());
+    const topology = buildTopology(plan, newPrefix(), profiles);
     live.add(topology.prefix);
     const lab = new EmulatedLab(topology);
     try {
       await bash(setupScript(topology), `building lab ${topology.prefix}`);
-      for (const { node, content } of scripts) {
-        writeFileSync(lab.scriptPath(node), content, { mode: 0o755 });
-        // A node with systemd, as far as install can tell: an empty unit directory.
-        mkdirSync(path.join(lab.fsRoot(node), 'etc/systemd/system'), { recursive: true });
-      }
+      lab.installScripts(scripts);
     } catch (error) {
       lab.remove();
       throw error;
     }
     return lab;
+  }
+
+  /** Puts each node's script in place, replacing the one it had (the next stage of a rollout). */
+  installScripts(scripts: { node: string; content: string }[]): void {
+    for (const { node, content } of scripts) {
+      writeFileSync(this.scriptPath(node), content, { mode: 0o755 });
+      // A node with systemd, as far as install can tell: an empty unit directory.
+      mkdirSync(path.join(this.fsRoot(node), 'etc/systemd/system'), { recursive: true });
+    }
   }
 
   scriptPath(node: string): string {
@@ -131,19 +173,20 @@ export class EmulatedLab {
   async probe(expectations: Expectation[]): Promise<ProbeResult[]> {
     const byId = new Map(this.topology.endpoints.map((endpoint) => [endpoint.id, endpoint]));
     const answers = new Map<string, boolean>();
+    const sources = [...new Set(expectations.map((e) => e.from))];
+    const perFlush = sourcesPerFlush(sources.length, this.topology.endpoints.length, this.lanWatch?.watching ?? 0);
+    const batchSize = perFlush ?? sources.length;
     const probeSource = async (sourceId: string): Promise<void> => {
       const source = byId.get(sourceId);
       if (!source) return;
       const targets = expectations.filter((e) => e.from === sourceId).map((e) => byId.get(e.to)?.ip ?? '');
-      const [command = 'nsenter', ...args] = probeCommand(this.prefix, source, [...new Set(targets)]);
+      const [command = 'nsenter', ...args] = probeCommand(this.prefix, source, [...new Set(targets)], perFlush !== undefined);
       const result = await runProcess(command, args);
       for (const answer of result.stdout.trim().split('\n')) {
         const [ip, verdict] = answer.split(' ');
         answers.set(`${sourceId} ${ip ?? ''}`, verdict === 'ok');
       }
     };
-    const sources = [...new Set(expectations.map((e) => e.from))];
-    const batchSize = sourcesPerFlush(this.topology.endpoints.length);
     for (let first = 0; first < sources.length; first += batchSize) {
       if (first > 0) await bash(neighbourFlushScript(this.topology), "emptying the lab's neighbour caches");
       await mapLimited(sources.slice(first, first + batchSize), PROBE_SOURCES_AT_ONCE, probeSource);
@@ -152,6 +195,17 @@ export class EmulatedLab {
       const actual = answers.get(`${e.from} ${byId.get(e.to)?.ip ?? ''}`) ?? false;
       return { ...e, actual, asExpected: actual === e.reach };
     });
+  }
+
+  /** The lab's LAN neighbour starts pinging each target, ten times a second, until the watch is stopped. */
+  watch(targets: Endpoint[]): LanWatch {
+    const { watcher } = this.topology;
+    const ping = (from: Endpoint, to: Endpoint): StartedProcess => {
+      const [command = 'nsenter', ...args] = watchCommand(this.prefix, from, to.ip);
+      return startProcess(command, args);
+    };
+    this.lanWatch = new LanWatch(watcher === undefined ? [] : targets.map((endpoint) => ({ endpoint, ping: ping(watcher, endpoint) })));
+    return this.lanWatch;
   }
 
   /** Leaves the lab up after this process ends (--keep). */

@@ -59,8 +59,8 @@ function layer2(a: Endpoint, b: Endpoint, passthruNodes: Set<string>): Verdict {
 const connected = (endpoint: Endpoint, ip: string): boolean => endpoint.addresses.some((cidr) => isInSubnet(ip, cidr));
 const owns = (endpoint: Endpoint, ip: string): boolean => endpoint.addresses.some((cidr) => hostOf(cidr) === ip);
 
-export function expectReachability(topology: Topology): Expectation[] {
-  const { endpoints } = topology;
+/** The rules over a set of endpoints: can `a` ping `b` and get the reply, and why. */
+function reachability(endpoints: Endpoint[]): (a: Endpoint, b: Endpoint) => Verdict {
   const gateway = endpoints.find((e) => e.kind === 'gateway');
   const passthruNodes = new Set(
     endpoints.flatMap((e) => (e.attachment.kind === 'macvlan' && e.attachment.mode === 'passthru' ? [e.attachment.node] : [])),
@@ -97,14 +97,23 @@ export function expectReachability(topology: Topology): Expectation[] {
   const sourceAddress = (from: Endpoint, to: string): string =>
     from === gateway ? hostOf(from.addresses.find((cidr) => isInSubnet(to, cidr)) ?? from.addresses[0] ?? from.ip) : from.ip;
 
-  const expectations: Expectation[] = [];
-  endpoints.forEach((a, i) => {
-    for (const b of endpoints.slice(i + 1)) {
-      const there = deliver(a, b.ip);
-      const back = there.reach ? deliver(b, sourceAddress(a, b.ip)) : there;
-      const verdict = !there.reach ? there : !back.reach ? no(`the reply cannot return: ${back.reason}`) : there;
-      expectations.push({ from: a.id, to: b.id, ...verdict });
-    }
-  });
-  return expectations;
+  return (a, b) => {
+    const there = deliver(a, b.ip);
+    const back = there.reach ? deliver(b, sourceAddress(a, b.ip)) : there;
+    return !there.reach ? there : !back.reach ? no(`the reply cannot return: ${back.reason}`) : there;
+  };
+}
+
+export function expectReachability(topology: Topology): Expectation[] {
+  const { endpoints } = topology;
+  const verdict = reachability(endpoints);
+  return endpoints.flatMap((a, i) => endpoints.slice(i + 1).map((b) => ({ from: a.id, to: b.id, ...verdict(a, b) })));
+}
+
+/** The endpoints the lab's LAN neighbour (the watcher) can ping, by the same rules. */
+export function reachableFromWatcher(topology: Topology): Endpoint[] {
+  const { watcher, endpoints } = topology;
+  if (!watcher) return [];
+  const verdict = reachability([...endpoints, watcher]);
+  return endpoints.filter((endpoint) => verdict(watcher, endpoint).reach);
 }

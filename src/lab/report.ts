@@ -1,4 +1,8 @@
-// formatLabReport: the connectivity matrix of each stage, what changed between stages, and every surprise.
+// formatLabReport: the connectivity matrix of each stage, what changed between stages, the longest outage a LAN
+// neighbour saw, and every surprise.
+import { WATCH_INTERVAL_SECONDS } from './commands.js';
+import { isOutage, MAX_OUTAGE_SECONDS } from './outages.js';
+import { DEFAULT_PROFILE } from './profiles.js';
 import type { LabResult, ProbeResult, StageResult } from './runner.js';
 
 const MAX_GRID_ENDPOINTS = 24;
@@ -31,11 +35,37 @@ function changes(previous: StageResult, current: StageResult): string[] {
     .map((r) => `  ${pairName(r)}: ${r.actual ? 'now reach each other' : 'no longer reach each other'} (${r.reason})`);
 }
 
+/** The watched endpoints' longest outages (exact figures only with timings: they differ between runs), then each one over the limit. */
+function outageLines(stage: StageResult, timings: boolean): string[] {
+  if (stage.outages.length === 0) return [];
+  const watcher = `LAN neighbour pinging ${1 / WATCH_INTERVAL_SECONDS} times a second`;
+  const longest = [...stage.outages].sort((a, b) => b.longestSeconds - a.longestSeconds)[0];
+  const figures =
+    stage.outages.length > MAX_GRID_ENDPOINTS
+      ? `${longest?.endpoint ?? ''} ${longest?.longestSeconds.toFixed(1) ?? ''} s, the longest of ${stage.outages.length} endpoints`
+      : stage.outages.map((outage) => `${outage.endpoint} ${outage.longestSeconds.toFixed(1)} s`).join(', ');
+  const over = stage.outages.filter(isOutage);
+  const summary = timings
+    ? `${watcher}, longest outage: ${figures}`
+    : `${watcher}: ${over.length === 0 ? 'no' : over.length} outage${over.length === 1 ? '' : 's'} over ${MAX_OUTAGE_SECONDS} s among ${stage.outages.map((outage) => outage.endpoint).join(', ')}`;
+  return [
+    summary,
+    ...over.map(
+      (outage) =>
+        `  OUTAGE ${outage.endpoint}: ${outage.longestSeconds.toFixed(1)} s without an answer during stage ${stage.name}${outage.silentAtEnd ? ' (still none when the lab stopped watching)' : ''}`,
+    ),
+  ];
+}
+
 export function formatStage(stage: StageResult, index: number, total: number, previous?: StageResult, timings = true): string[] {
   const lines = [`Stage ${index + 1}/${total} (${stage.name}): ${stage.description}`];
   const failedScripts = stage.scripts.filter((run) => run.status !== 0);
   if (failedScripts.length > 0) {
-    return [...lines, ...failedScripts.map((run) => `  ${run.node}.sh apply failed with exit ${String(run.status)}; nothing was probed`)];
+    return [
+      ...lines,
+      ...failedScripts.map((run) => `  ${run.node}.sh apply failed with exit ${String(run.status)}; nothing was probed`),
+      ...outageLines(stage, timings),
+    ];
   }
   if (stage.endpoints.length <= MAX_GRID_ENDPOINTS) lines.push(...grid(stage).map((row) => `  ${row}`));
   else lines.push(`  (${stage.endpoints.length} endpoints: too many for a grid; --json has every pair)`);
@@ -47,14 +77,18 @@ export function formatStage(stage: StageResult, index: number, total: number, pr
   lines.push(...unexpected.map((r) => `  UNEXPECTED ${pairName(r)}: ${r.actual ? 'reach' : 'no reach'}, expected ${r.reach ? 'reach' : 'no reach'} (${r.reason})`));
   const timing = timings ? ` (build ${stage.seconds.build.toFixed(2)}s, apply ${stage.seconds.apply.toFixed(2)}s, probe ${stage.seconds.probe.toFixed(2)}s)` : '';
   lines.push(`${stage.results.length} pairs: ${stage.results.length - unexpected.length} as expected, ${unexpected.length} unexpected${timing}`);
-  return lines;
+  return [...lines, ...outageLines(stage, timings)];
 }
 
 /** The report `lab` prints; without timings it is the same on every run, for the docs. */
 export function formatLabReport(result: LabResult, options: { timings?: boolean } = {}): string {
   const timings = options.timings ?? true;
-  const sections = result.stages.map((stage, i) => formatStage(stage, i, result.stages.length, result.stages[i - 1], timings).join('\n'));
+  const total = result.stages.length + result.notRun.length;
+  const sections = result.stages.map((stage, i) => formatStage(stage, i, total, result.stages[i - 1], timings).join('\n'));
   const legend = 'ok = ping answered, -- = no answer, ! = not what the rules predict';
+  const profiles = Object.entries(result.profiles);
+  const emulated = profiles.some(([, profile]) => profile !== DEFAULT_PROFILE) ? [`Nodes emulated as: ${profiles.map(([node, profile]) => `${node} ${profile}`).join(', ')}`] : [];
+  const notRun = result.notRun.length > 0 ? [`Not run, since a script failed: ${result.notRun.join(', ')}`] : [];
   const verdict = result.ok ? 'lab: every result as expected' : 'lab: FAILED';
-  return [legend, ...sections, timings ? `${verdict} (${result.seconds.toFixed(1)}s)` : verdict].join('\n\n');
+  return [legend, ...emulated, ...sections, ...notRun, timings ? `${verdict} (${result.seconds.toFixed(1)}s)` : verdict].join('\n\n');
 }

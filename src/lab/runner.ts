@@ -1,13 +1,19 @@
-// runLab: builds each stage's emulated LAN in network namespaces, runs the generated scripts unmodified inside the
-// emulated nodes, probes every pair of endpoints and compares with the expectations. Always cleans up.
+// runLab: builds one emulated LAN in network namespaces, rolls the stages out on it in turn (each stage's generated
+// scripts run unmodified inside the emulated nodes, on top of the previous stage's state), probes every pair of
+// endpoints, compares with the expectations, and reports how long a LAN neighbour lost each endpoint. Always cleans up.
 import { spawnSync } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { EnvironmentError } from '../errors.js';
 import type { Config } from '../config/schema.js';
+import { buildPlan } from '../plan/plan.js';
 import { renderConfig } from '../pipeline.js';
 import { sha256 } from '../output/assemble.js';
-import { expectReachability, type Expectation } from './expect.js';
+import { expectReachability, reachableFromWatcher, type Expectation } from './expect.js';
 import { EmulatedLab, type ProbeResult } from './emulated-lab.js';
-import { labStages, type Stage } from './stages.js';
+import { isOutage, type Outage } from './outages.js';
+import { DEFAULT_PROFILE, PROFILES, type ProfileName } from './profiles.js';
+import { labBaseline, labStages, type Stage } from './stages.js';
+import { stageTopology, type Endpoint, type Topology } from './topology.js';
 
 export { listLabs, removeLab, type ProbeResult } from './emulated-lab.js';
 
@@ -20,6 +26,8 @@ export interface ExpectationOverride {
 export interface LabOptions {
   staged: boolean;
   keep: boolean;
+  /** Each node's profile; a node left out is emulated as the default. */
+  profiles: Record<string, ProfileName>;
   overrides: ExpectationOverride[];
   configSha256: string;
   progress: (line: string) => void;
@@ -36,28 +44,49 @@ export interface ScriptRun {
 export interface StageResult {
   name: string;
   description: string;
-  prefix: string;
   endpoints: { id: string; ip: string }[];
   scripts: ScriptRun[];
   results: ProbeResult[];
+  /** Per endpoint the LAN neighbour watched (reachable from the LAN before and after this stage), its longest outage. */
+  outages: Outage[];
+  /** build: the lab (first stage) and the stage's scripts put in place. */
   seconds: { build: number; apply: number; probe: number };
 }
 
 export interface LabResult {
   ok: boolean;
+  /** The one lab every stage ran on. */
+  prefix: string;
+  /** Each node's profile. */
+  profiles: Record<string, ProfileName>;
+  /** The LAN neighbour's addresses; none when the LAN subnets have no free address. */
+  watcher: string[];
   stages: StageResult[];
+  /** Stages not run because an earlier stage's script failed, as an operator stops a rollout. */
+  notRun: string[];
   seconds: number;
   /** The prefix of a lab left running with --keep. */
   kept?: string;
 }
 
-const REQUIRED_TOOLS = ['ip', 'nsenter', 'unshare', 'mount', 'umount', 'ping', 'bash', 'stat'];
+const REQUIRED_TOOLS = [
+  { tool: 'ip', debianPackage: 'iproute2' },
+  { tool: 'nsenter', debianPackage: 'util-linux' },
+  { tool: 'unshare', debianPackage: 'util-linux' },
+  { tool: 'mount', debianPackage: 'mount' },
+  { tool: 'umount', debianPackage: 'mount' },
+  { tool: 'ping', debianPackage: 'iputils-ping' },
+  { tool: 'bash', debianPackage: 'bash' },
+  { tool: 'stat', debianPackage: 'coreutils' },
+];
 
-export function checkEnvironment(): void {
+export function checkEnvironment(profiles: ProfileName[] = []): void {
   if (process.getuid?.() !== 0) throw new EnvironmentError('lab needs root to create network namespaces; run it with sudo');
-  const missing = REQUIRED_TOOLS.filter((tool) => spawnSync('bash', ['-c', `command -v ${tool}`]).status !== 0);
+  const needed = [...REQUIRED_TOOLS, ...[...new Set(profiles)].flatMap((profile) => PROFILES[profile].tools)];
+  const missing = needed.filter(({ tool }) => spawnSync('bash', ['-c', `command -v ${tool}`]).status !== 0);
   if (missing.length > 0) {
-    throw new EnvironmentError(`lab needs ${missing.join(', ')}; install them (Debian: apt-get install iproute2 util-linux iputils-ping)`);
+    const packages = [...new Set(missing.map(({ debianPackage }) => debianPackage))].join(' ');
+    throw new EnvironmentError(`lab needs ${missing.map(({ tool }) => tool).join(', ')}; install them (Debian: apt-get install ${packages})`);
   }
 }
 
@@ -70,23 +99,40 @@ function applyOverrides(expectations: Expectation[], overrides: ExpectationOverr
   });
 }
 
-async function runStage(stage: Stage, options: LabOptions, keep: boolean): Promise<StageResult> {
+/** The watcher's caches are warm, as a LAN neighbour's are, before anything changes. */
+const WATCH_LEAD_SECONDS = 1;
+/** An outage that begins as the last script ends still lasts longer than the limit while the watcher watches. */
+const WATCH_TAIL_SECONDS = 3;
+/** Long enough to see the whole of an outage that lasts as long as a stale ARP entry (the issue measured 37-52 s). */
+const WATCH_RECOVERY_SECONDS = 60;
+
+/** The endpoints a LAN neighbour can ping both before and after the stage: an endpoint not yet up is not watched. */
+function watchedEndpoints(before: Topology, after: Topology): Endpoint[] {
+  const reachableBefore = new Set(reachableFromWatcher(before).map((endpoint) => endpoint.id));
+  return reachableFromWatcher(after).filter((endpoint) => reachableBefore.has(endpoint.id));
+}
+
+async function runStage(lab: EmulatedLab, stage: Stage, before: Topology, started: bigint, options: LabOptions): Promise<{ result: StageResult; topology: Topology }> {
   const rendered = renderConfig(stage.config, options.configSha256);
-  let start = process.hrtime.bigint();
-  const lab = await EmulatedLab.build(rendered.plan, rendered.scripts);
-  const { topology, prefix } = lab;
-  options.progress(`built lab ${prefix}: ${topology.nodes.length} nodes, a switch, a gateway and an outside client`);
+  const topology = stageTopology(lab.topology, rendered.plan);
+  lab.installScripts(rendered.scripts);
   const result: StageResult = {
     name: stage.name,
     description: stage.description,
-    prefix,
     endpoints: topology.endpoints.map(({ id, ip }) => ({ id, ip })),
     scripts: [],
     results: [],
-    seconds: { build: seconds(start), apply: 0, probe: 0 },
+    outages: [],
+    seconds: { build: seconds(started), apply: 0, probe: 0 },
   };
+  const watched = watchedEndpoints(before, topology);
+  if (topology.watcher && watched.length > 0) {
+    options.progress(`a LAN neighbour at ${topology.watcher.ip} pings ${watched.map((endpoint) => endpoint.id).join(', ')} ten times a second`);
+  }
+  const watch = lab.watch(watched);
   try {
-    start = process.hrtime.bigint();
+    await sleep(WATCH_LEAD_SECONDS * 1000);
+    let start = process.hrtime.bigint();
     result.scripts = await Promise.all(
       rendered.scripts.map(async ({ node, content }) => {
         options.progress(`running ${node}.sh apply in emulated node ${node}`);
@@ -95,32 +141,56 @@ async function runStage(stage: Stage, options: LabOptions, keep: boolean): Promi
       }),
     );
     result.seconds.apply = seconds(start);
+    const applied = Date.now();
     const failed = result.scripts.filter((run) => run.status !== 0);
     for (const run of failed) options.progress(`${run.node}.sh apply failed with exit ${String(run.status)}:\n${run.output}`);
-    if (failed.length > 0) return result;
-
-    const expectations = applyOverrides(expectReachability(topology), options.overrides);
-    start = process.hrtime.bigint();
-    options.progress(`probing ${expectations.length} pairs among ${topology.endpoints.length} endpoints`);
-    result.results = await lab.probe(expectations);
-    result.seconds.probe = seconds(start);
-    return result;
+    if (failed.length === 0) {
+      const expectations = applyOverrides(expectReachability(topology), options.overrides);
+      start = process.hrtime.bigint();
+      options.progress(`probing ${expectations.length} pairs among ${topology.endpoints.length} endpoints`);
+      result.results = await lab.probe(expectations);
+      result.seconds.probe = seconds(start);
+    }
+    await sleep(Math.max(0, applied + WATCH_TAIL_SECONDS * 1000 - Date.now()));
+    await watch.untilAnswering(WATCH_RECOVERY_SECONDS);
   } finally {
-    if (keep) lab.keep();
-    else lab.remove();
+    result.outages = await watch.stop();
   }
+  return { result, topology };
 }
 
+const stageOk = (stage: StageResult): boolean =>
+  stage.scripts.every((run) => run.status === 0) && stage.results.every((r) => r.asExpected) && !stage.outages.some(isOutage);
+
 export async function runLab(config: Config, options: LabOptions): Promise<LabResult> {
-  checkEnvironment();
-  const start = process.hrtime.bigint();
+  const profiles = Object.fromEntries(Object.keys(config.nodes).map((node) => [node, options.profiles[node] ?? DEFAULT_PROFILE]));
+  checkEnvironment(Object.values(profiles));
+  const started = process.hrtime.bigint();
   const stages = labStages(config, options.staged);
+  const lab = await EmulatedLab.build(buildPlan(config), [], profiles);
+  options.progress(`built lab ${lab.prefix}: ${lab.topology.nodes.length} nodes, a switch, a gateway, an outside client and a LAN neighbour`);
   const results: StageResult[] = [];
-  for (const [i, stage] of stages.entries()) {
-    options.progress(`stage ${i + 1}/${stages.length}: ${stage.description}`);
-    results.push(await runStage(stage, options, options.keep && i === stages.length - 1));
+  try {
+    let before = stageTopology(lab.topology, buildPlan(labBaseline(config)));
+    for (const [i, stage] of stages.entries()) {
+      options.progress(`stage ${i + 1}/${stages.length}: ${stage.description}`);
+      const { result, topology } = await runStage(lab, stage, before, i === 0 ? started : process.hrtime.bigint(), options);
+      results.push(result);
+      before = topology;
+      if (result.scripts.some((run) => run.status !== 0)) break;
+    }
+  } finally {
+    if (options.keep) lab.keep();
+    else lab.remove();
   }
-  const ok = results.every((stage) => stage.scripts.every((run) => run.status === 0) && stage.results.every((r) => r.asExpected));
-  const kept = options.keep ? results[results.length - 1]?.prefix : undefined;
-  return { ok, stages: results, seconds: seconds(start), ...(kept !== undefined && { kept }) };
+  return {
+    ok: results.length === stages.length && results.every(stageOk),
+    prefix: lab.prefix,
+    profiles,
+    watcher: lab.topology.watcher?.addresses ?? [],
+    stages: results,
+    notRun: stages.slice(results.length).map((stage) => stage.name),
+    seconds: seconds(started),
+    ...(options.keep && { kept: lab.prefix }),
+  };
 }

@@ -19,6 +19,9 @@ const withoutNamespaceGateways = (node: NodeConfig): NodeConfig =>
     ? node
     : { ...node, namespaces: Object.fromEntries(Object.entries(node.namespaces).map(([name, { gateway: _gateway, ...ns }]) => [name, ns])) };
 
+/** The lab as built, before any script runs: every node with its host address on the parent, nothing else. */
+export const labBaseline = (config: Config): Config => mapNodes(config, ({ namespaces: _namespaces, ...node }) => withoutShim(node));
+
 export function labStages(config: Config, staged: boolean): Stage[] {
   const nodes = Object.values(config.nodes);
   const hasNamespaceGateways = nodes.some((node) => Object.values(node.namespaces ?? {}).some((ns) => ns.gateway !== undefined));

@@ -1,8 +1,10 @@
 // buildTopology: a Plan -> the emulated LAN that rehearses it: one switch, one gateway router, one outside client,
-// one emulated machine per node, and every endpoint that can be pinged. Pure data; the runner makes it real.
+// one LAN neighbour that watches, one emulated machine per node, and every endpoint that can be pinged. Pure data;
+// the runner makes it real.
 import type { MacvlanMode } from '../config/rules.js';
 import type { NodePlan, Plan, RoutePlan } from '../plan/plan.js';
-import { hostOf, isInSubnet, networkOf } from '../ipv4.js';
+import { highestFreeHost, hostOf, isInSubnet, networkOf } from '../ipv4.js';
+import { DEFAULT_PROFILE, type ProfileName } from './profiles.js';
 
 /** How an endpoint's frames meet the LAN. */
 export type Attachment =
@@ -12,9 +14,9 @@ export type Attachment =
   | { kind: 'outside' };
 
 export interface Endpoint {
-  /** "node1", "node1/ns1", "gateway", "client" */
+  /** "node1", "node1/ns1", "gateway", "client", "watcher" */
   id: string;
-  kind: 'host' | 'namespace' | 'gateway' | 'client';
+  kind: 'host' | 'namespace' | 'gateway' | 'client' | 'watcher';
   node?: string;
   netns?: string;
   /** The address others ping. */
@@ -34,6 +36,7 @@ export interface LabNode {
   mtu: number;
   hostAddress: string;
   gateway?: string;
+  profile: ProfileName;
 }
 
 export interface Topology {
@@ -42,7 +45,10 @@ export interface Topology {
   /** Addresses the gateway router owns on the LAN, with prefix. */
   gatewayLanAddresses: string[];
   outside: { subnet: string; gatewayAddress: string; clientAddress: string };
+  /** What the matrix probes; the watcher is not one of them. */
   endpoints: Endpoint[];
+  /** A LAN neighbour on the switch, at addresses the config does not use; absent when its subnets have none free. */
+  watcher?: Endpoint;
 }
 
 const OUTSIDE_CANDIDATES = [
@@ -103,7 +109,31 @@ function nodeEndpoints(node: NodePlan): Endpoint[] {
   return [host, ...namespaces];
 }
 
-export function buildTopology(plan: Plan, prefix: string): Topology {
+/**
+ * One address in each LAN subnet (the widest, where subnets nest) that nothing in the config uses: the highest free
+ * host address, so that a neighbour there never takes an address a node, namespace, gateway or route names.
+ */
+function watcherAddresses(plan: Plan, lanAddresses: string[]): string[] {
+  const connected = [...lanAddresses, ...plan.nodes.flatMap((node) => [node.hostAddress, ...node.namespaces.map((ns) => ns.address)])];
+  const subnets = [...new Set(connected.map(networkOf))];
+  const prefixOf = (cidr: string): number => Number(cidr.split('/')[1]);
+  const widest = subnets.filter((subnet) => !subnets.some((other) => prefixOf(other) < prefixOf(subnet) && isInSubnet(hostOf(subnet), other)));
+  const taken = new Set([
+    ...connected.map(hostOf),
+    ...plan.nodes.flatMap((node) => [
+      ...node.namespaces.flatMap((ns) => ns.routes.map((route) => route.via)),
+      ...(node.hostShim ? [...node.hostShim.routes.map((route) => route.via), ...node.hostShim.probes] : []),
+    ]),
+  ]);
+  return widest.flatMap((subnet) => {
+    const free = highestFreeHost(subnet, taken);
+    return free === undefined ? [] : [`${free}/${prefixOf(subnet)}`];
+  });
+}
+
+const endpointsOf = (plan: Plan, lab: { gateway: Endpoint; client: Endpoint }): Endpoint[] => [...plan.nodes.flatMap(nodeEndpoints), lab.gateway, lab.client];
+
+export function buildTopology(plan: Plan, prefix: string, profiles: Record<string, ProfileName> = {}): Topology {
   const used = usedSubnets(plan);
   const outside = OUTSIDE_CANDIDATES.find((candidate) => !used.some((subnet) => overlaps(subnet, candidate.subnet)));
   if (!outside) throw new Error('the config uses every subnet the lab could put its outside client in');
@@ -116,6 +146,7 @@ export function buildTopology(plan: Plan, prefix: string): Topology {
       mtu: Math.max(1500, ...node.namespaces.map((ns) => ns.mtu ?? 0), node.hostShim?.mtu ?? 0),
       hostAddress: node.hostAddress,
       ...(node.gateway !== undefined && { gateway: node.gateway }),
+      profile: profiles[node.name] ?? DEFAULT_PROFILE,
     }),
   );
   const gateway: Endpoint = {
@@ -135,11 +166,26 @@ export function buildTopology(plan: Plan, prefix: string): Topology {
     defaultVia: hostOf(outside.gatewayAddress),
     attachment: { kind: 'outside' },
   };
+  const watching = watcherAddresses(plan, lanAddresses);
+  const watcher: Endpoint | undefined =
+    watching.length === 0 ? undefined : { id: 'watcher', kind: 'watcher', ip: hostOf(watching[0] ?? ''), addresses: watching, routes: [], attachment: { kind: 'lan' } };
   return {
     prefix,
     nodes,
     gatewayLanAddresses: lanAddresses,
     outside,
-    endpoints: [...plan.nodes.flatMap(nodeEndpoints), gateway, client],
+    endpoints: endpointsOf(plan, { gateway, client }),
+    ...(watcher !== undefined && { watcher }),
   };
+}
+
+/**
+ * The lab as one stage of a rollout sees it: the endpoints of the stage's plan, on the machines, switch, gateway
+ * and outside client of the lab (built once, from the whole config, for every stage).
+ */
+export function stageTopology(lab: Topology, plan: Plan): Topology {
+  const gateway = lab.endpoints.find((endpoint) => endpoint.kind === 'gateway');
+  const client = lab.endpoints.find((endpoint) => endpoint.kind === 'client');
+  if (!gateway || !client) throw new Error(`lab ${lab.prefix} has no gateway or client endpoint`);
+  return { ...lab, endpoints: endpointsOf(plan, { gateway, client }) };
 }

@@ -46,7 +46,7 @@ export async function recordTranscripts(config: Config, configSha256: string, pr
 export async function recordLab(config: Config, configSha256: string, progress: (line: string) => void): Promise<Transcript[]> {
   checkEnvironment();
   const transcripts = await recordTranscripts(config, configSha256, progress);
-  const lab = await runLab(config, { staged: true, keep: false, overrides: [], configSha256, progress });
+  const lab = await runLab(config, { staged: true, keep: false, profiles: {}, overrides: [], configSha256, progress });
   if (!lab.ok) throw new FindingsError('the lab found unexpected results; nothing was written');
   const stages = lab.stages.map((stage, i) => ({
     name: `lab-${stage.name}.txt`,

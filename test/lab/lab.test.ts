@@ -1,7 +1,7 @@
-// The lab in real network namespaces. Needs root; in CI (root, CI=true) it must run, never skip.
+// The lab in real network namespaces, under every node profile. Needs root; in CI (root, CI=true) it must run, never skip.
 // All lab runs live in this one file so that no other test creates namespaces while the host is compared.
 import { execFileSync, spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CLI, EXAMPLES, runCli, tempDir } from '../support/cli.js';
@@ -18,10 +18,52 @@ function hostState(): string {
   return [run(['netns', 'list']), run(['-d', 'link', 'show']), run(['addr', 'show']), run(['route', 'show', 'table', 'all']), run(['-6', 'route', 'show', 'table', 'all']), ...mounts, ...runEntries].join('\n---\n');
 }
 
-function lab(args: string[]): { status: number | null; report: LabResult; stderr: string } {
-  const run = runCli(['lab', ...args, '--json'], tempDir('lab'));
-  return { status: run.status, report: JSON.parse(run.stdout) as LabResult, stderr: run.stderr };
+interface LabRun {
+  status: number | null;
+  report: LabResult;
+  stderr: string;
 }
+
+/** Runs `macvlan-gen lab ... --json` without blocking, so that several labs can run at once. */
+function lab(args: string[]): Promise<LabRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, 'lab', ...args, '--json'], { cwd: tempDir('lab'), stdio: ['ignore', 'pipe', 'pipe'] });
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+    child.on('error', reject);
+    child.on('close', (status) => {
+      const text = Buffer.concat(stdout).toString('utf8');
+      try {
+        resolve({ status, report: JSON.parse(text) as LabResult, stderr: Buffer.concat(stderr).toString('utf8') });
+      } catch {
+        reject(new Error(`lab ${args.join(' ')} exited ${String(status)} without a JSON report:\n${text}${Buffer.concat(stderr).toString('utf8')}`));
+      }
+    });
+  });
+}
+
+/** What the LAN neighbour watches in each seed stage: what it reaches before and after (no namespace before stage 1). */
+const SEED_WATCHED = [
+  ['node1', 'node2', 'gateway'],
+  ['node1', 'node1/ns1', 'node1/ns2', 'node2', 'node2/ns1', 'gateway'],
+  ['node1', 'node1/ns1', 'node1/ns2', 'node2', 'node2/ns1', 'gateway'],
+];
+
+/** Every watched endpoint of every stage has its figure, and none went silent for over 2 s. */
+function expectNoOutage(report: LabResult): void {
+  expect(report.stages.map((stage) => stage.outages.map((outage) => outage.endpoint))).toEqual(SEED_WATCHED);
+  for (const stage of report.stages) {
+    for (const outage of stage.outages) {
+      expect(outage.answers, `${outage.endpoint} in ${stage.name}`).toBeGreaterThan(0);
+      expect(outage.longestSeconds, `${outage.endpoint} in ${stage.name}`).toBeLessThanOrEqual(2);
+    }
+  }
+}
+
+const sysctl = (prefix: string, node: string, file: string): string =>
+  execFileSync('nsenter', [`--net=/run/netns/${prefix}-node-${node}`, 'cat', `/proc/sys/net/ipv4/conf/${file}`], { encoding: 'utf8' }).trim();
 
 function pair(stage: StageResult | undefined, a: string, b: string): ProbeResult {
   const found = stage?.results.find((r) => (r.from === a && r.to === b) || (r.from === b && r.to === a));
@@ -32,12 +74,17 @@ function pair(stage: StageResult | undefined, a: string, b: string): ProbeResult
 describe.skipIf(!isRoot)('lab (root: network namespaces)', () => {
   const SEED = path.join(EXAMPLES, 'seed.yaml');
   let before: string;
-  let seed: { status: number | null; report: LabResult; stderr: string };
+  let seed: LabRun;
+  const profiled = new Map<string, LabRun>();
 
-  beforeAll(() => {
+  // The staged seed under each distribution's defaults, at once: each run spends most of its time waiting.
+  beforeAll(async () => {
     before = hostState();
-    seed = lab([SEED]);
-  });
+    const [debian, ...others] = await Promise.all([lab([SEED]), lab([SEED, '--profile', 'ubuntu']), lab([SEED, '--profile', 'rhel'])]);
+    if (!debian) throw new Error('no seed run');
+    seed = debian;
+    others.forEach((run, i) => profiled.set(['ubuntu', 'rhel'][i] ?? '', run));
+  }, 180_000);
 
   describe('the seed example (staged by default) reproduces every result of the seed experiment', () => {
     it('runs three stages with every pair as the rules predict, and exits 0', () => {
@@ -81,7 +128,25 @@ describe.skipIf(!isRoot)('lab (root: network namespaces)', () => {
       const manifest = JSON.parse(readFileSync(path.join(EXAMPLES, 'out', 'seed', 'manifest.json'), 'utf8')) as { nodes: { name: string; sha256: string }[] };
       const applied = seed.report.stages[2]?.scripts.map((run) => ({ name: run.node, sha256: run.sha256 }));
       expect(applied).toEqual(manifest.nodes.map(({ name, sha256 }) => ({ name, sha256 })));
-      for (const run of seed.report.stages[2]?.scripts ?? []) expect(run.output).toContain('Done: ');
+      for (const run of seed.report.stages[2]?.scripts ?? []) expect(run.output).toMatch(/^(Done: |Nothing to do: )/m);
+    });
+
+    it('rolls the stages out on one lab: each stage applies on top of the last, as an operator would, and converges', () => {
+      const [first, routes, migrated] = seed.report.stages.map((stage) => new Map(stage.scripts.map((run) => [run.node, run.output])));
+      expect(first?.get('node1')).toContain('+ ip netns add ns1');
+      expect(routes?.get('node1')).toContain('+ ip -n ns1 route add default via 192.168.1.1 dev mac1');
+      expect(routes?.get('node1')).not.toContain('+ ip netns add');
+      expect(migrated?.get('node1')).not.toContain('+ ip -n ns1 route add');
+      // node2's script is the same in every stage: after the first, there is nothing left to do.
+      for (const stage of [routes, migrated]) expect(stage?.get('node2')).toContain('Nothing to do: ');
+    });
+
+    it('a LAN neighbour watches every endpoint it can reach through every stage, on the one lab, and none is lost', () => {
+      expect(seed.report.profiles).toEqual({ node1: 'debian', node2: 'debian' });
+      expect(seed.report.watcher).toEqual(['192.168.255.254/16']);
+      expect(seed.report.notRun).toEqual([]);
+      expect(seed.report.stages[0]?.endpoints.map((endpoint) => endpoint.ip)).not.toContain('192.168.255.254');
+      expectNoOutage(seed.report);
     });
 
     it('leaves the host exactly as before', () => {
@@ -89,8 +154,49 @@ describe.skipIf(!isRoot)('lab (root: network namespaces)', () => {
     });
   });
 
-  it('three nodes: private and vepa namespaces and a source-mode namespace behave as the kernel says', () => {
-    const { status, report } = lab([path.join(EXAMPLES, 'three-nodes.yaml'), '--no-stage']);
+  describe('the staged seed under each distribution profile', () => {
+    for (const profile of ['ubuntu', 'rhel']) {
+      it(`${profile}: every pair as the rules predict, and no endpoint silent for over 2 s through any stage`, () => {
+        const run = profiled.get(profile);
+        if (!run) throw new Error(`no ${profile} run`);
+        expect(run.report.profiles).toEqual({ node1: profile, node2: profile });
+        expect(run.report.stages.map((stage) => stage.name)).toEqual(['no-default-routes', 'default-routes', 'host-migrated']);
+        for (const stage of run.report.stages) {
+          expect(stage.scripts.map((script) => [script.node, script.status])).toEqual([['node1', 0], ['node2', 0]]);
+          expect(stage.results.filter((r) => !r.asExpected)).toEqual([]);
+        }
+        expectNoOutage(run.report);
+        expect(run.status).toBe(0);
+        expect(run.report.ok).toBe(true);
+      });
+    }
+
+    it('dhcp: the host address is a real lease, and node1.sh refuses to move it (exit 3, naming DHCP); the lab exits 1', async () => {
+      const run = await lab([SEED, '--profile', 'dhcp', '--keep']);
+      const prefix = run.report.kept ?? '';
+      try {
+        expect(run.report.profiles).toEqual({ node1: 'dhcp', node2: 'dhcp' });
+        const leased = execFileSync('ip', ['-n', `${prefix}-node-node1`, '-o', '-4', 'addr', 'show', 'dev', 'ens160'], { encoding: 'utf8' });
+        expect(leased).toMatch(/inet 192\.168\.179\.9\/16 .* dynamic .* valid_lft \d+sec/);
+        // The DHCP server and client live in lab namespaces, their files under the lab's own dir.
+        for (const [file, ns] of [['dnsmasq.pid', 'gw'], ['node1.dhclient.pid', 'node-node1']]) {
+          const pid = readFileSync(`/run/${prefix}/dhcp/${file}`, 'utf8').trim();
+          expect(readlinkSync(`/proc/${pid}/ns/net`)).toBe(`net:[${statSync(`/run/netns/${prefix}-${ns}`).ino}]`);
+        }
+        expect(run.status).toBe(1);
+        expect(run.report.ok).toBe(false);
+        const node1 = run.report.stages.at(-1)?.scripts.find((script) => script.node === 'node1');
+        expect(node1?.status).toBe(3);
+        expect(node1?.output).toContain('DHCP');
+      } finally {
+        runCli(['lab', 'down', prefix], tempDir('lab'));
+      }
+      expect(hostState()).toBe(before);
+    });
+  });
+
+  it('three nodes: private and vepa namespaces and a source-mode namespace behave as the kernel says', async () => {
+    const { status, report } = await lab([path.join(EXAMPLES, 'three-nodes.yaml'), '--no-stage']);
     expect(status).toBe(0);
     const [stage] = report.stages;
     expect(stage?.results.filter((r) => !r.asExpected)).toEqual([]);
@@ -135,15 +241,36 @@ describe.skipIf(!isRoot)('lab (root: network namespaces)', () => {
     expect(hostState()).toBe(before);
   });
 
-  it('--keep leaves the lab up for poking, and `lab down` removes it', () => {
+  it('--keep leaves the lab up for poking, each node set as its profile, and `lab down` removes it', () => {
     const cwd = tempDir('lab');
-    const kept = runCli(['lab', SEED, '--no-stage', '--keep'], cwd);
+    const kept = runCli(['lab', SEED, '--no-stage', '--keep', '--profile', 'rhel', '--profile', 'node2=ubuntu'], cwd);
     expect(kept.status).toBe(0);
+    expect(kept.stdout).toContain('Nodes emulated as: node1 rhel, node2 ubuntu\n');
     const prefix = /lab (mvlab-[a-z0-9]+) is still up/.exec(kept.stderr)?.[1] ?? '';
     expect(execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })).toContain(`${prefix}-node-node1`);
     const inside = execFileSync('nsenter', [`--mount=/run/${prefix}/node1.mnt`, `--net=/run/netns/${prefix}-node-node1`, 'ip', 'netns', 'list'], { encoding: 'utf8' });
     expect(inside.split('\n').map((line) => line.split(' ')[0]).filter(Boolean).sort()).toEqual(['ns1', 'ns2']);
+    for (const where of ['all', 'default', 'ens160']) {
+      expect([sysctl(prefix, 'node1', `${where}/rp_filter`), sysctl(prefix, 'node1', `${where}/promote_secondaries`)]).toEqual(['1', '1']);
+      expect([sysctl(prefix, 'node2', `${where}/rp_filter`), sysctl(prefix, 'node2', `${where}/promote_secondaries`)]).toEqual(['2', '0']);
+    }
+    // The shim, made by the script after the lab set the defaults, inherits them as on a real RHEL node.
+    expect(sysctl(prefix, 'node1', 'mac0/rp_filter')).toBe('1');
     expect(runCli(['lab', 'down', prefix], cwd)).toMatchObject({ status: 0, stdout: `removed lab ${prefix}\n` });
+    expect(hostState()).toBe(before);
+  });
+
+  it('an unknown profile or node is a usage error (exit 2) naming what is allowed, before any lab is built', () => {
+    const cwd = tempDir('lab');
+    expect(runCli(['lab', SEED, '--profile', 'centos'], cwd)).toMatchObject({
+      status: 2,
+      stdout: '',
+      stderr: 'macvlan-gen: --profile "centos": no profile "centos"; the profiles are debian, rhel, ubuntu, dhcp\nRun `macvlan-gen --help` for usage.\n',
+    });
+    expect(runCli(['lab', SEED, '--profile', 'node9=rhel'], cwd)).toMatchObject({
+      status: 2,
+      stderr: 'macvlan-gen: --profile "node9=rhel": no node "node9" in the config; its nodes are node1, node2\nRun `macvlan-gen --help` for usage.\n',
+    });
     expect(hostState()).toBe(before);
   });
 
