@@ -544,7 +544,8 @@ take_lock() {
       err "cannot open the lock file ${LOCK_DIR}"
       return "${EXIT_FAILED}"
     }
-    if ! flock -n "${LOCK_FD}"; then
+    # A few seconds' grace: a run killed a moment ago may leave children that still hold the lock briefly.
+    if ! flock -w 5 "${LOCK_FD}"; then
       read_lock_owner
       err "another run (pid ${LOCK_OWNER:-unknown}) is working on this node; wait for it to finish (lock: ${LOCK_DIR})"
       return "${EXIT_LOCKED}"
