@@ -111,6 +111,20 @@ describe('node.sh install, off the network', () => {
       untouched(precious);
     });
 
+    it('uninstall removes nothing through a directory that links out of the tree (exit 3)', () => {
+      const root = tempDir('root');
+      const elsewhere = tempDir('elsewhere');
+      mkdirSync(path.join(elsewhere, 'system'), { recursive: true });
+      const unit = path.join(elsewhere, 'system/macvlan-gen-node1.service');
+      writeFileSync(unit, 'not yours\n');
+      mkdirSync(path.join(root, 'etc'), { recursive: true });
+      symlinkSync(elsewhere, path.join(root, 'etc/systemd'));
+      const uninstall = runScript(script, ['uninstall', '--root', root]);
+      expect(uninstall.status).toBe(3);
+      expect(uninstall.stderr).toContain('leads out of');
+      expect(readFileSync(unit, 'utf8')).toBe('not yours\n');
+    });
+
     it('a directory of the tree that links out of it is refused (exit 3), and nothing is written there', () => {
       const root = tempDir('root');
       const elsewhere = tempDir('elsewhere');

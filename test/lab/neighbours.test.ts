@@ -4,56 +4,44 @@
 // MAC of the interface that holds the address. Root only; never skipped in CI.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EmulatedLab } from '../../src/lab/emulated-lab.js';
-import { buildLab, configOf, FAST_PROBES, longestOutage, longestSilence, nodeState, SEED_TEXT, withNode1Shim } from '../support/lab.js';
+import { MAX_OUTAGE_SECONDS } from '../../src/lab/outages.js';
+import { buildLab, configOf, FAST_PROBES, longestOutage, nodeState, SEED_TEXT, withNode1Shim, shellIn } from '../support/lab.js';
 
 const isRoot = process.getuid?.() === 0;
 if (process.env['CI'] && !isRoot) throw new Error('CI runs as root: the lab tests must run there, not be skipped');
 
 const HOST = '192.168.179.9';
-const MAX_OUTAGE_SECONDS = 2;
 /** A node without iputils arping: PATH starts with an arping that is another program (Thomas Habets' arping). */
 const NO_IPUTILS_ARPING = (lab: EmulatedLab): Record<string, string> => ({ PATH: `/run/${lab.prefix}/other-arping:/usr/sbin:/usr/bin:/sbin:/bin` });
 
-async function shell(lab: EmulatedLab, node: string, command: string): Promise<string> {
-  const result = await lab.runInNode(node, ['bash', '-c', command]);
-  if (result.status !== 0) throw new Error(`${command} failed in ${node}: ${result.stderr}`);
-  return result.stdout;
-}
 
 async function setRpFilter(lab: EmulatedLab, value: number): Promise<void> {
-  await shell(lab, 'node1', `for c in all default ens160; do echo ${value} > /proc/sys/net/ipv4/conf/$c/rp_filter; done`);
+  await shellIn(lab, 'node1', `for c in all default ens160; do echo ${value} > /proc/sys/net/ipv4/conf/$c/rp_filter; done`);
 }
 
 async function arpSettings(lab: EmulatedLab, dev: string): Promise<string> {
-  return shell(lab, 'node1', `cd /proc/sys/net/ipv4/conf/${dev} && echo "arp_ignore=$(<arp_ignore) arp_announce=$(<arp_announce)"`);
+  return shellIn(lab, 'node1', `cd /proc/sys/net/ipv4/conf/${dev} && echo "arp_ignore=$(<arp_ignore) arp_announce=$(<arp_announce)"`);
 }
 
 /** Ten times in a row node2 forgets node1's MAC and asks the LAN again; how many answers came back. */
 async function freshResolutions(lab: EmulatedLab): Promise<number> {
-  const out = await shell(lab, 'node2', `n=0; for _ in $(seq 10); do ip neigh flush dev ens160; ping -n -q -c 1 -W 1 ${HOST} >/dev/null 2>&1 && n=$((n + 1)); done; echo $n`);
+  const out = await shellIn(lab, 'node2', `n=0; for _ in $(seq 10); do ip neigh flush dev ens160; ping -n -q -c 1 -W 1 ${HOST} >/dev/null 2>&1 && n=$((n + 1)); done; echo $n`);
   return Number(out.trim());
 }
 
 const waitForLog = async (lab: EmulatedLab, text: string, seconds: number): Promise<string> => {
   const log = `/run/${lab.prefix}/run/node1/node1.log`;
-  return shell(lab, 'node1', `for _ in $(seq ${seconds * 10}); do grep -q ${JSON.stringify(text)} ${log} && break; sleep 0.1; done; cat ${log}`);
+  return shellIn(lab, 'node1', `for _ in $(seq ${seconds * 10}); do grep -q ${JSON.stringify(text)} ${log} && break; sleep 0.1; done; cat ${log}`);
 };
 
 describe.skipIf(!isRoot)('the LAN keeps reaching the node when its host address changes MAC', () => {
-  it('longestSilence counts the time after the last answer and any gap between answers', () => {
-    const output = '[100.0] 64 bytes from x: icmp_seq=1\nno answer yet\n[100.1] 64 bytes from x: icmp_seq=2\n[103.6] 64 bytes from x: icmp_seq=3\n';
-    expect(longestSilence(output, 103.7)).toBeCloseTo(3.5);
-    expect(longestSilence(output, 110)).toBeCloseTo(6.4);
-    expect(longestSilence('', 1)).toBe(Number.POSITIVE_INFINITY);
-  });
-
   for (const rpFilter of [1, 0, 2]) {
     describe(`rp_filter=${rpFilter}`, () => {
       let lab: EmulatedLab;
       beforeAll(async () => {
         lab = await buildLab(withNode1Shim('      confirmTimeout: 10\n'));
         await setRpFilter(lab, rpFilter);
-        await shell(lab, 'node1', 'echo 1 > /proc/sys/net/ipv4/conf/ens160/arp_announce');
+        await shellIn(lab, 'node1', 'echo 1 > /proc/sys/net/ipv4/conf/ens160/arp_announce');
       });
       afterAll(() => lab.remove());
 
@@ -85,7 +73,7 @@ describe.skipIf(!isRoot)('the LAN keeps reaching the node when its host address 
     beforeAll(async () => {
       lab = await buildLab(withNode1Shim('      confirmTimeout: 30\n'));
       await setRpFilter(lab, 1);
-      await shell(lab, 'node1', `mkdir -p /run/${lab.prefix}/other-arping && printf '#!/bin/sh\\necho "ARPing 2.23, by Thomas Habets"\\nexit 1\\n' > /run/${lab.prefix}/other-arping/arping && chmod +x /run/${lab.prefix}/other-arping/arping`);
+      await shellIn(lab, 'node1', `mkdir -p /run/${lab.prefix}/other-arping && printf '#!/bin/sh\\necho "ARPing 2.23, by Thomas Habets"\\nexit 1\\n' > /run/${lab.prefix}/other-arping/arping && chmod +x /run/${lab.prefix}/other-arping/arping`);
       pristine = await nodeState(lab, 'node1');
     });
     afterAll(() => lab.remove());
@@ -158,7 +146,7 @@ describe.skipIf(!isRoot)('who owns the parent: preflight refuses to move an addr
   }
 
   it('a host address with a lease lifetime (dynamic), at apply and at boot; --force overrides', async () => {
-    await shell(lab, 'node1', `ip addr change ${HOST}/16 dev ens160 valid_lft 3600 preferred_lft 3600`);
+    await shellIn(lab, 'node1', `ip addr change ${HOST}/16 dev ens160 valid_lft 3600 preferred_lft 3600`);
     try {
       const lease = `the host address ${HOST}/16 on ens160 is a DHCP lease (valid_lft 3`;
       await expectRefusal(lease, ['apply']);
@@ -167,27 +155,27 @@ describe.skipIf(!isRoot)('who owns the parent: preflight refuses to move an addr
       expect(forced.status, forced.stderr).toBe(0);
       expect((await lab.runScript('node1', ['teardown'])).status).toBe(0);
     } finally {
-      await shell(lab, 'node1', `ip addr change ${HOST}/16 dev ens160 valid_lft forever preferred_lft forever`);
+      await shellIn(lab, 'node1', `ip addr change ${HOST}/16 dev ens160 valid_lft forever preferred_lft forever`);
     }
   });
 
   it('a parent that NetworkManager manages (as nmcli reports it)', async () => {
     const bin = `/run/${lab.prefix}/nmcli-bin`;
-    await shell(lab, 'node1', `mkdir -p ${bin} && printf '#!/bin/sh\\necho lo:unmanaged\\necho ens160:connected\\n' > ${bin}/nmcli && chmod +x ${bin}/nmcli`);
+    await shellIn(lab, 'node1', `mkdir -p ${bin} && printf '#!/bin/sh\\necho lo:unmanaged\\necho ens160:connected\\n' > ${bin}/nmcli && chmod +x ${bin}/nmcli`);
     await expectRefusal('ens160 is managed by NetworkManager (state connected)', ['apply'], { PATH: `${bin}:/usr/sbin:/usr/bin:/sbin:/bin` });
-    await shell(lab, 'node1', `printf '#!/bin/sh\\necho ens160:unmanaged\\n' > ${bin}/nmcli`);
+    await shellIn(lab, 'node1', `printf '#!/bin/sh\\necho ens160:unmanaged\\n' > ${bin}/nmcli`);
     const handedOver = await lab.runScript('node1', ['plan'], { PATH: `${bin}:/usr/sbin:/usr/bin:/sbin:/bin` });
     expect(handedOver.status, handedOver.stderr).toBe(0);
   });
 
   it('a parent that systemd-networkd manages (its state file under /run, in the node\'s own mount namespace)', async () => {
-    const index = (await shell(lab, 'node1', 'cat /sys/class/net/ens160/ifindex')).trim();
+    const index = (await shellIn(lab, 'node1', 'cat /sys/class/net/ens160/ifindex')).trim();
     // The tmpfs hides the host's own state files, and is seen only inside the emulated node.
-    await shell(lab, 'node1', `mkdir -p /run/systemd/netif && mount -t tmpfs mvlab-netif /run/systemd/netif && mkdir /run/systemd/netif/links && printf 'ADMIN_STATE=configured\\nOPER_STATE=routable\\n' > /run/systemd/netif/links/${index}`);
+    await shellIn(lab, 'node1', `mkdir -p /run/systemd/netif && mount -t tmpfs mvlab-netif /run/systemd/netif && mkdir /run/systemd/netif/links && printf 'ADMIN_STATE=configured\\nOPER_STATE=routable\\n' > /run/systemd/netif/links/${index}`);
     try {
       await expectRefusal('ens160 is managed by systemd-networkd (ADMIN_STATE=configured)', ['apply']);
     } finally {
-      await shell(lab, 'node1', 'umount /run/systemd/netif');
+      await shellIn(lab, 'node1', 'umount /run/systemd/netif');
     }
   });
 });

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { validateText, renderConfig } from '../../src/pipeline.js';
 import { EmulatedLab } from '../../src/lab/emulated-lab.js';
+import { answerTimes, longestSilence } from '../../src/lab/outages.js';
 import type { Config } from '../../src/config/schema.js';
 import { EXAMPLES } from './cli.js';
 
@@ -17,6 +18,13 @@ export const withNode1Shim = (extra: string): Config => configOf(SEED_TEXT.repla
 
 /** Probes that give up after 3 s instead of 30 s, for tests of a migration that must revert. */
 export const FAST_PROBES = { MACVLAN_GEN_PROBE_TIMEOUT: '3' };
+
+/** Runs a bash command inside an emulated node and gives its output; a failure throws with its stderr. */
+export async function shellIn(lab: EmulatedLab, node: string, command: string): Promise<string> {
+  const result = await lab.runInNode(node, ['bash', '-c', command]);
+  if (result.status !== 0) throw new Error(`${command} failed in ${node}: ${result.stderr}`);
+  return result.stdout;
+}
 
 export async function pingFrom(lab: EmulatedLab, node: string, address: string): Promise<boolean> {
   return (await lab.runInNode(node, ['ping', '-n', '-q', '-c', '1', '-w', '3', address])).status === 0;
@@ -68,14 +76,6 @@ export async function nodeState(lab: EmulatedLab, node: string): Promise<string>
   }
 }
 
-/** Seconds between two answered pings at most, the time after the last answer included. */
-export function longestSilence(pingOutput: string, endedAt: number): number {
-  const answered = [...pingOutput.matchAll(/^\[(\d+\.\d+)\] \d+ bytes from/gm)].map((match) => Number(match[1]));
-  if (answered.length === 0) return Number.POSITIVE_INFINITY;
-  const times = [...answered, endedAt];
-  return Math.max(...times.slice(1).map((time, i) => time - (times[i] ?? time)));
-}
-
 /**
  * The longest time a LAN neighbour goes without an answer from `address` while `action` runs: the neighbour pings
  * ten times a second from a second before until three seconds after, so its ARP cache is warm as on a real LAN.
@@ -93,5 +93,7 @@ export async function longestOutage(lab: EmulatedLab, neighbour: string, address
     process.kill(Number(readFileSync(pidFile, 'utf8').trim()));
     await pinging;
   }
-  return longestSilence(readFileSync(output, 'utf8'), Date.now() / 1000);
+  const answers = answerTimes(readFileSync(output, 'utf8'));
+  const [first] = answers;
+  return first === undefined ? Number.POSITIVE_INFINITY : longestSilence(answers, first, Date.now() / 1000);
 }

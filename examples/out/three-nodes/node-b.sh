@@ -951,9 +951,14 @@ link_points_to() {
 make_directory_in_tree() {
   local -r directory="$1"
   (umask 022 && mkdir -p -- "${directory}") || return 1
+  directory_in_tree "${directory}"
+}
+
+# Does an existing directory, links resolved, lie inside the tree under --root?
+directory_in_tree() {
   [[ "${ROOT_DIR}" == / ]] && return 0
   local inside tree
-  inside="$(realpath -e -- "${directory}")" || return 1
+  inside="$(realpath -e -- "$1")" || return 1
   tree="$(realpath -e -- "${ROOT_DIR}")" || return 1
   [[ "${inside}/" == "${tree%/}/"* ]]
 }
@@ -1026,6 +1031,10 @@ unit_is_enabled() {
 remove_path() {
   local -r path="$1" what="$2"
   rooted "${path}"
+  if [[ -d "${ROOTED%/*}" ]] && ! directory_in_tree "${ROOTED%/*}"; then
+    err "${ROOTED%/*} leads out of ${ROOT_DIR} (a symlink?); uninstall removes nothing there"
+    return "${EXIT_PREFLIGHT}"
+  fi
   if [[ -e "${ROOTED}" || -L "${ROOTED}" ]]; then
     rm -f -- "${ROOTED}"
     printf '  - removed %s (%s)\n' "${ROOTED}" "${what}"

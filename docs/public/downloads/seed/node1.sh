@@ -803,6 +803,12 @@ announce_host_address() {
     ANNOUNCED="announced ${address} on ${dev} (gratuitous ARP with arping)"
     return 0
   fi
+  local pinned=''
+  pinned="$(ip neigh show "${GATEWAY}" dev "${dev}" nud permanent 2>/dev/null)" || true
+  if [[ -n "${pinned}" ]]; then
+    ANNOUNCED="could not announce ${address} on ${dev}: the gateway's ARP entry there is static, so the kernel asks nobody; install iputils arping"
+    return 0
+  fi
   local round
   for round in 1 2; do
     if ((round == 2)); then sleep 1.1; fi
@@ -896,11 +902,13 @@ verify_arp_hygiene() {
 # route through it in every table (the last address leaving flushes them all).
 readonly SAVED_FILE="${RUN_DIR}/${NODE}.parent-before-migration"
 readonly DERIVED_ADDRESS_WORDS=' dynamic secondary permanent deprecated tentative temporary dadfailed stable-privacy '
+readonly ADDRESS_FLAG_WORDS=' noprefixroute home mngtmpaddr nodad optimistic autojoin '
 readonly OUTPUT_ONLY_ROUTE_WORDS=' linkdown dead offload trap rt_offload rt_trap rt_offload_failed pervasive \ '
-declare -a SAVED_ADDRESSES=() SAVED_ROUTES=()
+declare -a SAVED_ADDRESSES=() SAVED_ROUTES=() SAVED_NEIGHBOURS=()
 
 # Sets WORDS to what `ip addr add ... dev PARENT` needs to make an address again
-# as `ip -o -4 addr show` printed it: address, peer, brd, scope, label, lifetimes.
+# as `ip -o -4 addr show` printed it: address, peer, brd, scope, metric, proto,
+# flags, label, lifetimes. Fails on a word it does not know, rather than guess.
 WORDS=()
 address_words() {
   local -a printed=()
@@ -910,7 +918,7 @@ address_words() {
   for ((i = 4; i < ${#printed[@]}; i++)); do
     word="${printed[${i}]}"
     case "${word}" in
-      peer | brd | scope)
+      peer | brd | scope | metric | proto)
         WORDS+=("${word}" "${printed[i + 1]}")
         i=$((i + 1))
         ;;
@@ -918,10 +926,15 @@ address_words() {
         if [[ "${printed[i + 1]}" != forever ]]; then WORDS+=("${word}" "${printed[i + 1]%sec}"); fi
         i=$((i + 1))
         ;;
-      noprefixroute) WORDS+=("${word}") ;;
+      "${PARENT}") ;;
+      "${PARENT}":*) WORDS+=(label "${word}") ;;
       *)
-        # The one word left that is not a flag is the label.
-        if [[ "${DERIVED_ADDRESS_WORDS}" != *" ${word} "* && "${word}" != "${PARENT}" ]]; then WORDS+=(label "${word}"); fi
+        if [[ "${ADDRESS_FLAG_WORDS}" == *" ${word} "* ]]; then
+          WORDS+=("${word}")
+        elif [[ "${DERIVED_ADDRESS_WORDS}" != *" ${word} "* ]]; then
+          err "cannot read '${word}' in this address of ${PARENT}: $1"
+          return "${EXIT_FAILED}"
+        fi
         ;;
     esac
   done
@@ -948,16 +961,25 @@ read_parent_state() {
   text="$(ip -o -4 addr show dev "${PARENT}")"
   while IFS= read -r line; do
     [[ -n "${line}" ]] || continue
-    address_words "${line}"
+    address_words "${line}" || return "${EXIT_FAILED}"
     SAVED_ADDRESSES+=("${WORDS[*]}")
   done <<<"${text}"
   text="$(ip -o -4 route show table all)"
   while IFS= read -r line; do
-    [[ "${line} " == *" dev ${PARENT} "* && "${line}" != *" table local "* ]] || continue
+    # Through the parent, or from the host address on any interface: the kernel flushes both when it leaves.
+    [[ "${line} " == *" dev ${PARENT} "* || "${line} " == *" src ${HOST_ADDRESS%/*} "* ]] || continue
+    [[ "${line}" != *" table local "* ]] || continue
     route_words "${line}"
     if [[ "${line}" == *" via "* ]]; then gateway_routes+=("${WORDS[*]}"); else SAVED_ROUTES+=("${WORDS[*]}"); fi
   done <<<"${text}"
   SAVED_ROUTES+=(${gateway_routes[@]+"${gateway_routes[@]}"})
+  # Static ARP entries (a pinned gateway MAC): the last address leaving the parent flushes them too.
+  SAVED_NEIGHBOURS=()
+  local address lladdr mac
+  text="$(ip neigh show dev "${PARENT}" nud permanent)"
+  while read -r address lladdr mac _; do
+    if [[ "${lladdr}" == lladdr && "${address}" =~ ^[0-9.]+$ ]]; then SAVED_NEIGHBOURS+=("${address} lladdr ${mac}"); fi
+  done <<<"${text}"
 }
 
 # Saves the parent's state for a rollback or teardown run later by another process.
@@ -967,6 +989,7 @@ save_parent_state() {
   {
     for entry in ${SAVED_ADDRESSES[@]+"${SAVED_ADDRESSES[@]}"}; do printf 'address %s\n' "${entry}"; done
     for entry in ${SAVED_ROUTES[@]+"${SAVED_ROUTES[@]}"}; do printf 'route %s\n' "${entry}"; done
+    for entry in ${SAVED_NEIGHBOURS[@]+"${SAVED_NEIGHBOURS[@]}"}; do printf 'neighbour %s\n' "${entry}"; done
   } >"${SAVED_FILE}.tmp" && mv -f -- "${SAVED_FILE}.tmp" "${SAVED_FILE}"
 }
 
@@ -974,12 +997,14 @@ save_parent_state() {
 load_parent_state() {
   SAVED_ADDRESSES=()
   SAVED_ROUTES=()
+  SAVED_NEIGHBOURS=()
   [[ -f "${SAVED_FILE}" ]] || return 1
   local kind rest
   while read -r kind rest; do
     case "${kind}" in
       address) SAVED_ADDRESSES+=("${rest}") ;;
       route) SAVED_ROUTES+=("${rest}") ;;
+      neighbour) SAVED_NEIGHBOURS+=("${rest}") ;;
       *) ;;
     esac
   done <"${SAVED_FILE}"
@@ -990,6 +1015,7 @@ load_parent_state() {
 implied_parent_state() {
   SAVED_ADDRESSES=("${HOST_ADDRESS}")
   SAVED_ROUTES=()
+  SAVED_NEIGHBOURS=()
   local i
   for i in "${!SHIM_ROUTE_TO[@]}"; do SAVED_ROUTES+=("${SHIM_ROUTE_TO[${i}]} via ${SHIM_ROUTE_VIA[${i}]} dev ${PARENT}"); done
   SAVED_ROUTES+=("default via ${GATEWAY} dev ${PARENT}")
@@ -1050,6 +1076,11 @@ restore_parent() {
   restore_parent_settings
   announce_host_address "${PARENT}"
   printf '  + %s\n' "${ANNOUNCED}"
+  # After the announcement, which asks the LAN for the gateway: a pinned entry would keep the kernel from asking.
+  for entry in ${SAVED_NEIGHBOURS[@]+"${SAVED_NEIGHBOURS[@]}"}; do
+    read -r -a words <<<"${entry}"
+    restore_step ip neigh replace "${words[@]}" nud permanent dev "${PARENT}"
+  done
 }
 # endregion parent-state
 
@@ -1124,9 +1155,11 @@ set_migration_status() {
 routes_lost_by_migration() {
   local route i kept
   LOST_ROUTES=()
-  read_parent_state
+  read_parent_state || return 1
   for route in ${SAVED_ROUTES[@]+"${SAVED_ROUTES[@]}"}; do
     kept=no
+    # The zeroconf route RHEL's ifup adds (NOZEROCONF) carries nothing the host needs; revert puts it back.
+    [[ "${route} " == "169.254.0.0/16 dev ${PARENT} "* ]] && kept=yes
     [[ "${route} " == "${SHIM_SUBNET} dev ${PARENT} "* && "${route} " != *" table "* ]] && kept=yes
     [[ "${route} " == "default via ${GATEWAY} dev ${PARENT} "* && "${route} " != *" table "* ]] && kept=yes
     for i in "${!SHIM_ROUTE_TO[@]}"; do
@@ -1172,10 +1205,12 @@ migration_problems() {
   if [[ -n "${DEFAULT_ROUTE}" ]]; then
     problem "the node's default route is '${DEFAULT_ROUTE}', not via ${GATEWAY} on ${PARENT}: the migration would move it onto ${SHIM} and cut off whoever comes in through it. Make the config's gateway match, or remove that route first"
   fi
+  local -a LOST_ROUTES=()
+  if ! routes_lost_by_migration 2>/dev/null; then
+    problem "cannot read every address of ${PARENT} in a form it could put back (ip -o -4 addr show dev ${PARENT}); the migration would not be reversible"
+  fi
   [[ "${FORCE}" != yes ]] || return 0
   ownership_problems
-  local -a LOST_ROUTES=()
-  routes_lost_by_migration
   local route
   for route in ${LOST_ROUTES[@]+"${LOST_ROUTES[@]}"}; do
     problem "the host migration would lose this route through ${PARENT}: ${route} (add it to hostShim.routes in the config when it is in the main table, or run apply --force: a revert puts it back)"
@@ -1296,25 +1331,30 @@ cmd_guard() {
 
 # Starts the guard out of reach of this session. logind's KillUserProcesses=yes,
 # or a stopped session scope, ends every process of the session's cgroup: where
-# systemd runs, the guard becomes a transient service of its own (systemd-run
-# --collect); elsewhere it gets a session of its own (setsid) and keeps the lock it
-# inherits. A script not read from a file keeps the guard in a subshell.
+# systemd runs, the guard becomes a transient service of its own (systemd-run,
+# --collect where systemd has it); elsewhere it gets a session of its own (setsid)
+# and keeps the lock it inherits. A script not read from a file keeps the guard in
+# a subshell. Holds when the guard started; nothing has moved otherwise.
 GUARD_PID=''
 launch_guard() {
-  local -r self="${BASH_SOURCE[0]:-}"
+  local self=''
   GUARD_PID=''
-  if [[ -z "${self}" || ! -f "${self}" ]]; then
+  if [[ -n "${BASH_SOURCE[0]:-}" && -f "${BASH_SOURCE[0]}" ]]; then self="$(readlink -f -- "${BASH_SOURCE[0]}")" || self=''; fi
+  if [[ -z "${self}" ]]; then
     (cmd_guard "${CONFIRM_TIMEOUT}" "$@") &
     GUARD_PID=$!
     return 0
   fi
   local -r -a guard=(bash "${self}" __guard "${CONFIRM_TIMEOUT}" "$@")
   if [[ -d /run/systemd/system ]] && has_command systemd-run; then
-    if [[ -n "${LOCK_FD}" ]]; then exec {LOCK_FD}>&-; fi
-    if systemd-run --quiet --collect --unit="macvlan-gen-${NODE}-guard-$$" \
-      --setenv=MACVLAN_GEN_RUN_DIR="${RUN_DIR}" --setenv=MACVLAN_GEN_PROBE_TIMEOUT="${PROBE_TIMEOUT}" \
-      --setenv=GUARD_TAKES_LOCK=yes "${guard[@]}"; then
-      return 0
+    local -r -a service=(--quiet --unit="macvlan-gen-${NODE}-guard-$$" --setenv=MACVLAN_GEN_RUN_DIR="${RUN_DIR}"
+      --setenv=MACVLAN_GEN_PROBE_TIMEOUT="${PROBE_TIMEOUT}" --setenv=GUARD_TAKES_LOCK=yes)
+    # systemd before 236 (CentOS 7) has no --collect: the unit then stays listed until reset.
+    if systemd-run --collect "${service[@]}" "${guard[@]}" 2>/dev/null || systemd-run "${service[@]}" "${guard[@]}"; then
+      # The guard waits for the lock this process still holds: hand it over, then see that the guard took it.
+      if [[ -n "${LOCK_FD}" ]]; then exec {LOCK_FD}>&-; fi
+      guard_started
+      return
     fi
     err "systemd-run could not start the guard; starting it in a session of its own instead"
   fi
@@ -1324,6 +1364,21 @@ launch_guard() {
     (cmd_guard "${CONFIRM_TIMEOUT}" "$@") &
   fi
   GUARD_PID=$!
+}
+
+# Holds once the guard has noted itself as the lock's owner (within 10 s).
+guard_started() {
+  local -i waited=0
+  while ((waited < 50)); do
+    read_lock_owner
+    if [[ -n "${LOCK_OWNER}" && "${LOCK_OWNER}" != "$$" ]] && kill -0 "${LOCK_OWNER}" 2>/dev/null; then
+      GUARD_PID="${LOCK_OWNER}"
+      return 0
+    fi
+    waited+=1
+    sleep 0.2
+  done
+  return 1
 }
 
 # Waits while STATUS is the given one, for at most the given seconds, and (with
@@ -1385,7 +1440,12 @@ migrate_guarded() {
   fi
   rm -f -- "${CONFIRM_FILE}" "${ROLLBACK_FILE}"
   set_migration_status migrating
-  launch_guard "$@"
+  if ! launch_guard "$@"; then
+    err "the migration guard did not start (see journalctl -u macvlan-gen-${NODE}-guard-$$); nothing was moved"
+    restore_parent_settings
+    set_migration_status "not started: the guard did not start"
+    return "${EXIT_FAILED}"
+  fi
   wait_while_status migrating $((PROBE_TIMEOUT + 60)) "${GUARD_PID}"
   report_migration
 }
@@ -1764,9 +1824,14 @@ link_points_to() {
 make_directory_in_tree() {
   local -r directory="$1"
   (umask 022 && mkdir -p -- "${directory}") || return 1
+  directory_in_tree "${directory}"
+}
+
+# Does an existing directory, links resolved, lie inside the tree under --root?
+directory_in_tree() {
   [[ "${ROOT_DIR}" == / ]] && return 0
   local inside tree
-  inside="$(realpath -e -- "${directory}")" || return 1
+  inside="$(realpath -e -- "$1")" || return 1
   tree="$(realpath -e -- "${ROOT_DIR}")" || return 1
   [[ "${inside}/" == "${tree%/}/"* ]]
 }
@@ -1839,6 +1904,10 @@ unit_is_enabled() {
 remove_path() {
   local -r path="$1" what="$2"
   rooted "${path}"
+  if [[ -d "${ROOTED%/*}" ]] && ! directory_in_tree "${ROOTED%/*}"; then
+    err "${ROOTED%/*} leads out of ${ROOT_DIR} (a symlink?); uninstall removes nothing there"
+    return "${EXIT_PREFLIGHT}"
+  fi
   if [[ -e "${ROOTED}" || -L "${ROOTED}" ]]; then
     rm -f -- "${ROOTED}"
     printf '  - removed %s (%s)\n' "${ROOTED}" "${what}"
