@@ -506,15 +506,22 @@ lock_is_held() {
   [[ -n "${PROCESS_START}" && "${PROCESS_START}" == "${LOCK_OWNER_START}" ]]
 }
 
+# Opens the flock file as LOCK_FD; read-only when it must: a lock file that exists
+# can be locked on a read-only ${RUN_DIR}.
+open_lock_file() {
+  { exec {LOCK_FD}>>"${LOCK_DIR}"; } 2>/dev/null && return 0
+  exec {LOCK_FD}<"${LOCK_DIR}" && return 0
+  LOCK_FD=''
+  return 1
+}
+
 take_lock() {
   mkdir -p -- "${RUN_DIR}" 2>/dev/null || true
   if has_command flock; then
-    # Read-only when it must: a lock file that exists can be locked on a read-only ${RUN_DIR}.
-    { exec {LOCK_FD}>>"${LOCK_DIR}"; } 2>/dev/null || exec {LOCK_FD}<"${LOCK_DIR}" || {
-      LOCK_FD=''
+    if ! open_lock_file; then
       err "cannot open the lock file ${LOCK_DIR}"
       return "${EXIT_FAILED}"
-    }
+    fi
     # A few seconds' grace: a run killed a moment ago may leave children that still hold the lock briefly.
     if ! flock -w 5 "${LOCK_FD}"; then
       read_lock_owner
@@ -549,10 +556,6 @@ release_lock() {
   if [[ "${LOCK_OWNER}" == "$$" ]]; then rm -rf -- "${LOCK_DIR}"; fi
 }
 
-# The migration guard outlives this process: it becomes the owner.
-hand_lock_to() {
-  write_lock_owner "$1"
-}
 # endregion lock
 
 has_command() {

@@ -535,15 +535,22 @@ lock_is_held() {
   [[ -n "${PROCESS_START}" && "${PROCESS_START}" == "${LOCK_OWNER_START}" ]]
 }
 
+# Opens the flock file as LOCK_FD; read-only when it must: a lock file that exists
+# can be locked on a read-only ${RUN_DIR}.
+open_lock_file() {
+  { exec {LOCK_FD}>>"${LOCK_DIR}"; } 2>/dev/null && return 0
+  exec {LOCK_FD}<"${LOCK_DIR}" && return 0
+  LOCK_FD=''
+  return 1
+}
+
 take_lock() {
   mkdir -p -- "${RUN_DIR}" 2>/dev/null || true
   if has_command flock; then
-    # Read-only when it must: a lock file that exists can be locked on a read-only ${RUN_DIR}.
-    { exec {LOCK_FD}>>"${LOCK_DIR}"; } 2>/dev/null || exec {LOCK_FD}<"${LOCK_DIR}" || {
-      LOCK_FD=''
+    if ! open_lock_file; then
       err "cannot open the lock file ${LOCK_DIR}"
       return "${EXIT_FAILED}"
-    }
+    fi
     # A few seconds' grace: a run killed a moment ago may leave children that still hold the lock briefly.
     if ! flock -w 5 "${LOCK_FD}"; then
       read_lock_owner
@@ -578,10 +585,6 @@ release_lock() {
   if [[ "${LOCK_OWNER}" == "$$" ]]; then rm -rf -- "${LOCK_DIR}"; fi
 }
 
-# The migration guard outlives this process: it becomes the owner.
-hand_lock_to() {
-  write_lock_owner "$1"
-}
 # endregion lock
 
 has_command() {
@@ -753,14 +756,11 @@ record_parent_settings() {
 # up (arp_notify), and neither interface answers for an address it does not hold.
 ensure_arp_hygiene() {
   local key
-  if [[ "${MODE}" == plan ]] && ! has_link '' "${SHIM}"; then
-    for key in "${ARP_SETTINGS[@]}" arp_notify; do write_setting "${SHIM}" "${key}" "${ARP_WANTED[${key}]}"; done
-  else
-    flush_queue "${NODE_CONTEXT}"
-    for key in "${ARP_SETTINGS[@]}" arp_notify; do
-      already setting_is "${SHIM}" "${key}" "${ARP_WANTED[${key}]}" || write_setting "${SHIM}" "${key}" "${ARP_WANTED[${key}]}"
-    done
-  fi
+  # The shim's settings exist once the shim does: make it first (a plan only prints).
+  flush_queue "${NODE_CONTEXT}"
+  for key in "${ARP_SETTINGS[@]}" arp_notify; do
+    already setting_is "${SHIM}" "${key}" "${ARP_WANTED[${key}]}" || write_setting "${SHIM}" "${key}" "${ARP_WANTED[${key}]}"
+  done
   for key in "${ARP_SETTINGS[@]}"; do
     if ! already setting_is "${PARENT}" "${key}" "${ARP_WANTED[${key}]}"; then
       record_parent_settings
@@ -813,7 +813,7 @@ announce_host_address() {
   for round in 1 2; do
     if ((round == 2)); then sleep 1.1; fi
     ip neigh del "${GATEWAY}" dev "${dev}" >/dev/null 2>&1 || true
-    probe_once '' "${GATEWAY}" || true
+    probe_once '' "${GATEWAY}" "${dev}" || true
   done
   ANNOUNCED="announced ${address} on ${dev} (ARP requests for ${GATEWAY} from ${dev}; arping from iputils would send gratuitous ARP)"
 }
@@ -1242,14 +1242,14 @@ confirmed() {
   [[ -f "${CONFIRM_FILE}" ]]
 }
 
-# At boot (apply --boot) nobody is there to confirm: the probes alone decide.
 readonly INTERACTIVE_CONFIRM_TIMEOUT=120
 NO_CONFIRM=no
 CONFIRM_TIMEOUT=0
 
 # How long the migration waits for "confirm": what the config says; without it,
 # ${INTERACTIVE_CONFIRM_TIMEOUT}s for an operator at a terminal (a probe of the gateway says nothing of
-# the operator's own path) and none for automation. --no-confirm and --boot wait for none.
+# the operator's own path) and none for automation. --no-confirm waits for none, and so does
+# --boot: nobody is there to confirm, the probes alone decide.
 choose_confirm_timeout() {
   CONFIRM_TIMEOUT="${CONFIGURED_CONFIRM_TIMEOUT}"
   if [[ -z "${CONFIRM_TIMEOUT}" ]]; then
@@ -1281,7 +1281,7 @@ wait_until() {
 # The detached guard: owns the lock until the migration is kept or reverted.
 guard_migration() {
   set +o errexit
-  hand_lock_to "${BASHPID}"
+  write_lock_owner "${BASHPID}"
   log "migration: moving ${HOST_ADDRESS} from ${PARENT} to ${SHIM}"
   local outcome=0
   if ! execute_chain "$@"; then
@@ -1323,8 +1323,7 @@ cmd_guard() {
   load_parent_state || implied_parent_state
   if [[ "${GUARD_TAKES_LOCK:-}" == yes ]] && has_command flock; then
     # Started by systemd, the guard did not inherit apply's lock: apply let it go for the guard to take.
-    { exec {LOCK_FD}>>"${LOCK_DIR}"; } 2>/dev/null || exec {LOCK_FD}<"${LOCK_DIR}" || LOCK_FD=''
-    if [[ -n "${LOCK_FD}" ]]; then flock -w 30 "${LOCK_FD}" || log "migration: could not take the lock; going on without it"; fi
+    if open_lock_file; then flock -w 30 "${LOCK_FD}" || log "migration: could not take the lock; going on without it"; fi
   fi
   guard_migration "$@"
 }
