@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
 // Lab tests create network namespaces and compare the host before and after, so they run after the rest, one file
-// at a time; everything else runs in parallel.
+// at a time, and the VM bench (virtual machines on a lab LAN) after them; everything else runs in parallel.
 export default defineConfig({
   test: {
     globalSetup: ['test/global-setup.ts'],
@@ -12,6 +12,7 @@ export default defineConfig({
     projects: [
       { extends: true, test: { name: 'fast', include: ['test/{unit,golden,e2e}/**/*.test.ts'], sequence: { groupOrder: 0 } } },
       { extends: true, test: { name: 'lab', include: ['test/lab/**/*.test.ts'], fileParallelism: false, sequence: { groupOrder: 1 } } },
+      { extends: true, test: { name: 'vm', include: ['test/vm/**/*.test.ts'], fileParallelism: false, sequence: { groupOrder: 2 } } },
     ],
   },
 });

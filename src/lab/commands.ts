@@ -39,10 +39,10 @@ export function labPaths(prefix: string): LabPaths {
 }
 
 const nodeRole = (node: string): string => `node-${node}`;
-const SWITCH = 'lan';
-const GATEWAY = 'gw';
-const CLIENT = 'client';
-const WATCHER = 'watch';
+export const SWITCH = 'lan';
+export const GATEWAY = 'gw';
+export const CLIENT = 'client';
+export const WATCHER = 'watch';
 
 // Inside a node's fresh mount namespace: its own hostname, an empty /run/netns (so `ip netns add ns1` on two nodes
 // makes two namespaces, neither visible to the real host) and a /sys that shows the node's own interfaces.
@@ -107,20 +107,24 @@ function dhcpLines(topology: Topology): string[] {
   ];
 }
 
-/** Builds the lab; runs under `set -e`, so the first failure stops it (and the caller cleans up). */
-export function setupScript(topology: Topology): string {
+/**
+ * The LAN without its nodes: the switch (a bridge in a namespace of its own), the gateway router with the outside
+ * client behind it, and the LAN neighbour that watches. Emulated nodes plug into it (setupScript), and so do the
+ * test bench's virtual machines, whose taps qemu makes inside the switch namespace.
+ */
+export function lanSetupLines(topology: Topology): string[] {
   const paths = labPaths(topology.prefix);
   const sw = paths.netns(SWITCH);
   const gw = paths.netns(GATEWAY);
   const client = paths.netns(CLIENT);
   const watcher = paths.netns(WATCHER);
-  const lines = [
+  return [
     'set -o errexit -o nounset -o pipefail',
     line('mkdir', '-p', paths.dir),
     line('mount', '--bind', paths.dir, paths.dir),
     line('mount', '--make-private', paths.dir),
     line('mkdir', '-p', `${paths.dir}/scripts`, `${paths.dir}/run`),
-    ...[sw, gw, client, watcher, ...topology.nodes.map((node) => paths.netns(nodeRole(node.name)))].map((ns) => line('ip', 'netns', 'add', ns)),
+    ...[sw, gw, client, watcher].map((ns) => line('ip', 'netns', 'add', ns)),
     line('ip', '-n', sw, 'link', 'add', 'br0', 'type', 'bridge'),
     line('ip', '-n', sw, 'link', 'set', 'br0', 'up'),
     line('ip', '-n', sw, 'link', 'add', 'pgw', 'type', 'veth', 'peer', 'name', 'lan0', 'netns', gw),
@@ -138,6 +142,13 @@ export function setupScript(topology: Topology): string {
     ...(topology.watcher?.addresses ?? []).map((cidr) => line('ip', '-n', watcher, 'addr', 'add', cidr, 'dev', 'eth0')),
     ...['lo', 'eth0'].map((dev) => line('ip', '-n', watcher, 'link', 'set', dev, 'up')),
   ];
+}
+
+/** Builds the lab; runs under `set -e`, so the first failure stops it (and the caller cleans up). */
+export function setupScript(topology: Topology): string {
+  const paths = labPaths(topology.prefix);
+  const sw = paths.netns(SWITCH);
+  const lines = [...lanSetupLines(topology), ...topology.nodes.map((node) => line('ip', 'netns', 'add', paths.netns(nodeRole(node.name))))];
   for (const node of topology.nodes) {
     const ns = paths.netns(nodeRole(node.name));
     const { dhcp } = PROFILES[node.profile];
@@ -191,7 +202,12 @@ export const PINGS_AT_ONCE = 32;
  * its neighbour cache at the end: the caller knows when the lab would overflow the kernel's shared table.
  */
 export function probeCommand(prefix: string, from: Endpoint, targets: string[], flushAfter: boolean): string[] {
-  const pingAll = [
+  return [...probeWrapper(prefix, from), 'bash', '-c', pingAllScript(flushAfter), 'probe', ...targets];
+}
+
+/** The bash text of a probe: pings its arguments and prints "<ip> ok" or "<ip> no" for each. */
+export function pingAllScript(flushAfter: boolean): string {
+  return [
     'for ip in "$@"; do',
     `  while (( $(jobs -rp | wc -l) >= ${PINGS_AT_ONCE} )); do wait -n; done`,
     `  { if ping -n -q -c 1 -i 0.2 -w ${PING_DEADLINE_SECONDS} "$ip" >/dev/null 2>&1; then echo "$ip ok"; else echo "$ip no"; fi; } &`,
@@ -199,7 +215,6 @@ export function probeCommand(prefix: string, from: Endpoint, targets: string[], 
     'wait',
     ...(flushAfter ? ['ip neigh flush all'] : []),
   ].join('\n');
-  return [...probeWrapper(prefix, from), 'bash', '-c', pingAll, 'probe', ...targets];
 }
 
 export const WATCH_INTERVAL_SECONDS = 0.1;

@@ -1954,9 +1954,49 @@ cmd_uninstall() {
   remove_path "${UNIT_FILE}" "systemd unit"
   remove_path "${INSTALLED_SCRIPT}" "installed copy of this script"
   if ((CHANGED > 0)); then reload_systemd; fi
-  if [[ "${UNINSTALL_TEARDOWN}" != yes ]]; then
+  forget_unit
+  if [[ "${UNINSTALL_TEARDOWN}" == yes ]]; then
+    forget_run_files
+  else
     printf '\nThe running network stays as it is; "%s teardown" removes it.\n' "${SCRIPT_NAME}"
   fi
+}
+
+# systemd keeps a unit it has run loaded after its file is gone: "not-found",
+# still active (exited) or failed. Once daemon-reload has dropped the unit's
+# commands, stopping it runs nothing (no teardown): systemd only forgets it.
+forget_unit() {
+  if [[ "${ROOT_DIR}" != / ]] || ! uses_systemd || ! has_command systemctl; then return 0; fi
+  local shown line load='' active=''
+  shown="$(systemctl show -p LoadState -p ActiveState "${UNIT_NAME}" 2>/dev/null)" || return 0
+  while IFS= read -r line; do
+    case "${line}" in
+      LoadState=*) load="${line#LoadState=}" ;;
+      ActiveState=*) active="${line#ActiveState=}" ;;
+      *) ;;
+    esac
+  done <<<"${shown}"
+  if [[ "${load}" != not-found ]]; then return 0; fi
+  if [[ "${active}" == failed ]]; then
+    printf '  + systemctl reset-failed %s (it failed; its file is gone)\n' "${UNIT_NAME}"
+    systemctl reset-failed "${UNIT_NAME}"
+  elif [[ -n "${active}" && "${active}" != inactive ]]; then
+    printf '  + systemctl stop %s (its file is gone: systemd forgets it, nothing runs)\n' "${UNIT_NAME}"
+    systemctl stop "${UNIT_NAME}"
+  fi
+}
+
+# uninstall --teardown leaves nothing of this node in ${RUN_DIR}: its log and its
+# lock go too. A run that starts now locks a new file, and finds nothing to undo.
+forget_run_files() {
+  local file
+  for file in "${RUN_DIR}/${NODE}".*; do
+    if [[ -f "${file}" ]]; then
+      rm -f -- "${file}"
+      printf '  - removed %s\n' "${file}"
+    fi
+  done
+  rmdir -- "${RUN_DIR}" 2>/dev/null || true
 }
 
 # Sets INSTALLED_CONFIG to the config sha256 of an installed copy of a node script, or "unknown".

@@ -1,0 +1,307 @@
+// The VM test bench: the generated scripts on real machines. Each node is a Debian VM under qemu, systemd as PID 1,
+// udev, ifupdown and a vmxnet3 NIC named ens160, plugged into the lab's own LAN (switch, gateway router, outside
+// client, LAN neighbour), whose namespaces carry the lab's prefix: nothing touches the host's namespace, and
+// `macvlan-gen lab clean` removes a bench left behind. The bench logs in over SSH from the LAN neighbour's
+// namespace, as an operator on the LAN would.
+import { spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { GATEWAY, LAB_PREFIX, SWITCH, WATCHER, labPaths, lanSetupLines, pingAllScript, probeCommand } from '../../src/lab/commands.js';
+import { removeLab } from '../../src/lab/emulated-lab.js';
+import type { Expectation } from '../../src/lab/expect.js';
+import { buildTopology, type Topology } from '../../src/lab/topology.js';
+import type { Plan } from '../../src/plan/plan.js';
+import { runProcess, startProcess, type ProcessResult, type StartedProcess } from '../../src/process.js';
+import { shq } from '../../src/render/shq.js';
+import { ROOT } from './cli.js';
+
+const IMAGE_SCRIPT = path.join(ROOT, 'test', 'vm', 'image.sh');
+const COMMANDS = ['qemu-system-x86_64', 'qemu-img', 'mmdebstrap', 'mke2fs', 'ssh', 'scp', 'ssh-keygen'];
+const PACKAGES = 'qemu-system-x86 qemu-utils mmdebstrap e2fsprogs openssh-client';
+
+/** How long a VM may take from power-on (or reboot) until it answers SSH: TCG boots in ~20 s on an idle machine. */
+const BOOT_SECONDS = 240;
+const SSH_OPTIONS = ['-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR',
+  '-o', 'ConnectTimeout=5', '-o', 'ServerAliveInterval=5', '-o', 'ServerAliveCountMax=6'];
+
+const onPath = (command: string): boolean =>
+  (process.env['PATH'] ?? '').split(':').some((dir) => dir !== '' && existsSync(path.join(dir, command)));
+
+/** Why the bench cannot run on this machine, or undefined when it can. */
+export function whyNoVms(): string | undefined {
+  if (process.getuid?.() !== 0) return 'the VM bench needs root (network namespaces and tap devices)';
+  const missing = COMMANDS.filter((command) => !onPath(command));
+  if (missing.length > 0) return `the VM bench needs ${missing.join(', ')}: apt-get install ${PACKAGES}`;
+  if (!existsSync('/dev/net/tun')) return 'the VM bench needs /dev/net/tun for the VMs\' NICs';
+  return undefined;
+}
+
+export interface VmImage {
+  dir: string;
+  kernel: string;
+  initrd: string;
+  disk: string;
+  key: string;
+  /** Seconds the build took; 0 when the cached image was used. */
+  builtSeconds: number;
+}
+
+/** Where the image is kept: under the sha256 of the script that builds it (its package list and settings). */
+export function imageDir(): string {
+  const base = process.env['MACVLAN_GEN_VM_CACHE'] ?? path.join(process.env['XDG_CACHE_HOME'] ?? path.join(homedir(), '.cache'), 'macvlan-gen', 'vm');
+  const key = createHash('sha256').update(readFileSync(IMAGE_SCRIPT)).digest('hex').slice(0, 16);
+  return path.join(base, `debian-${key}`);
+}
+
+/** The cached image, built first when there is none (about a minute and a half, from Debian's packages). */
+export async function ensureImage(): Promise<VmImage> {
+  const dir = imageDir();
+  const image = (builtSeconds: number): VmImage => ({
+    dir, builtSeconds, kernel: path.join(dir, 'vmlinuz'), initrd: path.join(dir, 'initrd.img'), disk: path.join(dir, 'root.img'), key: path.join(dir, 'id_ed25519'),
+  });
+  if (existsSync(path.join(dir, 'root.img'))) return image(0);
+  const started = Date.now();
+  mkdirSync(path.dirname(dir), { recursive: true });
+  const building = `${dir}.building-${process.pid}`;
+  rmSync(building, { recursive: true, force: true });
+  const result = await runProcess('bash', [IMAGE_SCRIPT, building]);
+  if (result.status !== 0) {
+    rmSync(building, { recursive: true, force: true });
+    throw new Error(`building the VM image failed (${IMAGE_SCRIPT}):\n${(result.stderr + result.stdout).trim().split('\n').slice(-15).join('\n')}`);
+  }
+  renameSync(building, dir);
+  return image((Date.now() - started) / 1000);
+}
+
+/**
+ * KVM where it works, else TCG. A working KVM boots the kernel to its panic (no root file system given) in a second
+ * or two; a nested one here hangs right after the kernel's decompressor, so the probe gives it 15 s. Set
+ * MACVLAN_GEN_VM_ACCEL=kvm or tcg to skip the probe.
+ */
+export async function chooseAccel(image: VmImage, workDir: string): Promise<'kvm' | 'tcg'> {
+  const forced = process.env['MACVLAN_GEN_VM_ACCEL'];
+  if (forced === 'kvm' || forced === 'tcg') return forced;
+  if (!existsSync('/dev/kvm')) return 'tcg';
+  const console = path.join(workDir, 'kvm-probe.console');
+  const qemu = startProcess('qemu-system-x86_64', ['-accel', 'kvm', '-m', '256', '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot',
+    '-kernel', image.kernel, '-append', 'console=ttyS0 panic=-1', '-serial', `file:${console}`]);
+  const panicked = (): boolean => existsSync(console) && readFileSync(console, 'utf8').includes('Kernel panic');
+  for (let waited = 0; waited < 150 && !panicked(); waited++) await sleep(100);
+  const works = panicked();
+  await qemu.stop('SIGKILL');
+  return works ? 'kvm' : 'tcg';
+}
+
+export interface Vm {
+  name: string;
+  /** The host address the bench logs in at (it stays the same whichever interface holds it). */
+  ip: string;
+  console: string;
+  qemu: StartedProcess;
+}
+
+/** qemu's NIC models with a Linux driver: vmxnet3 is what the seed's VMware nodes have. */
+export type Nic = 'vmxnet3' | 'virtio-net-pci';
+
+export interface VmOptions {
+  /** Each node's NIC model (default vmxnet3); udev names it ens160 whichever it is. */
+  nics?: Record<string, Nic>;
+  memoryMiB?: number;
+}
+
+function newPrefix(): string {
+  for (;;) {
+    const prefix = `${LAB_PREFIX}-vm${randomBytes(3).toString('hex')}`;
+    if (!existsSync(labPaths(prefix).dir)) return prefix;
+  }
+}
+
+async function bash(script: string, what: string): Promise<void> {
+  const result = await runProcess('bash', ['-c', script]);
+  if (result.status !== 0) throw new Error(`${what} failed: ${result.stderr.trim()}`);
+}
+
+export class VmBench {
+  readonly vms = new Map<string, Vm>();
+  private closed = false;
+
+  private constructor(
+    readonly topology: Topology,
+    readonly image: VmImage,
+    readonly accel: 'kvm' | 'tcg',
+    readonly workDir: string,
+  ) {}
+
+  get prefix(): string {
+    return this.topology.prefix;
+  }
+
+  /** The LAN of the plan with one booted VM per node, each answering SSH. */
+  static async start(plan: Plan, image: VmImage, options: VmOptions = {}): Promise<VmBench> {
+    const workDir = mkdtempSync(path.join(process.env['MVG_TEST_TMP'] ?? tmpdir(), 'vm-bench-'));
+    const topology = buildTopology(plan, newPrefix());
+    if (topology.watcher === undefined) throw new Error('the bench logs in from the LAN neighbour, and this config leaves it no address');
+    const bench = new VmBench(topology, image, await chooseAccel(image, workDir), workDir);
+    try {
+      await bash(lanSetupLines(topology).join('\n'), `building the bench's LAN ${topology.prefix}`);
+      topology.nodes.forEach((node, index) => bench.boot(node.name, index, options));
+      await Promise.all([...bench.vms.values()].map((vm) => bench.plugIn(vm)));
+      await Promise.all([...bench.vms.keys()].map((name) => bench.waitForBoot(name)));
+    } catch (error) {
+      await bench.close();
+      throw error;
+    }
+    return bench;
+  }
+
+  private boot(name: string, index: number, options: VmOptions): void {
+    const node = this.topology.nodes.find((candidate) => candidate.name === name);
+    if (node === undefined) throw new Error(`no node ${name}`);
+    const overlay = path.join(this.workDir, `${name}.qcow2`);
+    const made = spawnSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', this.image.disk, overlay], { encoding: 'utf8' });
+    if (made.status !== 0) throw new Error(`qemu-img could not make ${overlay}: ${made.stderr}`);
+    const ip = node.hostAddress.split('/')[0] ?? '';
+    const identity = [`mvg.hostname=${name}`, `mvg.address=${node.hostAddress}`, ...(node.gateway === undefined ? [] : [`mvg.gateway=${node.gateway}`])];
+    const mac = `52:54:00:6d:76:${(index + 1).toString(16).padStart(2, '0')}`;
+    const console = path.join(this.workDir, `${name}.console`);
+    const qemu = startProcess('nsenter', [`--net=/run/netns/${labPaths(this.prefix).netns(SWITCH)}`, 'qemu-system-x86_64',
+      '-name', name, '-accel', this.accel, '-m', String(options.memoryMiB ?? 1024), '-smp', '1',
+      '-nodefaults', '-no-user-config', '-display', 'none', '-monitor', 'none',
+      '-kernel', this.image.kernel, '-initrd', this.image.initrd, '-append', ['root=/dev/vda', 'rw', 'console=ttyS0', ...identity].join(' '),
+      '-drive', `file=${overlay},if=virtio,format=qcow2`,
+      '-netdev', `tap,id=lan,ifname=${node.port},script=no,downscript=no`, '-device', `${options.nics?.[name] ?? 'vmxnet3'},netdev=lan,mac=${mac}`,
+      '-serial', `file:${console}`]);
+    this.vms.set(name, { name, ip, console, qemu });
+  }
+
+  /** Puts the VM's tap on the switch once qemu has made it. */
+  private async plugIn(vm: Vm): Promise<void> {
+    const sw = labPaths(this.prefix).netns(SWITCH);
+    const port = this.topology.nodes.find((node) => node.name === vm.name)?.port ?? '';
+    for (let waited = 0; waited < 100; waited++) {
+      const shown = await runProcess('ip', ['-n', sw, 'link', 'show', 'dev', port]);
+      if (shown.status === 0) {
+        await bash(`ip -n ${shq(sw)} link set ${shq(port)} master br0 up`, `plugging ${vm.name} into the switch`);
+        return;
+      }
+      await this.checkRunning(vm);
+      await sleep(100);
+    }
+    throw new Error(`qemu made no tap ${port} for ${vm.name}`);
+  }
+
+  private async checkRunning(vm: Vm): Promise<void> {
+    const ended = await Promise.race([vm.qemu.result, sleep(0).then(() => undefined)]);
+    if (ended !== undefined) throw new Error(`the VM ${vm.name} stopped (${ended.status ?? ended.signal}): ${ended.stderr.trim()}\n${this.consoleTail(vm.name)}`);
+  }
+
+  /** The last lines of a VM's serial console, for failure messages. */
+  consoleTail(name: string, lines = 20): string {
+    const vm = this.vm(name);
+    return existsSync(vm.console) ? readFileSync(vm.console, 'utf8').trim().split('\n').slice(-lines).join('\n') : '(no console output)';
+  }
+
+  vm(name: string): Vm {
+    const vm = this.vms.get(name);
+    if (vm === undefined) throw new Error(`no VM ${name}`);
+    return vm;
+  }
+
+  /** The LAN neighbour's namespace: where the bench's SSH sessions start. */
+  private get operatorNetns(): string {
+    return `/run/netns/${labPaths(this.prefix).netns(WATCHER)}`;
+  }
+
+  /** Runs a shell command on a VM over SSH (its own connection), within the given seconds. */
+  ssh(name: string, command: string, seconds = 120): Promise<ProcessResult> {
+    const vm = this.vm(name);
+    return runProcess('nsenter', [`--net=${this.operatorNetns}`, 'timeout', '--kill-after=5', String(seconds),
+      'ssh', '-i', this.image.key, ...SSH_OPTIONS, `root@${vm.ip}`, command]);
+  }
+
+  /** The same, throwing with its output when the command fails. */
+  async shell(name: string, command: string, seconds = 120): Promise<string> {
+    const result = await this.ssh(name, command, seconds);
+    if (result.status !== 0) throw new Error(`on ${name}: ${command}\nexit ${result.status ?? result.signal}\n${result.stdout}${result.stderr}`);
+    return result.stdout;
+  }
+
+  /** Copies local files into a directory of a VM, as an operator carries the generated scripts. */
+  async copy(name: string, files: string[], remoteDir: string): Promise<void> {
+    const vm = this.vm(name);
+    const result = await runProcess('nsenter', [`--net=${this.operatorNetns}`, 'timeout', '60',
+      'scp', '-q', '-i', this.image.key, ...SSH_OPTIONS, ...files, `root@${vm.ip}:${remoteDir}/`]);
+    if (result.status !== 0) throw new Error(`copying ${files.join(', ')} to ${name} failed: ${result.stderr}`);
+  }
+
+  /**
+   * Waits until the VM (booted anew, when given the boot id it had) answers SSH and systemd has finished starting it
+   * up: sshd answers before the units ordered before network-online.target, the macvlan unit among them, are done.
+   */
+  async waitForBoot(name: string, notBootId = ''): Promise<void> {
+    const vm = this.vm(name);
+    const deadline = Date.now() + BOOT_SECONDS * 1000;
+    while (Date.now() < deadline) {
+      await this.checkRunning(vm);
+      const answer = await this.ssh(name, 'cat /proc/sys/kernel/random/boot_id', 15);
+      const bootId = answer.stdout.trim();
+      if (answer.status === 0 && bootId !== '' && bootId !== notBootId) {
+        const seconds = Math.max(10, Math.round((deadline - Date.now()) / 1000));
+        const state = await this.ssh(name, `timeout ${seconds} systemctl is-system-running --wait`, seconds + 10);
+        if (/^(running|degraded)$/m.test(state.stdout)) return;
+        throw new Error(`${name} did not finish booting: systemctl is-system-running says ${state.stdout.trim() || state.stderr.trim()}`);
+      }
+      await sleep(1000);
+    }
+    throw new Error(`${name} did not answer SSH at ${vm.ip} within ${BOOT_SECONDS} s:\n${this.consoleTail(name)}`);
+  }
+
+  /** A real reboot (systemd stops every unit, the VM resets, the kernel boots again); back once the boot is done. */
+  async reboot(name: string): Promise<void> {
+    const before = (await this.shell(name, 'cat /proc/sys/kernel/random/boot_id')).trim();
+    await this.ssh(name, 'systemctl reboot', 30);
+    await this.waitForBoot(name, before);
+  }
+
+  /** Brings the gateway router's LAN link down or up: the gateway disappears from the LAN, the client with it. */
+  async gatewayLink(state: 'up' | 'down'): Promise<void> {
+    await bash(`ip -n ${shq(labPaths(this.prefix).netns(GATEWAY))} link set lan0 ${state}`, `bringing the gateway ${state}`);
+  }
+
+  /** Pings every expected pair from its first endpoint, inside the VMs over SSH; which answered. */
+  async probe(expectations: Expectation[]): Promise<(Expectation & { actual: boolean })[]> {
+    const byId = new Map(this.topology.endpoints.map((endpoint) => [endpoint.id, endpoint]));
+    const answers = new Map<string, boolean>();
+    await Promise.all([...new Set(expectations.map((e) => e.from))].map(async (sourceId) => {
+      const source = byId.get(sourceId);
+      if (source === undefined) return;
+      const targets = [...new Set(expectations.filter((e) => e.from === sourceId).map((e) => byId.get(e.to)?.ip ?? ''))];
+      let result: ProcessResult;
+      if (source.node === undefined) {
+        const [command = 'nsenter', ...args] = probeCommand(this.prefix, source, targets, false);
+        result = await runProcess(command, args);
+      } else {
+        const inside = source.netns === undefined ? [] : ['ip', 'netns', 'exec', source.netns];
+        result = await this.ssh(source.node, [...inside, 'bash', '-c', pingAllScript(false), 'probe', ...targets].map(shq).join(' '));
+      }
+      for (const answer of result.stdout.trim().split('\n')) {
+        const [ip, verdict] = answer.split(' ');
+        answers.set(`${sourceId} ${ip ?? ''}`, verdict === 'ok');
+      }
+    }));
+    return expectations.map((e) => ({ ...e, actual: answers.get(`${e.from} ${byId.get(e.to)?.ip ?? ''}`) ?? false }));
+  }
+
+  /** Powers the VMs off (each qemu by its pid), removes the LAN and the VMs' disks. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all([...this.vms.values()].map((vm) => vm.qemu.stop('SIGTERM')));
+    removeLab(this.prefix);
+    rmSync(this.workDir, { recursive: true, force: true });
+  }
+}
+
