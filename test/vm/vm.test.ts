@@ -92,6 +92,7 @@ describe.skipIf(whyNot !== undefined)('the seed scripts on virtual machines (qem
     expect(output).toContain('after apply (exit 0) the session lives; 192.168.179.9 is on mac0');
     expect(session.status).toBe(0);
 
+    // The session that ran apply has closed; a second one finds the guard waiting.
     const confirm = await bench.ssh('node2', `ssh root@${NODE1} /root/node1.sh confirm`);
     expect(confirm.status, confirm.stdout + confirm.stderr).toBe(0);
     expect(await bench.shell('node1', 'cat /run/macvlan-gen/node1.migration')).toBe('migrated\n');
@@ -115,6 +116,16 @@ describe.skipIf(whyNot !== undefined)('the seed scripts on virtual machines (qem
     const journal = await unitJournal(bench);
     expect(journal.match(/^Finished macvlan-gen-node1\.service/gm)?.length, journal).toBe(1);
     expect(journal.match(/^Starting macvlan-gen-node1\.service/gm)?.length, journal).toBe(1);
+    // Ordered as the unit says: after ifupdown has put the address on ens160, done before the network is online.
+    const [networking, started, exited, online] = (await bench.shell('node1', [
+      'systemctl show -P ActiveEnterTimestampMonotonic networking.service',
+      `systemctl show -P ExecMainStartTimestampMonotonic ${UNIT}`,
+      `systemctl show -P ExecMainExitTimestampMonotonic ${UNIT}`,
+      'systemctl show -P ActiveEnterTimestampMonotonic network-online.target',
+    ].join('; '))).trim().split('\n').map(Number);
+    expect(networking).toBeGreaterThan(0);
+    expect(started).toBeGreaterThanOrEqual(networking ?? Infinity);
+    expect(online).toBeGreaterThanOrEqual(exited ?? Infinity);
 
     const verify = await bench.ssh('node1', '/root/node1.sh verify');
     expect(verify.status, verify.stdout + verify.stderr).toBe(0);
