@@ -325,6 +325,8 @@ read_created() {
 # The node's state, read once per run: links, addresses and routes of this
 # node's own namespace ('') and of each of our namespaces that exists.
 declare -A NETNS_PRESENT=() LINK_INDEX=() LINK_PARENT=() LINK_FLAGS=() LINK_MTU=() LINK_MAC=() LINK_MODE=() LINK_SOURCE_MACS=() ADDRESSES=() ROUTES=()
+# Which interfaces of this node's own namespace carry an address: "mac0 ens160 ", by address with prefix.
+declare -A ADDRESS_HOLDERS=()
 # The rest of each address's line (flags, lifetimes): a lease must not be moved.
 declare -A ADDRESS_DETAIL=()
 PARENT_INDEX=''
@@ -333,13 +335,21 @@ readonly LINK_LINE='^([0-9]+): ([^:@ ]+)(@([^: ]+))?: <([^>]*)> mtu ([0-9]+)'
 readonly ADDRESS_LINE='^[0-9]+: +([^ ]+) +inet ([0-9./]+)(.*)$'
 readonly IP6_ADDRESS_LINE='^[0-9]+: +[^ ]+ +inet6 '
 
-# Parses what `ip -o -d -batch -` prints for "link show", "addr show" and "route show".
+readonly STATE_COMMANDS=$'link show\naddr show\nroute show'
+readonly NETNS_MARK=$'\036'
+
+# Parses what `ip -o -d -batch -` prints for "link show", "addr show" and "route
+# show" of namespace NETNS ('' = this node's own); a line "<NETNS_MARK>NAME" says
+# that the lines after it are namespace NAME's.
 parse_ip_state() {
-  local -r netns="$1" text="$2"
-  local line key
-  ROUTES["${netns}/"]=''
+  local netns="$1" line key
+  local -r text="$2"
+  if [[ "${text}" != "${NETNS_MARK}"* ]]; then ROUTES["${netns}/"]=''; fi
   while IFS= read -r line; do
-    if [[ "${line}" =~ ${LINK_LINE} ]]; then
+    if [[ "${line}" == "${NETNS_MARK}"* ]]; then
+      netns="${line#"${NETNS_MARK}"}"
+      ROUTES["${netns}/"]=''
+    elif [[ "${line}" =~ ${LINK_LINE} ]]; then
       key="${netns}/${BASH_REMATCH[2]}"
       LINK_INDEX["${key}"]="${BASH_REMATCH[1]}"
       LINK_PARENT["${key}"]="${BASH_REMATCH[4]}"
@@ -353,6 +363,7 @@ parse_ip_state() {
       if [[ "${line}" =~ remotes\ \([0-9]+\)(( [0-9a-f:]{17})+) ]]; then LINK_SOURCE_MACS["${key}"]="${BASH_REMATCH[1]} "; fi
     elif [[ "${line}" =~ ${ADDRESS_LINE} ]]; then
       ADDRESSES["${netns}/${BASH_REMATCH[1]}"]+=" ${BASH_REMATCH[2]} "
+      if [[ -z "${netns}" ]]; then ADDRESS_HOLDERS["${BASH_REMATCH[2]}"]+="${BASH_REMATCH[1]} "; fi
       ADDRESS_DETAIL["${netns}/${BASH_REMATCH[1]} ${BASH_REMATCH[2]}"]="${BASH_REMATCH[3]//\\/} "
     elif [[ -n "${line}" && ! "${line}" =~ ${IP6_ADDRESS_LINE} ]]; then
       ROUTES["${netns}/"]+="${line#unicast } "$'\n'
@@ -360,30 +371,44 @@ parse_ip_state() {
   done <<<"${text}"
 }
 
-read_ip_state() {
-  local -r netns="$1"
-  ip_command_for "${netns:-${NODE_CONTEXT}}"
-  local state
-  if ! state="$("${IP_COMMAND[@]}" -o -d -batch - <<<$'link show\naddr show\nroute show')"; then
-    err "cannot read the state of ${netns:-the node namespace} with ip"
-    return "${EXIT_FAILED}"
-  fi
-  parse_ip_state "${netns}" "${state}"
+# The states of the given namespaces, each after its mark line: one ip per
+# namespace, all in the one subshell that captures them (bash and ip only).
+print_namespace_states() {
+  local netns
+  for netns in "$@"; do
+    printf '%s%s\n' "${NETNS_MARK}" "${netns}"
+    ip_command_for "${netns}"
+    "${IP_COMMAND[@]}" -o -d -batch - <<<"${STATE_COMMANDS}" || printf '%s!\n' "${NETNS_MARK}"
+  done
 }
 
 read_node_state() {
   detect_ip_netns_option
   NETNS_PRESENT=() LINK_INDEX=() LINK_PARENT=() LINK_FLAGS=() LINK_MTU=() LINK_MAC=() LINK_MODE=() LINK_SOURCE_MACS=() ADDRESSES=() ROUTES=()
+  ADDRESS_HOLDERS=()
   ADDRESS_DETAIL=()
-  read_ip_state ''
-  local list netns
+  local state list netns
+  if ! state="$(ip -o -d -batch - <<<"${STATE_COMMANDS}")"; then
+    err "cannot read the state of the node namespace with ip"
+    return "${EXIT_FAILED}"
+  fi
+  parse_ip_state '' "${state}"
   list="$(ip netns list)"
   while read -r netns _; do
     if [[ -n "${netns}" ]]; then NETNS_PRESENT["${netns}"]=1; fi
   done <<<"${list}"
+  local -a present=()
   for netns in ${NAMESPACES[@]+"${NAMESPACES[@]}"}; do
-    if has_netns "${netns}"; then read_ip_state "${netns}"; fi
+    if has_netns "${netns}"; then present+=("${netns}"); fi
   done
+  if ((${#present[@]} > 0)); then
+    state="$(print_namespace_states "${present[@]}")"
+    if [[ $'\n'"${state}" == *$'\n'"${NETNS_MARK}!"* ]]; then
+      err "cannot read the state of every namespace with ip (one went away while it was read?)"
+      return "${EXIT_FAILED}"
+    fi
+    parse_ip_state "${present[0]}" "${state}"
+  fi
   PARENT_INDEX="${LINK_INDEX[/${PARENT}]:-}"
 }
 
@@ -464,14 +489,11 @@ live_has_address() {
   [[ "${addresses}" == *" $2 "* ]]
 }
 
-# Interfaces of this node's own namespace that carry an address.
+# Interfaces of this node's own namespace that carry an address: "mac0 ens160 ", or ''.
 interfaces_with_address() {
-  local -r address="$1"
-  local key
-  for key in "${!ADDRESSES[@]}"; do
-    if [[ "${key}" == /* && "${ADDRESSES[${key}]}" == *" ${address} "* ]]; then printf '%s ' "${key#/}"; fi
-  done
+  HOLDERS="${ADDRESS_HOLDERS[$1]:-}"
 }
+HOLDERS=''
 # endregion state
 
 # region lock
@@ -659,7 +681,7 @@ collect_problems() {
     problem "the kernel cannot create macvlan interfaces on ${PARENT} (no macvlan support? try: modprobe macvlan)"
   fi
   local -r parent_mtu="${LINK_MTU[/${PARENT}]}"
-  local netns name mtu found
+  local netns name mtu
   for netns in ${NAMESPACES[@]+"${NAMESPACES[@]}"}; do
     name="${NS_INTERFACE[${netns}]}"
     mtu="${NS_MTU[${netns}]:-}"
@@ -672,15 +694,15 @@ collect_problems() {
     if has_link "${netns}" "${name}" && ! is_our_macvlan "${netns}" "${name}" "${NS_MODE[${netns}]}"; then
       problem "interface ${name} in namespace ${netns} is not a ${NS_MODE[${netns}]}-mode macvlan on ${PARENT}; remove or rename it"
     fi
-    found="$(interfaces_with_address "${NS_ADDRESS[${netns}]}")"
-    if [[ -n "${found}" ]]; then
-      problem "address ${NS_ADDRESS[${netns}]} of namespace ${netns} is already used on this node (${found% }); two hosts would answer for it"
+    interfaces_with_address "${NS_ADDRESS[${netns}]}"
+    if [[ -n "${HOLDERS}" ]]; then
+      problem "address ${NS_ADDRESS[${netns}]} of namespace ${netns} is already used on this node (${HOLDERS% }); two hosts would answer for it"
     fi
   done
   if ! host_address_on_parent && ! host_address_on_shim; then
-    found="$(interfaces_with_address "${HOST_ADDRESS}")"
-    if [[ -n "${found}" ]]; then
-      problem "the host address ${HOST_ADDRESS} is on ${found% }, not on ${PARENT}${SHIM:+ or ${SHIM}}; the config does not match this node"
+    interfaces_with_address "${HOST_ADDRESS}"
+    if [[ -n "${HOLDERS}" ]]; then
+      problem "the host address ${HOST_ADDRESS} is on ${HOLDERS% }, not on ${PARENT}${SHIM:+ or ${SHIM}}; the config does not match this node"
     else
       problem "the host address ${HOST_ADDRESS} is not on this node: is this really ${NODE}? (see 'ip -o addr')"
     fi
@@ -1529,8 +1551,8 @@ verify_host_address() {
 
 teardown_host_address() {
   step host-shim "Put the host address ${HOST_ADDRESS} back on ${PARENT}"
-  local elsewhere
-  elsewhere="$(interfaces_with_address "${HOST_ADDRESS}")"
+  interfaces_with_address "${HOST_ADDRESS}"
+  local -r elsewhere="${HOLDERS}"
   if host_address_on_parent; then
     printf '  = the host address is on %s\n' "${PARENT}"
   elif ! has_link '' "${PARENT}"; then
