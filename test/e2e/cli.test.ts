@@ -158,6 +158,9 @@ describe('macvlan-gen lint', () => {
     const run = runCli(['lint'], cwd, { SHELLCHECKJS_BIN: bin });
     expect(run.status).toBe(4);
     expect(run.stderr).toMatch(/^macvlan-gen: shellcheck could not run .*apt-get install shellcheck/);
+    const missing = runCli(['lint'], cwd, { SHELLCHECKJS_BIN: path.join(cwd, 'no-such-shellcheck') });
+    expect(missing.status).toBe(4);
+    expect(missing.stderr).toBe(`macvlan-gen: shellcheck could not start (${path.join(cwd, 'no-such-shellcheck')}: spawn ${path.join(cwd, 'no-such-shellcheck')} ENOENT); install it (apt-get install shellcheck) or set SHELLCHECKJS_BIN to its path\n`);
   });
 
   it('exits 2 when there is nothing to lint', () => {
