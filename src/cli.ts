@@ -11,7 +11,7 @@ import { generateFromText, generateStream, validateText } from './pipeline.js';
 import { writeOutput, readOutputDir, previousOutputFiles, writeTextFiles } from './output/write.js';
 import { compareOutput, describeDrift } from './output/compare.js';
 import { formatLintFinding, lintScripts } from './lint/lint.js';
-import { PACKAGE_ROOT, VERSION } from './package-info.js';
+import { seedExample, VERSION } from './package-info.js';
 import { listLabs, removeLab, runLab, type ExpectationOverride } from './lab/runner.js';
 import { recordLab } from './lab/transcripts.js';
 import { profileHelp, resolveProfiles } from './lab/profiles.js';
@@ -143,7 +143,7 @@ async function main(argv: string[]): Promise<number> {
           .option('force', { type: 'boolean', default: false, describe: 'overwrite an existing file' }),
       (args) => {
         if (existsSync(args.file) && !args.force) throw new UsageError(`${args.file} already exists; pass --force to overwrite it`);
-        const seed = readFileSync(path.join(PACKAGE_ROOT, 'examples', 'seed.yaml'), 'utf8').replace(
+        const seed = seedExample().replace(
           /^# yaml-language-server: \$schema=.*$/m,
           '# yaml-language-server: $schema=./node_modules/macvlan-gen/schema/macvlan-gen.schema.json',
         );
