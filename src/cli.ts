@@ -218,6 +218,8 @@ async function main(argv: string[]): Promise<number> {
     .help()
     .alias('h', 'help')
     .wrap(Math.min(110, process.stdout.columns || 110))
+    // English throughout, as the commands' own texts are (the standalone build carries no translations of yargs' words).
+    .locale('en')
     .exitProcess(false)
     .fail((message, error) => {
       throw error ?? new UsageError(message);

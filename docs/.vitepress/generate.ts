@@ -1,6 +1,7 @@
 // Regenerates every artifact the docs embed, from the generator itself: the seed example's scripts (for `<<<` region
 // snippets and downloads), node1.sh install/uninstall and its unit, the CLI help of every command, and the config
-// reference from the JSON Schema.
+// reference from the JSON Schema. Also builds the standalone generator and its SHA256SUMS for the downloads, which
+// are not committed (docs/public/downloads/standalone/).
 // Run by `npm run docs:generate` (and so by docs:build); test/golden/docs.test.ts fails when the committed copies
 // are stale. The lab's recorded transcripts and matrices need root: `npm run docs:record`.
 import { spawnSync } from 'node:child_process';
@@ -8,7 +9,9 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildStandalone, STANDALONE_NAME, writeStandalone } from '../../scripts/build-standalone.js';
 import { configJsonSchema } from '../../src/config/schema.js';
+import { CHECKSUMS_FILE, checksumLine } from '../../src/output/assemble.js';
 import { generateFromText } from '../../src/pipeline.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -169,10 +172,24 @@ export function docsArtifacts(): Map<string, string> {
   return files;
 }
 
+const STANDALONE_DOWNLOADS = 'docs/public/downloads/standalone';
+
+/** The downloads built for the site, never committed: the standalone generator and its SHA256SUMS. */
+export const STANDALONE_DOWNLOAD_FILES = [`${STANDALONE_DOWNLOADS}/${STANDALONE_NAME}`, `${STANDALONE_DOWNLOADS}/${CHECKSUMS_FILE}`];
+
+/** Builds the standalone generator into the site's downloads, with its SHA256SUMS; returns its SHA256. */
+export async function writeStandaloneDownload(): Promise<string> {
+  const standalone = await buildStandalone();
+  writeStandalone(standalone, path.join(ROOT, STANDALONE_DOWNLOADS, STANDALONE_NAME));
+  writeFileSync(path.join(ROOT, STANDALONE_DOWNLOADS, CHECKSUMS_FILE), checksumLine(standalone.sha256, STANDALONE_NAME));
+  return standalone.sha256;
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   for (const [file, content] of docsArtifacts()) {
     mkdirSync(path.dirname(path.join(ROOT, file)), { recursive: true });
     writeFileSync(path.join(ROOT, file), content);
   }
-  console.log('docs artifacts regenerated');
+  const sha256 = await writeStandaloneDownload();
+  console.log(`docs artifacts regenerated; standalone ${STANDALONE_NAME} sha256 ${sha256}`);
 }

@@ -6,10 +6,9 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { lintScripts } from '../../src/lint/lint.js';
-import { ROOT, tempDir } from '../support/cli.js';
+import { BASH, ROOT, tempDir } from '../support/cli.js';
 
 const SCRIPT = path.join(ROOT, 'scripts', 'system-packages.sh');
-const BASH = spawnSync('bash', ['-c', 'command -v bash'], { encoding: 'utf8' }).stdout.trim();
 
 // The stand-ins keep their state in $STATE: `installed` (one package a line) and `apt-get.log` (one call a line).
 const FAKES = {

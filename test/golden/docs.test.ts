@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { docsArtifacts } from '../../docs/.vitepress/generate.js';
+import { docsArtifacts, STANDALONE_DOWNLOAD_FILES } from '../../docs/.vitepress/generate.js';
 import { ROOT } from '../support/cli.js';
 
 const DOCS = path.join(ROOT, 'docs');
@@ -36,9 +36,16 @@ describe('docs', () => {
     const snippets = [...text.matchAll(/^<<< @\/([^#{\s]+)(?:#([\w-]+))?/gm)].map((m) => ({ file: path.join(DOCS, m[1] ?? ''), region: m[2] }));
     const includes = [...text.matchAll(/<!--@include: ([^\s]+?)-->/g)].map((m) => ({ file: path.resolve(path.dirname(page), m[1] ?? ''), region: undefined }));
     for (const { file, region } of [...snippets, ...includes]) {
-      expect(existsSync(file), `${path.relative(ROOT, file)} is missing`).toBe(true);
+      const builtWithTheSite = STANDALONE_DOWNLOAD_FILES.includes(path.relative(ROOT, file));
+      expect(existsSync(file) || builtWithTheSite, `${path.relative(ROOT, file)} is missing`).toBe(true);
       if (region) expect(readFileSync(file, 'utf8'), `${path.relative(ROOT, file)} has no region ${region}`).toMatch(new RegExp(`^\\s*# region ${region}$[\\s\\S]*^\\s*# endregion ${region}$`, 'm'));
     }
+  });
+
+  it.each(['', 'zh/'])('the %sdownloads page offers the standalone generator and shows the SHA256SUMS built with the site', (prefix) => {
+    const page = readFileSync(path.join(DOCS, prefix, 'downloads.md'), 'utf8');
+    for (const file of STANDALONE_DOWNLOAD_FILES) expect(page).toContain(`<a href="/${path.relative('docs/public', file)}" download>`);
+    expect(page).toContain(`<<< @/${path.relative('docs', STANDALONE_DOWNLOAD_FILES[1] ?? '')}\n`);
   });
 
   it('embeds every step of the node script on its own page, in both languages', () => {
