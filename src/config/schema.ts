@@ -17,8 +17,9 @@ import {
   checkMacOrAuto,
   checkRouteCidr,
 } from './rules.js';
+import { DOCS_SITE } from '../site.js';
 
-export const SCHEMA_ID = 'https://macvlan-gen.dev/schema/macvlan-gen.schema.json';
+export const SCHEMA_ID = `${DOCS_SITE}/schema/macvlan-gen.schema.json`;
 
 /** A string checked by one of the rules in rules.ts, with the same rule stated for editors in the JSON Schema. */
 function checkedString(check: (value: string) => string | undefined, schemaHints: Record<string, unknown>) {

@@ -76,7 +76,3 @@ export async function lintScripts(files: string[]): Promise<LintFinding[]> {
   const results = await Promise.all(shares.flatMap((share) => [shellcheckFiles(share), bashSyntaxFiles(share)]));
   return results.flat().sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column);
 }
-
-export function formatLintFinding(finding: LintFinding): string {
-  return `${finding.file}:${finding.line}:${finding.column}: ${finding.level} ${finding.code}: ${finding.message}`;
-}
