@@ -13,7 +13,7 @@ import { compareOutput, describeDrift } from './output/compare.js';
 import { lintScripts } from './lint/lint.js';
 import { formatLintReport, LINT_FORMATS, type LintFormat } from './lint/report.js';
 import { DOCS_SITE } from './site.js';
-import { seedExample, VERSION } from './package-info.js';
+import { SCHEMA_MODELINE, seedExample, VERSION } from './package-info.js';
 import { listLabs, removeLab, runLab, type ExpectationOverride } from './lab/runner.js';
 import { recordLab } from './lab/transcripts.js';
 import { profileHelp, resolveProfiles } from './lab/profiles.js';
@@ -152,10 +152,7 @@ async function main(argv: string[]): Promise<number> {
           .option('force', { type: 'boolean', default: false, describe: 'overwrite an existing file' }),
       (args) => {
         if (existsSync(args.file) && !args.force) throw new UsageError(`${args.file} already exists; pass --force to overwrite it`);
-        const seed = seedExample().replace(
-          /^# yaml-language-server: \$schema=.*$/m,
-          '# yaml-language-server: $schema=./node_modules/macvlan-gen/schema/macvlan-gen.schema.json',
-        );
+        const seed = seedExample().replace(/^# yaml-language-server: \$schema=.*$/m, () => SCHEMA_MODELINE);
         writeFileSync(args.file, seed, { flag: args.force ? 'w' : 'wx' });
         out(`wrote ${args.file}; next: macvlan-gen generate ${args.file}`);
       },

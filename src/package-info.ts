@@ -1,4 +1,5 @@
 // What the CLI knows about its own package: name and version, the templates, the seed example (see package-files.ts).
+import { SCHEMA_FILE, SCHEMA_ID } from './config/schema.js';
 import type { TemplateSources } from './render/render.js';
 import { packageFiles } from './package-files.js';
 
@@ -15,6 +16,12 @@ export const VERSION = packageJson.version;
 export const GENERATOR = `${packageJson.name} ${packageJson.version}`;
 
 export const seedExample = (): string => packageFile('examples/seed.yaml');
+
+/** The lines `init` starts a config with: editors take its schema from the docs site, or offline from the npm package. */
+export const SCHEMA_MODELINE = [
+  `# yaml-language-server: $schema=${SCHEMA_ID}`,
+  `# (offline, with the npm package: $schema=./node_modules/${packageJson.name}/schema/${SCHEMA_FILE})`,
+].join('\n');
 
 const TEMPLATES = 'templates';
 const MAIN_TEMPLATE = 'node.sh';

@@ -158,6 +158,12 @@ describe.skipIf(!hasChromium)('the docs site in Chromium', () => {
     await page.close();
   });
 
+  it('serves the schema where its $id and the modeline init writes point', async () => {
+    const schema = readFileSync(path.join(ROOT, 'schema', 'macvlan-gen.schema.json'), 'utf8');
+    const published = new URL((JSON.parse(schema) as { $id: string }).$id);
+    expect(await (await fetch(`${base}${published.pathname}`)).text()).toBe(schema);
+  });
+
   it('saves screenshots of the home and host-shim pages in both languages', async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     for (const [name, url] of [

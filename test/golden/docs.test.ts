@@ -24,6 +24,13 @@ describe('docs', () => {
     expect(downloads.sort()).toEqual([...artifacts.keys()].filter((file) => file.startsWith('docs/public/downloads/')).sort());
   });
 
+  it('publishes the schema at the versioned path its $id names, as `macvlan-gen schema` prints it', () => {
+    const schema = readFileSync(path.join(ROOT, 'schema', 'macvlan-gen.schema.json'), 'utf8');
+    const id = new URL((JSON.parse(schema) as { $id: string }).$id);
+    expect(id.pathname).toBe('/schema/v1/macvlan-gen.schema.json');
+    expect(readFileSync(path.join(DOCS, 'public', id.pathname), 'utf8')).toBe(schema);
+  });
+
   it('has the same pages in English and Chinese', () => {
     const relative = pages.map((page) => path.relative(DOCS, page));
     const english = relative.filter((page) => !page.startsWith('zh/')).sort();
