@@ -10,8 +10,10 @@ import { configJsonSchema } from './config/schema.js';
 import { generateFromText, generateStream, validateText } from './pipeline.js';
 import { writeOutput, readOutputDir, previousOutputFiles, writeTextFiles } from './output/write.js';
 import { compareOutput, describeDrift } from './output/compare.js';
-import { formatLintFinding, lintScripts } from './lint/lint.js';
-import { PACKAGE_ROOT, VERSION } from './package-info.js';
+import { lintScripts } from './lint/lint.js';
+import { formatLintReport, LINT_FORMATS, type LintFormat } from './lint/report.js';
+import { DOCS_SITE } from './site.js';
+import { SCHEMA_MODELINE, seedExample, VERSION } from './package-info.js';
 import { listLabs, removeLab, runLab, type ExpectationOverride } from './lab/runner.js';
 import { recordLab } from './lab/transcripts.js';
 import { profileHelp, resolveProfiles } from './lab/profiles.js';
@@ -20,6 +22,8 @@ import { sha256 } from './output/assemble.js';
 
 const DEFAULT_CONFIG = 'macvlan-gen.yaml';
 const DEFAULT_OUT_DIR = 'out';
+
+const LINT_TOOL = { name: 'macvlan-gen', version: VERSION, informationUri: `${DOCS_SITE}/reference/cli.html` };
 
 const out = (text: string): void => void process.stdout.write(`${text}\n`);
 const diag = (text: string): void => void process.stderr.write(`${text}\n`);
@@ -120,17 +124,22 @@ async function main(argv: string[]): Promise<number> {
     .command(
       'lint [dir]',
       'run shellcheck (all checks, style and up) and bash -n over the scripts in a directory',
-      (y) => y.positional('dir', { type: 'string', default: DEFAULT_OUT_DIR, describe: 'directory with generated scripts' }).option('json', jsonOption),
+      (y) =>
+        y
+          .positional('dir', { type: 'string', default: DEFAULT_OUT_DIR, describe: 'directory with generated scripts' })
+          .option('format', {
+            choices: LINT_FORMATS,
+            default: 'text' as LintFormat,
+            describe: 'how to print the findings: text, json, sarif (SARIF 2.1.0, for code scanning such as GitHub\'s) or junit (JUnit XML, for test reports in GitLab, Jenkins and most CI)',
+          })
+          .option('json', { ...jsonOption, describe: 'the same as --format json' }),
       async (args) => {
+        if (args.json && args.format !== 'text' && args.format !== 'json') throw new UsageError(`--json and --format ${args.format} ask for two formats; give one`);
         if (!existsSync(args.dir)) throw new UsageError(`${args.dir} does not exist; run \`macvlan-gen generate\` first`);
         const scripts = [...readOutputDir(args.dir).keys()].filter((name) => name.endsWith('.sh')).map((name) => path.join(args.dir, name));
         if (scripts.length === 0) throw new UsageError(`${args.dir} has no .sh files to lint`);
         const findings = await lintScripts(scripts);
-        if (args.json) printJson({ clean: findings.length === 0, files: scripts, findings });
-        else {
-          for (const finding of findings) out(formatLintFinding(finding));
-          out(`${scripts.length} script${scripts.length === 1 ? '' : 's'} linted: ${findings.length} finding${findings.length === 1 ? '' : 's'}`);
-        }
+        out(formatLintReport(args.json ? 'json' : args.format, { files: scripts, findings }, LINT_TOOL));
         if (findings.length > 0) exitCode = EXIT.findings;
       },
     )
@@ -143,10 +152,7 @@ async function main(argv: string[]): Promise<number> {
           .option('force', { type: 'boolean', default: false, describe: 'overwrite an existing file' }),
       (args) => {
         if (existsSync(args.file) && !args.force) throw new UsageError(`${args.file} already exists; pass --force to overwrite it`);
-        const seed = readFileSync(path.join(PACKAGE_ROOT, 'examples', 'seed.yaml'), 'utf8').replace(
-          /^# yaml-language-server: \$schema=.*$/m,
-          '# yaml-language-server: $schema=./node_modules/macvlan-gen/schema/macvlan-gen.schema.json',
-        );
+        const seed = seedExample().replace(/^# yaml-language-server: \$schema=.*$/m, () => SCHEMA_MODELINE);
         writeFileSync(args.file, seed, { flag: args.force ? 'w' : 'wx' });
         out(`wrote ${args.file}; next: macvlan-gen generate ${args.file}`);
       },
@@ -218,6 +224,8 @@ async function main(argv: string[]): Promise<number> {
     .help()
     .alias('h', 'help')
     .wrap(Math.min(110, process.stdout.columns || 110))
+    // English throughout, as the commands' own texts are (the standalone build carries no translations of yargs' words).
+    .locale('en')
     .exitProcess(false)
     .fail((message, error) => {
       throw error ?? new UsageError(message);

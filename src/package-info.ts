@@ -1,33 +1,43 @@
-// The package's own files, found relative to this module (same depth in src/ and dist/).
-import { readFileSync, readdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import path from 'node:path';
+// What the CLI knows about its own package: name and version, the templates, the seed example (see package-files.ts).
+import { SCHEMA_FILE, SCHEMA_ID } from './config/schema.js';
 import type { TemplateSources } from './render/render.js';
+import { packageFiles } from './package-files.js';
 
-export const PACKAGE_ROOT = fileURLToPath(new URL('..', import.meta.url));
+function packageFile(name: string): string {
+  const text = packageFiles().get(name);
+  if (text === undefined) throw new Error(`the package has no ${name}`);
+  return text;
+}
 
-const packageJson = JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { name: string; version: string };
+const packageJson = JSON.parse(packageFile('package.json')) as { name: string; version: string };
 
 export const PACKAGE_NAME = packageJson.name;
 export const VERSION = packageJson.version;
 export const GENERATOR = `${packageJson.name} ${packageJson.version}`;
 
-const MAIN_TEMPLATE = 'node.sh.hbs';
+export const seedExample = (): string => packageFile('examples/seed.yaml');
 
-/** The .hbs files of a folder by name without the extension. */
-function readTemplates(directory: string, skip: string[] = []): Record<string, string> {
+/** The lines `init` starts a config with: editors take its schema from the docs site, or offline from the npm package. */
+export const SCHEMA_MODELINE = [
+  `# yaml-language-server: $schema=${SCHEMA_ID}`,
+  `# (offline, with the npm package: $schema=./node_modules/${packageJson.name}/schema/${SCHEMA_FILE})`,
+].join('\n');
+
+const TEMPLATES = 'templates';
+const MAIN_TEMPLATE = 'node.sh';
+
+/** The .hbs files directly in a folder, by name without the extension. */
+function templatesIn(folder: string): Record<string, string> {
+  const prefix = `${folder}/`;
   return Object.fromEntries(
-    readdirSync(directory)
-      .filter((file) => file.endsWith('.hbs') && !skip.includes(file))
-      .sort()
-      .map((file) => [file.slice(0, -'.hbs'.length), readFileSync(path.join(directory, file), 'utf8')]),
+    [...packageFiles()]
+      .filter(([name]) => name.startsWith(prefix) && name.endsWith('.hbs') && !name.slice(prefix.length).includes('/'))
+      .map(([name, text]) => [name.slice(prefix.length, -'.hbs'.length), text]),
   );
 }
 
-export function loadTemplates(directory = path.join(PACKAGE_ROOT, 'templates')): TemplateSources {
-  return {
-    main: readFileSync(path.join(directory, MAIN_TEMPLATE), 'utf8'),
-    steps: readTemplates(path.join(directory, 'steps')),
-    partials: readTemplates(directory, [MAIN_TEMPLATE]),
-  };
+export function loadTemplates(): TemplateSources {
+  const { [MAIN_TEMPLATE]: main, ...partials } = templatesIn(TEMPLATES);
+  if (main === undefined) throw new Error(`the package has no ${TEMPLATES}/${MAIN_TEMPLATE}.hbs`);
+  return { main, steps: templatesIn(`${TEMPLATES}/steps`), partials };
 }

@@ -23,6 +23,7 @@ function sidebar(prefix: string, zh: boolean): DefaultTheme.SidebarItem[] {
         { text: t('Kernel and distribution support', '内核与发行版支持'), link: `${prefix}/guide/support` },
         { text: t('Quick start', '快速上手'), link: `${prefix}/guide/quick-start` },
         { text: t('Keep it across reboots', '重启后保持'), link: `${prefix}/guide/persistence` },
+        { text: t('Use in CI', '在 CI 中使用'), link: `${prefix}/guide/ci` },
         { text: t('When the host address changes MAC', '主机地址换了 MAC 之后'), link: `${prefix}/guide/neighbours` },
       ],
     },

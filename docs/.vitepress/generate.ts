@@ -1,6 +1,7 @@
 // Regenerates every artifact the docs embed, from the generator itself: the seed example's scripts (for `<<<` region
 // snippets and downloads), node1.sh install/uninstall and its unit, the CLI help of every command, and the config
-// reference from the JSON Schema.
+// reference from the JSON Schema, and the schema itself at its published path. Also builds the standalone generator and its SHA256SUMS for the downloads, which
+// are not committed (docs/public/downloads/standalone/).
 // Run by `npm run docs:generate` (and so by docs:build); test/golden/docs.test.ts fails when the committed copies
 // are stale. The lab's recorded transcripts and matrices need root: `npm run docs:record`.
 import { spawnSync } from 'node:child_process';
@@ -8,7 +9,10 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { configJsonSchema } from '../../src/config/schema.js';
+import { buildStandalone, STANDALONE_NAME, writeStandalone } from '../../scripts/build-standalone.js';
+import { configJsonSchema, SCHEMA_ID } from '../../src/config/schema.js';
+import { CHECKSUMS_FILE, checksumLine } from '../../src/output/assemble.js';
+import { SCHEMA_MODELINE } from '../../src/package-info.js';
 import { generateFromText } from '../../src/pipeline.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -164,9 +168,25 @@ export function docsArtifacts(): Map<string, string> {
   for (const [name, content] of persistenceArtifacts(node1.content)) files.set(name, content);
   files.set('docs/public/downloads/seed/seed.yaml', seedText);
   for (const command of CLI_COMMANDS) files.set(`docs/generated/cli/${command.replace(' ', '-')}.txt`, cliHelp(command));
+  files.set('docs/generated/reference/modeline.yaml', `${SCHEMA_MODELINE}\n`);
+  // The committed schema (what `macvlan-gen schema` prints), published where its $id says.
+  files.set(`docs/public${new URL(SCHEMA_ID).pathname}`, readFileSync(path.join(ROOT, 'schema', 'macvlan-gen.schema.json'), 'utf8'));
   files.set('docs/generated/reference/config.en.md', configReference('en'));
   files.set('docs/generated/reference/config.zh.md', configReference('zh'));
   return files;
+}
+
+const STANDALONE_DOWNLOADS = 'docs/public/downloads/standalone';
+
+/** The downloads built for the site, never committed: the standalone generator and its SHA256SUMS. */
+export const STANDALONE_DOWNLOAD_FILES = [`${STANDALONE_DOWNLOADS}/${STANDALONE_NAME}`, `${STANDALONE_DOWNLOADS}/${CHECKSUMS_FILE}`];
+
+/** Builds the standalone generator into the site's downloads, with its SHA256SUMS; returns its SHA256. */
+export async function writeStandaloneDownload(): Promise<string> {
+  const standalone = await buildStandalone();
+  writeStandalone(standalone, path.join(ROOT, STANDALONE_DOWNLOADS, STANDALONE_NAME));
+  writeFileSync(path.join(ROOT, STANDALONE_DOWNLOADS, CHECKSUMS_FILE), checksumLine(standalone.sha256, STANDALONE_NAME));
+  return standalone.sha256;
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
@@ -174,5 +194,6 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     mkdirSync(path.dirname(path.join(ROOT, file)), { recursive: true });
     writeFileSync(path.join(ROOT, file), content);
   }
-  console.log('docs artifacts regenerated');
+  const sha256 = await writeStandaloneDownload();
+  console.log(`docs artifacts regenerated; standalone ${STANDALONE_NAME} sha256 ${sha256}`);
 }

@@ -17,8 +17,11 @@ import {
   checkMacOrAuto,
   checkRouteCidr,
 } from './rules.js';
+import { DOCS_SITE } from '../site.js';
 
-export const SCHEMA_ID = 'https://macvlan-gen.dev/schema/macvlan-gen.schema.json';
+export const SCHEMA_FILE = 'macvlan-gen.schema.json';
+/** Where the docs site publishes the schema; v1 is the config's version, so the path holds for every version 1 file. */
+export const SCHEMA_ID = `${DOCS_SITE}/schema/v1/${SCHEMA_FILE}`;
 
 /** A string checked by one of the rules in rules.ts, with the same rule stated for editors in the JSON Schema. */
 function checkedString(check: (value: string) => string | undefined, schemaHints: Record<string, unknown>) {

@@ -1,8 +1,8 @@
 // lintScripts: shellcheck (all optional checks, style and up) and `bash -n` over generated scripts, in parallel.
 import { availableParallelism } from 'node:os';
 import { EnvironmentError } from '../errors.js';
-import { runProcess } from '../process.js';
-import { runShellcheck } from './shellcheck.js';
+import { runProcess, type ProcessResult } from '../process.js';
+import { npmShellcheckWrapper, shellcheckCommand } from './shellcheck.js';
 
 export const SHELLCHECK_ARGS = ['--shell=bash', '--severity=style', '--enable=all', '--format=json1'];
 
@@ -31,6 +31,18 @@ function chunk<T>(items: T[], count: number): T[][] {
   return chunks;
 }
 
+const INSTALL_SHELLCHECK = 'install it (apt-get install shellcheck) or set SHELLCHECKJS_BIN to its path';
+
+async function runShellcheck(args: string[]): Promise<ProcessResult> {
+  const shellcheck = shellcheckCommand(process.env, npmShellcheckWrapper());
+  if (shellcheck === undefined) throw new EnvironmentError(`shellcheck is not installed and no npm shellcheck package is here to download it; ${INSTALL_SHELLCHECK}`);
+  try {
+    return await runProcess(shellcheck.command, [...shellcheck.args, ...args]);
+  } catch (error) {
+    throw new EnvironmentError(`shellcheck could not start (${shellcheck.command}: ${(error as Error).message}); ${INSTALL_SHELLCHECK}`);
+  }
+}
+
 async function shellcheckFiles(files: string[]): Promise<LintFinding[]> {
   const result = await runShellcheck([...SHELLCHECK_ARGS, '--', ...files]);
   let parsed: { comments: ShellcheckComment[] };
@@ -38,9 +50,7 @@ async function shellcheckFiles(files: string[]): Promise<LintFinding[]> {
     parsed = JSON.parse(result.stdout) as { comments: ShellcheckComment[] };
   } catch {
     const detail = result.stderr.trim().split('\n').slice(0, 3).join(' ');
-    throw new EnvironmentError(
-      `shellcheck could not run (${detail || `exit ${String(result.status)}`}); install it (apt-get install shellcheck) or set SHELLCHECKJS_BIN to its path`,
-    );
+    throw new EnvironmentError(`shellcheck could not run (${detail || `exit ${String(result.status)}`}); ${INSTALL_SHELLCHECK}`);
   }
   return parsed.comments.map((c) => ({ file: c.file, line: c.line, column: c.column, level: c.level, code: `SC${c.code}`, message: c.message }));
 }
@@ -65,8 +75,4 @@ export async function lintScripts(files: string[]): Promise<LintFinding[]> {
   const shares = chunk(files, availableParallelism());
   const results = await Promise.all(shares.flatMap((share) => [shellcheckFiles(share), bashSyntaxFiles(share)]));
   return results.flat().sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column);
-}
-
-export function formatLintFinding(finding: LintFinding): string {
-  return `${finding.file}:${finding.line}:${finding.column}: ${finding.level} ${finding.code}: ${finding.message}`;
 }

@@ -1,9 +1,9 @@
-// Runs shellcheck through the npm wrapper, pointed at the system binary when there is one: the wrapper's own
-// download needs the internet, which air-gapped and CI machines do not have.
+// Finds the shellcheck to run, in this order: the system's binary (SHELLCHECKJS_BIN, else the first on PATH), else the
+// npm `shellcheck` wrapper, whose download of a binary needs the internet that air-gapped and CI machines lack, else
+// none (the standalone build carries no wrapper).
 import { accessSync, constants } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { runProcess, type ProcessResult } from '../process.js';
 
 function isExecutable(file: string): boolean {
   try {
@@ -23,17 +23,24 @@ export function findSystemShellcheck(searchPath = process.env['PATH'] ?? ''): st
     .find(isExecutable);
 }
 
-/** Environment for the npm `shellcheck` wrapper: SHELLCHECKJS_BIN set to the system binary unless already set. */
-export function shellcheckEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
-  const systemBinary = env['SHELLCHECKJS_BIN'] ?? findSystemShellcheck(env['PATH']);
-  return systemBinary === undefined ? { ...env } : { ...env, SHELLCHECKJS_BIN: systemBinary };
+/** The npm wrapper's script, where the package is installed beside this module. */
+export function npmShellcheckWrapper(): string | undefined {
+  try {
+    const require = createRequire(import.meta.url);
+    return path.join(path.dirname(require.resolve('shellcheck/package.json')), 'bin', 'shellcheck.js');
+  } catch {
+    return undefined;
+  }
 }
 
-const wrapperBin = (): string => {
-  const require = createRequire(import.meta.url);
-  return path.join(path.dirname(require.resolve('shellcheck/package.json')), 'bin', 'shellcheck.js');
-};
+export interface ShellcheckCommand {
+  command: string;
+  args: string[];
+}
 
-export function runShellcheck(args: string[]): Promise<ProcessResult> {
-  return runProcess(process.execPath, [wrapperBin(), ...args], shellcheckEnv());
+export function shellcheckCommand(env: NodeJS.ProcessEnv, wrapper: string | undefined): ShellcheckCommand | undefined {
+  const systemBinary = env['SHELLCHECKJS_BIN'] || findSystemShellcheck(env['PATH']);
+  if (systemBinary) return { command: systemBinary, args: [] };
+  if (wrapper !== undefined) return { command: process.execPath, args: [wrapper] };
+  return undefined;
 }

@@ -27,6 +27,9 @@ export function sha256(content: string): string {
   return createHash('sha256').update(content, 'utf8').digest('hex');
 }
 
+/** One line of a SHA256SUMS file, as `sha256sum` writes and `sha256sum -c` reads it. */
+export const checksumLine = (sum: string, name: string): string => `${sum}  ${name}\n`;
+
 export interface ScriptEntry {
   node: string;
   file: string;
@@ -54,7 +57,7 @@ export function indexFiles(entries: ScriptEntry[], meta: { name: string; version
   const summed = [...entries.map(({ file, sha256: sum }) => ({ name: file, sum })), { name: MANIFEST_FILE, sum: sha256(manifestFile.content) }];
   const checksums = summed
     .sort((a, b) => a.name.localeCompare(b.name, 'en'))
-    .map(({ name, sum }) => `${sum}  ${name}\n`)
+    .map(({ name, sum }) => checksumLine(sum, name))
     .join('');
   return [{ name: CHECKSUMS_FILE, content: checksums, mode: DATA_MODE }, manifestFile];
 }

@@ -158,6 +158,9 @@ describe('macvlan-gen lint', () => {
     const run = runCli(['lint'], cwd, { SHELLCHECKJS_BIN: bin });
     expect(run.status).toBe(4);
     expect(run.stderr).toMatch(/^macvlan-gen: shellcheck could not run .*apt-get install shellcheck/);
+    const missing = runCli(['lint'], cwd, { SHELLCHECKJS_BIN: path.join(cwd, 'no-such-shellcheck') });
+    expect(missing.status).toBe(4);
+    expect(missing.stderr).toBe(`macvlan-gen: shellcheck could not start (${path.join(cwd, 'no-such-shellcheck')}: spawn ${path.join(cwd, 'no-such-shellcheck')} ENOENT); install it (apt-get install shellcheck) or set SHELLCHECKJS_BIN to its path\n`);
   });
 
   it('exits 2 when there is nothing to lint', () => {
@@ -172,6 +175,10 @@ describe('macvlan-gen init and schema', () => {
     const run = runCli(['init'], cwd);
     expect(run.status).toBe(0);
     expect(run.stdout).toBe('wrote macvlan-gen.yaml; next: macvlan-gen generate macvlan-gen.yaml\n');
+    const [modeline, offline, ...rest] = readFileSync(path.join(cwd, 'macvlan-gen.yaml'), 'utf8').split('\n');
+    expect(modeline).toBe('# yaml-language-server: $schema=https://macvlan-gen.dev/schema/v1/macvlan-gen.schema.json');
+    expect(offline).toBe('# (offline, with the npm package: $schema=./node_modules/macvlan-gen/schema/macvlan-gen.schema.json)');
+    expect(rest.join('\n')).toBe(readFileSync(SEED, 'utf8').split('\n').slice(1).join('\n'));
     expect(runCli(['validate'], cwd).status).toBe(0);
     const again = runCli(['init'], cwd);
     expect(again.status).toBe(2);

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser } from 'playwright-core';
+import { writeStandaloneDownload } from '../../docs/.vitepress/generate.js';
 import { ROOT, tempDir } from '../support/cli.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -38,9 +39,11 @@ describe.skipIf(!hasChromium)('the docs site in Chromium', () => {
   let server: Server;
   let base: string;
   let browser: Browser;
+  let standaloneSha256: string;
 
   beforeAll(async () => {
     site = tempDir('site');
+    standaloneSha256 = await writeStandaloneDownload();
     execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'vitepress', 'bin', 'vitepress.js'), 'build', 'docs', '--outDir', site], { cwd: ROOT, stdio: 'pipe' });
     server = createServer((request, response) => {
       const url = decodeURIComponent(new URL(request.url ?? '/', 'http://localhost').pathname);
@@ -140,6 +143,25 @@ describe.skipIf(!hasChromium)('the docs site in Chromium', () => {
       expect(createHash('sha256').update(bytes).digest('hex'), name).toBe(sum);
     }
     await page.close();
+  });
+
+  it.each(['', '/zh'])('%s/downloads: the standalone generator, with the SHA256 of the very bytes served', async (prefix) => {
+    const page = await browser.newPage();
+    await page.goto(`${base}${prefix}/downloads.html`);
+    const code = (await page.$$eval('div[class*="language-"] pre', (blocks) => blocks.map((block) => block.textContent ?? ''))).join('\n');
+    expect(code).toContain(`${standaloneSha256}  macvlan-gen.mjs`);
+    const hrefs = await page.$$eval('a[download]', (anchors) => anchors.map((a) => (a as HTMLAnchorElement).href));
+    expect(hrefs).toContain(`${base}/downloads/standalone/macvlan-gen.mjs`);
+    const bytes = Buffer.from(await (await fetch(`${base}/downloads/standalone/macvlan-gen.mjs`)).arrayBuffer());
+    expect(createHash('sha256').update(bytes).digest('hex')).toBe(standaloneSha256);
+    expect(await (await fetch(`${base}/downloads/standalone/SHA256SUMS`)).text()).toBe(`${standaloneSha256}  macvlan-gen.mjs\n`);
+    await page.close();
+  });
+
+  it('serves the schema where its $id and the modeline init writes point', async () => {
+    const schema = readFileSync(path.join(ROOT, 'schema', 'macvlan-gen.schema.json'), 'utf8');
+    const published = new URL((JSON.parse(schema) as { $id: string }).$id);
+    expect(await (await fetch(`${base}${published.pathname}`)).text()).toBe(schema);
   });
 
   it('saves screenshots of the home and host-shim pages in both languages', async () => {

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { docsArtifacts } from '../../docs/.vitepress/generate.js';
+import { docsArtifacts, STANDALONE_DOWNLOAD_FILES } from '../../docs/.vitepress/generate.js';
 import { ROOT } from '../support/cli.js';
 
 const DOCS = path.join(ROOT, 'docs');
@@ -24,6 +24,13 @@ describe('docs', () => {
     expect(downloads.sort()).toEqual([...artifacts.keys()].filter((file) => file.startsWith('docs/public/downloads/')).sort());
   });
 
+  it('publishes the schema at the versioned path its $id names, as `macvlan-gen schema` prints it', () => {
+    const schema = readFileSync(path.join(ROOT, 'schema', 'macvlan-gen.schema.json'), 'utf8');
+    const id = new URL((JSON.parse(schema) as { $id: string }).$id);
+    expect(id.pathname).toBe('/schema/v1/macvlan-gen.schema.json');
+    expect(readFileSync(path.join(DOCS, 'public', id.pathname), 'utf8')).toBe(schema);
+  });
+
   it('has the same pages in English and Chinese', () => {
     const relative = pages.map((page) => path.relative(DOCS, page));
     const english = relative.filter((page) => !page.startsWith('zh/')).sort();
@@ -36,9 +43,16 @@ describe('docs', () => {
     const snippets = [...text.matchAll(/^<<< @\/([^#{\s]+)(?:#([\w-]+))?/gm)].map((m) => ({ file: path.join(DOCS, m[1] ?? ''), region: m[2] }));
     const includes = [...text.matchAll(/<!--@include: ([^\s]+?)-->/g)].map((m) => ({ file: path.resolve(path.dirname(page), m[1] ?? ''), region: undefined }));
     for (const { file, region } of [...snippets, ...includes]) {
-      expect(existsSync(file), `${path.relative(ROOT, file)} is missing`).toBe(true);
+      const builtWithTheSite = STANDALONE_DOWNLOAD_FILES.includes(path.relative(ROOT, file));
+      expect(existsSync(file) || builtWithTheSite, `${path.relative(ROOT, file)} is missing`).toBe(true);
       if (region) expect(readFileSync(file, 'utf8'), `${path.relative(ROOT, file)} has no region ${region}`).toMatch(new RegExp(`^\\s*# region ${region}$[\\s\\S]*^\\s*# endregion ${region}$`, 'm'));
     }
+  });
+
+  it.each(['', 'zh/'])('the %sdownloads page offers the standalone generator and shows the SHA256SUMS built with the site', (prefix) => {
+    const page = readFileSync(path.join(DOCS, prefix, 'downloads.md'), 'utf8');
+    for (const file of STANDALONE_DOWNLOAD_FILES) expect(page).toContain(`<a href="/${path.relative('docs/public', file)}" download>`);
+    expect(page).toContain(`<<< @/${path.relative('docs', STANDALONE_DOWNLOAD_FILES[1] ?? '')}\n`);
   });
 
   it('embeds every step of the node script on its own page, in both languages', () => {

@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const CLI = path.join(ROOT, 'dist', 'cli.js');
 export const EXAMPLES = path.join(ROOT, 'examples');
+/** Where this machine's bash is, for stand-ins' shebangs and PATHs that hold nothing else. */
+export const BASH = spawnSync('bash', ['-c', 'command -v bash'], { encoding: 'utf8' }).stdout.trim();
 
 export interface Run {
   status: number | null;
