@@ -60,8 +60,10 @@ function machine(installed: string[], commands: (keyof typeof FAKES)[] = ['dpkg-
 
 const SEED = ['shellcheck'];
 // What the tests reach for: shellcheck (lint), ip/ping/arping/nsenter (lab), systemd-analyze, dnsmasq and dhclient
-// (the dhcp profile), Chromium and a CJK font (the docs site in both languages).
-const TEST = ['shellcheck', 'iproute2', 'iputils-ping', 'iputils-arping', 'util-linux', 'systemd', 'dnsmasq-base', 'isc-dhcp-client', 'chromium', 'fonts-wqy-microhei'];
+// (the dhcp profile), Chromium and a CJK font (the docs site in both languages), qemu, mmdebstrap, mke2fs and ssh
+// (the VM bench).
+const TEST = ['shellcheck', 'iproute2', 'iputils-ping', 'iputils-arping', 'util-linux', 'systemd', 'dnsmasq-base', 'isc-dhcp-client', 'chromium', 'fonts-wqy-microhei',
+  'qemu-system-x86', 'qemu-utils', 'mmdebstrap', 'e2fsprogs', 'openssh-client'];
 
 describe('scripts/system-packages.sh', () => {
   it('says nothing and calls no apt-get when every package is there, as root or not', () => {
