@@ -243,9 +243,12 @@ describe.skipIf(!isRoot)('the node script on an emulated node', () => {
         const hangup = [
           `setsid bash ${lab.scriptPath('node1')} apply >/dev/null 2>&1 &`,
           'leader=$!',
-          `for _ in $(seq 100); do [ -f ${runDir}/node1.migration ] && break; sleep 0.05; done`,
+          // Hung up once the guard runs (it notes itself as the lock's owner), as when the link drops mid-migration.
+          `for _ in $(seq 300); do owner=$(cut -d' ' -f1 ${runDir}/node1.lock.owner 2>/dev/null); [ -n "$owner" ] && [ "$owner" != "$leader" ] && break; sleep 0.05; done`,
           'kill -HUP -- "-$leader"',
-          'sleep 4',
+          // The guard goes on without the session: its probes answer, then it waits for confirm (however loaded the
+          // machine, so no fixed sleep).
+          `for _ in $(seq 300); do [ "$(cat ${runDir}/node1.migration)" != migrating ] && break; sleep 0.1; done`,
           `cat ${runDir}/node1.migration`,
         ].join('\n');
         const run = await lab.runInNode('node1', ['bash', '-c', hangup], FAST_PROBES);
