@@ -177,6 +177,46 @@ describe.skipIf(!isRoot)('the node script on an emulated node', () => {
     });
   });
 
+  // Twelve namespaces: more than the state reads that run at once, so their streams are read in parallel and merged.
+  it('a node with many namespaces: the state of each is read right, a single drift is found and repaired, teardown is clean', async () => {
+    const spaces = Array.from({ length: 12 }, (_, i) => `      ns${i + 1}: { interface: mac${i + 1}, address: 192.168.179.${20 + i}/16${i % 2 ? '' : ', gateway: 192.168.1.1'} }`);
+    const config = configOf(`version: 1
+nodes:
+  node1:
+    parent: ens160
+    address: 192.168.179.9/16
+    gateway: 192.168.1.1
+    hostShim: { interface: mac0 }
+    namespaces:
+${spaces.join('\n')}
+  node2:
+    parent: ens160
+    address: 192.168.179.10/16
+`);
+    const lab = await buildLab(config);
+    try {
+      const pristine = await nodeState(lab, 'node1');
+      expect((await lab.runScript('node1', ['apply'], FAST_PROBES)).status).toBe(0);
+      const applied = await nodeState(lab, 'node1');
+      const again = await lab.runScript('node1', ['apply']);
+      expect(again.stdout).toContain('Nothing to do: the node already matches the config');
+      await inNode(lab, 'node1', 'ip -n ns11 addr del 192.168.179.30/16 dev mac11 && ip -n ns5 route del default');
+      const repair = await lab.runScript('node1', ['apply']);
+      // The address took ns11's default route with it: both come back, and ns5's route, and nothing else.
+      expect(repair.stdout.match(/^ {2}\+ .*$/gm)).toEqual([
+        '  + ip -n ns11 addr add 192.168.179.30/16 dev mac11',
+        '  + ip -n ns5 route add default via 192.168.1.1 dev mac5',
+        '  + ip -n ns11 route add default via 192.168.1.1 dev mac11',
+      ]);
+      expect(await nodeState(lab, 'node1')).toBe(applied);
+      expect((await lab.runScript('node1', ['verify'])).status).toBe(0);
+      expect((await lab.runScript('node1', ['teardown'])).status).toBe(0);
+      expect(await nodeState(lab, 'node1')).toBe(pristine);
+    } finally {
+      lab.remove();
+    }
+  });
+
   describe('the guarded host migration', () => {
     it('reverts by itself when the gateway does not answer, and the node is reachable again', async () => {
       const lab = await buildLab(SEED);
