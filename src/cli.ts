@@ -12,6 +12,7 @@ import { writeOutput, readOutputDir, previousOutputFiles, writeTextFiles } from 
 import { compareOutput, describeDrift } from './output/compare.js';
 import { lintScripts } from './lint/lint.js';
 import { LintCache, lintCacheDir } from './lint/cache.js';
+import { LintProgress } from './lint/progress.js';
 import { formatLintReport, LINT_FORMATS, type LintFormat } from './lint/report.js';
 import { DOCS_SITE } from './site.js';
 import { SCHEMA_MODELINE, seedExample, VERSION } from './package-info.js';
@@ -124,7 +125,7 @@ async function main(argv: string[]): Promise<number> {
     )
     .command(
       'lint [dir]',
-      'run shellcheck (all checks, style and up) and bash -n over the scripts in a directory',
+      'run shellcheck (all checks, style and up) and bash -n over the scripts in a directory that changed since they were last linted; on a terminal, a lint that takes over 2 s shows its progress on stderr',
       (y) =>
         y
           .positional('dir', { type: 'string', default: DEFAULT_OUT_DIR, describe: 'directory with generated scripts' })
@@ -147,7 +148,10 @@ async function main(argv: string[]): Promise<number> {
         const format = args.json ? 'json' : args.format;
         const cacheDir = args.cache ? lintCacheDir(process.env) : undefined;
         const cache = cacheDir === undefined ? undefined : new LintCache(cacheDir, (message) => format === 'text' && diag(`macvlan-gen: ${message}`));
-        const findings = await lintScripts(scripts, { cache });
+        // Progress only where a person watches: a terminal, reading text.
+        const progress = format === 'text' && process.stderr.isTTY ? new LintProgress((text) => process.stderr.write(text), process.stderr.columns) : undefined;
+        progress?.run();
+        const findings = await lintScripts(scripts, { cache, onProgress: progress?.update }).finally(() => progress?.stop());
         out(formatLintReport(format, { files: scripts, findings }, LINT_TOOL));
         if (findings.length > 0) exitCode = EXIT.findings;
       },

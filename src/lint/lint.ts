@@ -6,6 +6,7 @@ import { availableParallelism } from 'node:os';
 import { EnvironmentError } from '../errors.js';
 import { runProcess, type ProcessResult } from '../process.js';
 import { lintCacheKey, type LintCache, type ScriptFinding } from './cache.js';
+import type { LintProgressCount } from './progress.js';
 import { npmShellcheckWrapper, shellcheckCommand } from './shellcheck.js';
 
 /** --norc: no .shellcheckrc changes the result, which then depends on the script alone, wherever it sits. */
@@ -27,9 +28,11 @@ interface ShellcheckComment {
 export interface LintOptions {
   /** Where findings of scripts linted before are kept; without it every script is linted and nothing is kept. */
   cache?: LintCache | undefined;
+  /** Told the count after the cache is read and after each batch of scripts. */
+  onProgress?: ((count: LintProgressCount) => void) | undefined;
 }
 
-/** Scripts per shellcheck process: few enough that the cores share the work evenly. */
+/** Scripts per shellcheck process: few enough that the cores share the work evenly and progress moves often. */
 const BATCH_SIZE = 4;
 
 const INSTALL_SHELLCHECK = 'install it (apt-get install shellcheck) or set SHELLCHECKJS_BIN to its path';
@@ -141,7 +144,7 @@ interface Content {
 
 export async function lintScripts(files: string[], options: LintOptions = {}): Promise<LintFinding[]> {
   if (files.length === 0) return [];
-  const { cache } = options;
+  const { cache, onProgress } = options;
   const identity = cache === undefined ? '' : await lintToolIdentity();
   const contents = new Map<string, Content>();
   for (const file of files) {
@@ -152,6 +155,9 @@ export async function lintScripts(files: string[], options: LintOptions = {}): P
     contents.set(key, content);
   }
   const toLint = new Map([...contents.values()].filter((content) => content.findings === undefined).map((content) => [content.files[0] ?? '', content]));
+  const cached = files.length - [...toLint.values()].reduce((sum, content) => sum + content.files.length, 0);
+  const count: LintProgressCount = { done: cached, total: files.length, cached };
+  onProgress?.({ ...count });
   const workers = availableParallelism();
   const batchSize = Math.max(1, Math.min(BATCH_SIZE, Math.ceil(toLint.size / workers)));
   await runBatches(batchesOf([...toLint.keys()], batchSize), workers, (batch, findings) => {
@@ -160,7 +166,9 @@ export async function lintScripts(files: string[], options: LintOptions = {}): P
       if (content === undefined) continue;
       content.findings = findings.get(file) ?? [];
       cache?.write(content.key, content.findings);
+      count.done += content.files.length;
     }
+    onProgress?.({ ...count });
   });
   cache?.prune();
   return [...contents.values()]

@@ -1,11 +1,12 @@
 // `lint` lints a script only once for its content: the cache (one entry per script, keyed by its bytes, shellcheck's
 // version and the options), counted through a stand-in shellcheck that logs the files of each run and then runs the
-// real one.
+// real one. And the progress line, on a terminal (a pseudo-terminal from util-linux `script`) and nowhere else.
+import { spawnSync } from 'node:child_process';
 import { appendFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { findSystemShellcheck } from '../../src/lint/shellcheck.js';
-import { BASH, EXAMPLES, runCli, tempDir, type Run } from '../support/cli.js';
+import { BASH, CLI, EXAMPLES, runCli, tempDir, type Run } from '../support/cli.js';
 
 const REAL_SHELLCHECK = process.env['SHELLCHECKJS_BIN'] || findSystemShellcheck();
 
@@ -22,6 +23,7 @@ for arg in "$@"; do
 done
 printf '%s\\n' "\${files[*]}" >> "\${STANDIN_LOG}"
 if [[ -n "\${STANDIN_FAIL:-}" ]]; then echo 'stand-in failure' >&2; exit 3; fi
+if [[ -n "\${STANDIN_SLEEP:-}" ]]; then sleep "\${STANDIN_SLEEP}"; fi
 exec "\${REAL_SHELLCHECK}" "$@"
 `;
 
@@ -154,3 +156,39 @@ describe('lint cache', () => {
   });
 });
 
+describe('lint progress', () => {
+  const ERASE = '\r\u001b[K';
+  let cwd: string;
+  let env: NodeJS.ProcessEnv;
+
+  beforeAll(() => {
+    cwd = tempDir('lint-progress');
+    mkdirSync(path.join(cwd, 'out'));
+    for (const name of ['a.sh', 'b.sh']) writeFileSync(path.join(cwd, 'out', name), '#!/usr/bin/env bash\nprintf "%s\\n" "${HOME}"\n');
+    const standin = path.join(cwd, 'shellcheck-standin');
+    writeFileSync(standin, STANDIN, { mode: 0o755 });
+    mkdirSync(path.join(cwd, 'log'));
+    // Each shellcheck run takes 2.5 s more: a lint long enough to show its progress.
+    env = { ...process.env, NO_COLOR: '1', SHELLCHECKJS_BIN: standin, REAL_SHELLCHECK, STANDIN_LOG: path.join(cwd, 'log', 'runs'), STANDIN_SLEEP: '2.5' };
+  });
+
+  /** Runs lint with stdout and stderr on a pseudo-terminal, as in an operator's terminal; returns what it showed. */
+  function onTerminal(args: string[]): string {
+    const command = [process.execPath, CLI, 'lint', ...args, '--no-cache'].map((arg) => `'${arg}'`).join(' ');
+    const run = spawnSync('script', ['-qec', command, '/dev/null'], { cwd, encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'pipe'] });
+    expect(run.status, run.stdout + run.stderr).toBe(0);
+    return run.stdout;
+  }
+
+  it('shows n/N scripts, the time so far and the time left on a terminal once the lint takes over 2 s, then erases it', () => {
+    const shown = onTerminal([]);
+    expect(shown).toMatch(/\r\u001b\[Klint: 0\/2 scripts, elapsed [23]s, estimating the time left/);
+    expect(shown.endsWith(`${ERASE}2 scripts linted: 0 findings\r\n`)).toBe(true);
+  });
+
+  it('shows none under --json, or when stderr is not a terminal', () => {
+    expect(onTerminal(['--json'])).not.toContain('lint: ');
+    const piped = spawnSync(process.execPath, [CLI, 'lint', '--no-cache'], { cwd, encoding: 'utf8', env });
+    expect(piped).toMatchObject({ status: 0, stdout: '2 scripts linted: 0 findings\n', stderr: '' });
+  });
+});
