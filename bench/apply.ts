@@ -85,7 +85,9 @@ async function measureSize(count: number): Promise<SizeResult> {
   const f = floors(spaces, node?.parent ?? 'eth0');
   const rendered = renderConfig(config, 'bench');
   const times: Record<string, number[]> = {};
-  const note = (key: string, ms: number) => (times[key] ??= []).push(ms);
+  const note = (key: string, ms: number): void => {
+    (times[key] ??= []).push(ms);
+  };
   const inLab = async (work: (lab: EmulatedLab) => Promise<void>) => {
     const lab = await EmulatedLab.build(rendered.plan, rendered.scripts);
     try {

@@ -11,6 +11,8 @@ import { generateFromText, generateStream, validateText } from './pipeline.js';
 import { writeOutput, readOutputDir, previousOutputFiles, writeTextFiles } from './output/write.js';
 import { compareOutput, describeDrift } from './output/compare.js';
 import { lintScripts } from './lint/lint.js';
+import { LintCache, lintCacheDir } from './lint/cache.js';
+import { LintProgress } from './lint/progress.js';
 import { formatLintReport, LINT_FORMATS, type LintFormat } from './lint/report.js';
 import { DOCS_SITE } from './site.js';
 import { SCHEMA_MODELINE, seedExample, VERSION } from './package-info.js';
@@ -123,7 +125,7 @@ async function main(argv: string[]): Promise<number> {
     )
     .command(
       'lint [dir]',
-      'run shellcheck (all checks, style and up) and bash -n over the scripts in a directory',
+      'run shellcheck (all checks, style and up) and bash -n over the scripts in a directory that changed since they were last linted; on a terminal, a lint that takes over 2 s shows its progress on stderr',
       (y) =>
         y
           .positional('dir', { type: 'string', default: DEFAULT_OUT_DIR, describe: 'directory with generated scripts' })
@@ -132,14 +134,25 @@ async function main(argv: string[]): Promise<number> {
             default: 'text' as LintFormat,
             describe: 'how to print the findings: text, json, sarif (SARIF 2.1.0, for code scanning such as GitHub\'s) or junit (JUnit XML, for test reports in GitLab, Jenkins and most CI)',
           })
-          .option('json', { ...jsonOption, describe: 'the same as --format json' }),
+          .option('json', { ...jsonOption, describe: 'the same as --format json' })
+          .option('cache', {
+            type: 'boolean',
+            default: true,
+            describe: 'take the findings of a script linted before, unchanged, with the same shellcheck and options, from ~/.cache/macvlan-gen/lint ($XDG_CACHE_HOME or $MACVLAN_GEN_CACHE_DIR instead of ~/.cache); --no-cache lints every script and keeps nothing',
+          }),
       async (args) => {
         if (args.json && args.format !== 'text' && args.format !== 'json') throw new UsageError(`--json and --format ${args.format} ask for two formats; give one`);
         if (!existsSync(args.dir)) throw new UsageError(`${args.dir} does not exist; run \`macvlan-gen generate\` first`);
         const scripts = [...readOutputDir(args.dir).keys()].filter((name) => name.endsWith('.sh')).map((name) => path.join(args.dir, name));
         if (scripts.length === 0) throw new UsageError(`${args.dir} has no .sh files to lint`);
-        const findings = await lintScripts(scripts);
-        out(formatLintReport(args.json ? 'json' : args.format, { files: scripts, findings }, LINT_TOOL));
+        const format = args.json ? 'json' : args.format;
+        const cacheDir = args.cache ? lintCacheDir(process.env) : undefined;
+        const cache = cacheDir === undefined ? undefined : new LintCache(cacheDir, (message) => format === 'text' && diag(`macvlan-gen: ${message}`));
+        // Progress only where a person watches: a terminal, reading text.
+        const progress = format === 'text' && process.stderr.isTTY ? new LintProgress((text) => process.stderr.write(text), process.stderr.columns) : undefined;
+        progress?.run();
+        const findings = await lintScripts(scripts, { cache, onProgress: progress?.update }).finally(() => progress?.stop());
+        out(formatLintReport(format, { files: scripts, findings }, LINT_TOOL));
         if (findings.length > 0) exitCode = EXIT.findings;
       },
     )

@@ -144,6 +144,8 @@ already() {
 # one process per namespace instead of one per command. Queues run in the
 # order their commands depend on each other, and all of them at the end.
 declare -A QUEUE=()
+# The namespaces whose queue holds commands, in the order they were first queued.
+PENDING_NAMESPACES=()
 readonly NODE_CONTEXT='/'
 readonly BATCH_UNSAFE=$'[[:space:]"\'\\#]'
 USE_IP_N=''
@@ -199,12 +201,15 @@ wait_for_batches() {
   ((failed == 0)) || return "${EXIT_FAILED}"
 }
 
-# The namespaces' queues, a few at a time: they do not depend on each other.
+# The namespaces' queues, a few at a time: they do not depend on each other, and
+# deleting a link makes the kernel wait (RCU) in a way that batches of other
+# namespaces can use.
 flush_namespace_queues() {
   local context
+  local -r -a pending=(${PENDING_NAMESPACES[@]+"${PENDING_NAMESPACES[@]}"})
   local -a running=()
-  for context in "${!QUEUE[@]}"; do
-    [[ "${context}" != "${NODE_CONTEXT}" && -n "${QUEUE[${context}]}" ]] || continue
+  PENDING_NAMESPACES=()
+  for context in ${pending[@]+"${pending[@]}"}; do
     if [[ "${MODE}" != plan ]]; then
       run_batch "${context}" "${QUEUE[${context}]}" &
       running+=("$!")
@@ -247,7 +252,12 @@ queue_ip() {
   fi
   printf '  + %s\n' "${QUOTED}"
   # A namespace needs what this node's queue creates first; a command here may undo what a namespace still uses.
-  if [[ "${context}" == "${NODE_CONTEXT}" ]]; then flush_namespace_queues; else flush_queue "${NODE_CONTEXT}"; fi
+  if [[ "${context}" == "${NODE_CONTEXT}" ]]; then
+    flush_namespace_queues
+  else
+    flush_queue "${NODE_CONTEXT}"
+    if [[ -z "${QUEUE[${context}]:-}" ]]; then PENDING_NAMESPACES+=("${context}"); fi
+  fi
   QUEUE["${context}"]+="$*"$'\n'
 }
 

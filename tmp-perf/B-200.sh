@@ -353,13 +353,38 @@ parse_ip_state() {
   done <<<"${text}"
 }
 
+readonly PARALLEL_READS=4
+
 # The states of the given namespaces, each after its mark line: one ip per
-# namespace, all in the one subshell that captures them (bash and ip only).
+# namespace, in PARALLEL_READS streams at once whose pipes bash reads through
+# /dev/fd one after another (bash and ip only); in one stream for a few namespaces
+# or without /dev/fd.
 print_namespace_states() {
-  local netns
-  for netns in "$@"; do
-    printf '%s%s\n' "${NETNS_MARK}" "${netns}"
-    ip_command_for "${netns}"
+  if (($# < 2 * PARALLEL_READS)) || [[ ! -d /dev/fd ]]; then
+    print_state_stream 0 1 "$@"
+    return
+  fi
+  local -a streams=()
+  local stream fd
+  for ((stream = 0; stream < PARALLEL_READS; stream++)); do
+    exec {fd}< <(print_state_stream "${stream}" "${PARALLEL_READS}" "$@" || true)
+    streams+=("${fd}")
+  done
+  for fd in "${streams[@]}"; do
+    printf '%s\n' "$(<"/dev/fd/${fd}")"
+    exec {fd}<&-
+  done
+}
+
+# print_state_stream FIRST STEP NETNS...: namespaces number FIRST, FIRST + STEP, ...
+print_state_stream() {
+  local -r first="$1" step="$2"
+  shift 2
+  local -r -a present=("$@")
+  local i
+  for ((i = first; i < ${#present[@]}; i += step)); do
+    printf '%s%s\n' "${NETNS_MARK}" "${present[${i}]}"
+    ip_command_for "${present[${i}]}"
     "${IP_COMMAND[@]}" -o -d -batch - <<<"${STATE_COMMANDS}" || printf '%s!\n' "${NETNS_MARK}"
   done
 }

@@ -46,8 +46,14 @@ interface JobRun {
   output: string;
 }
 
-// The runner's own environment, less anything of this test run (node_modules/.bin on PATH, above all).
-const RUNNER_ENV = { PATH: [path.dirname(process.execPath), '/usr/local/bin', '/usr/bin', '/bin'].join(path.delimiter), HOME: '/nonexistent', LANG: 'C.UTF-8' };
+// The runner's own environment, less anything of this test run (node_modules/.bin on PATH, above all); its cache
+// directory (where lint keeps its results) is a folder of this test run's, not one made under /nonexistent as root.
+const RUNNER_ENV = {
+  PATH: [path.dirname(process.execPath), '/usr/local/bin', '/usr/bin', '/bin'].join(path.delimiter),
+  HOME: '/nonexistent',
+  XDG_CACHE_HOME: tempDir('runner-cache'),
+  LANG: 'C.UTF-8',
+};
 
 function shell(script: string, cwd: string, env: Record<string, string>, options: string[]): JobRun {
   const result = spawnSync(BASH, ['--noprofile', '--norc', ...options, '-c', script], { cwd, encoding: 'utf8', env: { ...RUNNER_ENV, ...env } });

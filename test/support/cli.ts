@@ -17,8 +17,11 @@ export interface Run {
   stderr: string;
 }
 
+/** The lint cache of this test run, so that no test reads or fills the user's own. */
+export const testCacheDir = (): string => path.join(process.env['MVG_TEST_TMP'] ?? tmpdir(), 'cache');
+
 export function runCli(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Run {
-  const result = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', ...env } });
+  const result = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', MACVLAN_GEN_CACHE_DIR: testCacheDir(), ...env } });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 

@@ -1,0 +1,4 @@
+#!/bin/bash
+PS4='+${EPOCHREALTIME} ${FUNCNAME[0]:-main} '
+set -x
+. "$@"
