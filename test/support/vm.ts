@@ -85,10 +85,10 @@ export async function chooseAccel(image: VmImage, workDir: string): Promise<'kvm
   const forced = process.env['MACVLAN_GEN_VM_ACCEL'];
   if (forced === 'kvm' || forced === 'tcg') return forced;
   if (!existsSync('/dev/kvm')) return 'tcg';
-  const console = path.join(workDir, 'kvm-probe.console');
+  const consoleFile = path.join(workDir, 'kvm-probe.console');
   const qemu = startProcess('qemu-system-x86_64', ['-accel', 'kvm', '-m', '256', '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot',
-    '-kernel', image.kernel, '-append', 'console=ttyS0 panic=-1', '-serial', `file:${console}`]);
-  const panicked = (): boolean => existsSync(console) && readFileSync(console, 'utf8').includes('Kernel panic');
+    '-kernel', image.kernel, '-append', 'console=ttyS0 panic=-1', '-serial', `file:${consoleFile}`]);
+  const panicked = (): boolean => existsSync(consoleFile) && readFileSync(consoleFile, 'utf8').includes('Kernel panic');
   for (let waited = 0; waited < 150 && !panicked(); waited++) await sleep(100);
   const works = panicked();
   await qemu.stop('SIGKILL');
@@ -166,15 +166,15 @@ export class VmBench {
     const ip = node.hostAddress.split('/')[0] ?? '';
     const identity = [`mvg.hostname=${name}`, `mvg.address=${node.hostAddress}`, ...(node.gateway === undefined ? [] : [`mvg.gateway=${node.gateway}`])];
     const mac = `52:54:00:6d:76:${(index + 1).toString(16).padStart(2, '0')}`;
-    const console = path.join(this.workDir, `${name}.console`);
+    const consoleFile = path.join(this.workDir, `${name}.console`);
     const qemu = startProcess('nsenter', [`--net=/run/netns/${labPaths(this.prefix).netns(SWITCH)}`, 'qemu-system-x86_64',
       '-name', name, '-accel', this.accel, '-m', String(options.memoryMiB ?? 1024), '-smp', '1',
       '-nodefaults', '-no-user-config', '-display', 'none', '-monitor', 'none',
       '-kernel', this.image.kernel, '-initrd', this.image.initrd, '-append', ['root=/dev/vda', 'rw', 'console=ttyS0', ...identity].join(' '),
       '-drive', `file=${overlay},if=virtio,format=qcow2`,
       '-netdev', `tap,id=lan,ifname=${node.port},script=no,downscript=no`, '-device', `${options.nics?.[name] ?? 'vmxnet3'},netdev=lan,mac=${mac}`,
-      '-serial', `file:${console}`]);
-    this.vms.set(name, { name, ip, console, qemu });
+      '-serial', `file:${consoleFile}`]);
+    this.vms.set(name, { name, ip, console: consoleFile, qemu });
   }
 
   /** Puts the VM's tap on the switch once qemu has made it. */

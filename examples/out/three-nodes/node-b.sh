@@ -322,12 +322,11 @@ readonly STATE_COMMANDS=$'link show\naddr show\nroute show'
 readonly NETNS_MARK=$'\036'
 
 # Parses what `ip -o -d -batch -` prints for "link show", "addr show" and "route
-# show" of namespace NETNS ('' = this node's own); a line "<NETNS_MARK>NAME" says
-# that the lines after it are namespace NAME's.
+# show", each namespace's after a line "<NETNS_MARK>NAME" (an empty NAME: this
+# node's own namespace).
 parse_ip_state() {
-  local netns="$1" line key
-  local -r text="$2"
-  if [[ "${text}" != "${NETNS_MARK}"* ]]; then ROUTES["${netns}/"]=''; fi
+  local -r text="$1"
+  local netns='' line key
   while IFS= read -r line; do
     if [[ "${line}" == "${NETNS_MARK}"* ]]; then
       netns="${line#"${NETNS_MARK}"}"
@@ -398,7 +397,7 @@ read_node_state() {
     err "cannot read the state of the node namespace with ip"
     return "${EXIT_FAILED}"
   fi
-  parse_ip_state '' "${state}"
+  parse_ip_state "${NETNS_MARK}"$'\n'"${state}"
   list="$(ip netns list)"
   while read -r netns _; do
     if [[ -n "${netns}" ]]; then NETNS_PRESENT["${netns}"]=1; fi
@@ -410,10 +409,10 @@ read_node_state() {
   if ((${#present[@]} > 0)); then
     state="$(print_namespace_states "${present[@]}")"
     if [[ $'\n'"${state}" == *$'\n'"${NETNS_MARK}!"* ]]; then
-      err "cannot read the state of every namespace with ip (one went away while it was read?)"
+      err "cannot read the state of every namespace with ip (one went away while it was read?); run ${SCRIPT_NAME} ${MODE} again"
       return "${EXIT_FAILED}"
     fi
-    parse_ip_state "${present[0]}" "${state}"
+    parse_ip_state "${state}"
   fi
   PARENT_INDEX="${LINK_INDEX[/${PARENT}]:-}"
 }
@@ -495,11 +494,11 @@ live_has_address() {
   [[ "${addresses}" == *" $2 "* ]]
 }
 
-# Interfaces of this node's own namespace that carry an address: "mac0 ens160 ", or ''.
+# Sets HOLDERS to the interfaces of this node's own namespace that carry an address: "mac0 ens160 ", or ''.
+HOLDERS=''
 interfaces_with_address() {
   HOLDERS="${ADDRESS_HOLDERS[$1]:-}"
 }
-HOLDERS=''
 # endregion state
 
 # region lock
