@@ -210,7 +210,10 @@ finish_node_queue() {
   [[ -n "${NODE_BATCH_PID}" ]] || return 0
   local -r pid="${NODE_BATCH_PID}"
   NODE_BATCH_PID=''
-  wait "${pid}" || return "${EXIT_FAILED}"
+  if ! wait "${pid}"; then
+    err "none of the namespaces' commands listed after this node's failed batch ran"
+    return "${EXIT_FAILED}"
+  fi
 }
 
 readonly PARALLEL_BATCHES=4
@@ -246,15 +249,16 @@ flush_namespace_queues() {
 }
 
 # run_queue_stream FIRST STEP NETNS...: the queues of namespaces number FIRST,
-# FIRST + STEP, ...; stops at the first that fails.
+# FIRST + STEP, ...; one that fails (run_batch names it) does not stop the others.
 run_queue_stream() {
   local -r first="$1" step="$2"
   shift 2
   local -r -a contexts=("$@")
-  local i
+  local i failed=0
   for ((i = first; i < ${#contexts[@]}; i += step)); do
-    run_batch "${contexts[${i}]}" "${QUEUE[${contexts[${i}]}]}" || return "${EXIT_FAILED}"
+    run_batch "${contexts[${i}]}" "${QUEUE[${contexts[${i}]}]}" || failed=1
   done
+  ((failed == 0)) || return "${EXIT_FAILED}"
 }
 
 flush_all_queues() {
@@ -419,12 +423,19 @@ parse_ip_state() {
           rest="${rest:${#head}+12}"
           LINK_MAC["${key}"]="${rest%% *}"
         fi
-        head="${rest%%' macvlan mode '*}"
-        if ((${#head} < ${#rest})); then
-          rest="${rest:${#head}+14}"
-          LINK_MODE["${key}"]="${rest%% *}"
-          if [[ "${rest}" == 'source '* && "${rest}" =~ ${SOURCE_MACS} ]]; then LINK_SOURCE_MACS["${key}"]="${BASH_REMATCH[1]} "; fi
-        fi
+        # "macvlan mode bridge"; older iproute2 (CentOS 7, Debian 9) prints "macvlan  mode bridge".
+        head="${rest%%' macvlan '*}"
+        while ((${#head} < ${#rest})); do
+          rest="${rest:${#head}+9}"
+          rest="${rest#"${rest%%[! ]*}"}"
+          if [[ "${rest}" == 'mode '* ]]; then
+            rest="${rest:5}"
+            LINK_MODE["${key}"]="${rest%% *}"
+            if [[ "${rest}" == 'source '* && "${rest}" =~ ${SOURCE_MACS} ]]; then LINK_SOURCE_MACS["${key}"]="${BASH_REMATCH[1]} "; fi
+            break
+          fi
+          head="${rest%%' macvlan '*}"
+        done
         ;;
       [0-9]*': '*' inet '*)
         # 2: mv1    inet 10.0.0.2/24 brd 10.0.0.255 scope global mv1\       valid_lft forever preferred_lft forever
@@ -520,6 +531,13 @@ read_node_state() {
       return "${EXIT_FAILED}"
     fi
     parse_ip_state "${NAMESPACE_STATES}"
+    # A stream that died without a word leaves its namespaces without a mark.
+    for netns in "${present[@]}"; do
+      if [[ -z "${ROUTES[${netns}/]+read}" ]]; then
+        err "cannot read the state of namespace ${netns} with ip; run ${SCRIPT_NAME} ${MODE} again"
+        return "${EXIT_FAILED}"
+      fi
+    done
   fi
   PARENT_INDEX="${LINK_INDEX[/${PARENT}]:-}"
 }
@@ -759,13 +777,14 @@ probe_once() {
 # on its own time, where deleting it here would make apply wait (RCU) ~30 ms.
 probe_macvlan() {
   local -r probe="mvgprobe$$"
-  if ip -force -batch - >/dev/null 2>&1 <<<"netns add ${probe}
+  # Only where ip netns is in use already: a first `ip netns add` also mounts ${NETNS_DIR}.
+  if [[ -d "${NETNS_DIR}" ]] && ip -force -batch - >/dev/null 2>&1 <<<"netns add ${probe}
 link add link ${PARENT} name ${probe} netns ${probe} type macvlan mode bridge
 netns del ${probe}"; then
     return 0
   fi
   # Perhaps only the throwaway namespace failed: ask again in this node's own.
-  ip netns del "${probe}" >/dev/null 2>&1 || true
+  if [[ -e "${NETNS_DIR}/${probe}" ]]; then ip netns del "${probe}" >/dev/null 2>&1 || true; fi
   ip link add link "${PARENT}" name "${probe}" type macvlan mode bridge >/dev/null 2>&1 || return 1
   ip link del dev "${probe}" >/dev/null 2>&1 || true
 }
@@ -986,10 +1005,12 @@ cmd_teardown() {
     netns="${NAMESPACES[${i}]}"
     name="${NS_INTERFACE[${netns}]}"
     was_created "link ${netns}/${name}" || continue
-    if has_link '' "${name}"; then
-      run ip link del dev "${name}"
-    elif has_netns "${netns}"; then
+    if has_netns "${netns}"; then
       run_in "${netns}" ip link del dev "${name}"
+    fi
+    # Ours, left outside its namespace (by an interrupted run of an older script, or moved out by hand).
+    if has_link '' "${name}" && is_our_macvlan '' "${name}" "${NS_MODE[${netns}]}"; then
+      run ip link del dev "${name}"
     fi
   done
   for ((i = ${#NAMESPACES[@]} - 1; i >= 0; i--)); do
@@ -1020,8 +1041,10 @@ batch_failure_is_harmless() {
   local -r netns="$1"
   [[ "${MODE}" == teardown && "${netns}" != "${NODE_CONTEXT}" ]] || return 1
   ip_command_for "${netns}"
+  # The namespace answers (its lo is there), the link does not.
+  "${IP_COMMAND[@]}" link show dev lo >/dev/null 2>&1 || return 1
   if "${IP_COMMAND[@]}" link show dev "${NS_INTERFACE[${netns}]}" >/dev/null 2>&1; then return 1; fi
-  printf '  = %s: %s was gone already\n' "${netns}" "${NS_INTERFACE[${netns}]}"
+  printf '  = %s: %s was gone already (the error above)\n' "${netns}" "${NS_INTERFACE[${netns}]}"
 }
 # endregion teardown
 
