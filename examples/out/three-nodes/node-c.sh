@@ -172,7 +172,8 @@ ip_command_for() {
   fi
 }
 
-# Runs commands as one ip -batch in a context.
+# Runs commands as one ip -batch in a context. A failure that teardown expects
+# (a link removed by hand) is not one: see batch_failure_is_harmless in its region.
 run_batch() {
   local -r context="$1" batch="$2"
   ip_command_for "${context}"
@@ -216,9 +217,10 @@ finish_node_queue() {
   fi
 }
 
-readonly PARALLEL_BATCHES=4
+# How many ip processes run at once, in streams of namespaces (reads and batches alike).
+readonly PARALLEL_STREAMS=4
 
-# The namespaces' queues run in up to PARALLEL_BATCHES streams at once, each a
+# The namespaces' queues run in up to PARALLEL_STREAMS streams at once, each a
 # background subshell that runs its namespaces' batches one after another: they
 # do not depend on each other, and deleting a link makes the kernel wait (RCU)
 # in a way that the other streams can use.
@@ -228,20 +230,18 @@ flush_namespace_queues() {
   PENDING_NAMESPACES=()
   local -r count=${#pending[@]}
   ((count > 0)) || return 0
-  local failed=0 context
-  if [[ "${MODE}" != plan ]]; then
-    write_created_notes
-    local -r streams=$((count < PARALLEL_BATCHES ? count : PARALLEL_BATCHES))
-    local stream pid
-    local -a running=()
-    for ((stream = 0; stream < streams; stream++)); do
-      run_queue_stream "${stream}" "${streams}" "${pending[@]}" &
-      running+=("$!")
-    done
-    for pid in "${running[@]}"; do
-      wait "${pid}" || failed=1
-    done
-  fi
+  # Only apply and teardown queue (plan prints and returns), so something pending is something to run.
+  write_created_notes
+  local -r streams=$((count < PARALLEL_STREAMS ? count : PARALLEL_STREAMS))
+  local failed=0 stream pid context
+  local -a running=()
+  for ((stream = 0; stream < streams; stream++)); do
+    run_queue_stream "${stream}" "${streams}" "${pending[@]}" &
+    running+=("$!")
+  done
+  for pid in "${running[@]}"; do
+    wait "${pid}" || failed=1
+  done
   for context in "${pending[@]}"; do
     QUEUE["${context}"]=''
   done
@@ -452,19 +452,17 @@ parse_ip_state() {
   done
 }
 
-readonly PARALLEL_READS=4
-
-# Our namespaces' states are read by one ip per namespace, in PARALLEL_READS
+# Our namespaces' states are read by one ip per namespace, in PARALLEL_STREAMS
 # streams in the background whose pipes bash opens through /dev/fd (bash and ip
 # only), while this node's own state is read and parsed; for a few namespaces,
 # or without /dev/fd, in one stream after it.
 STATE_STREAMS=()
 start_state_streams() {
   STATE_STREAMS=()
-  if (($# < 2 * PARALLEL_READS)) || [[ ! -d /dev/fd ]]; then return 0; fi
+  if (($# < 2 * PARALLEL_STREAMS)) || [[ ! -d /dev/fd ]]; then return 0; fi
   local stream fd
-  for ((stream = 0; stream < PARALLEL_READS; stream++)); do
-    exec {fd}< <(print_state_stream "${stream}" "${PARALLEL_READS}" "$@" || true)
+  for ((stream = 0; stream < PARALLEL_STREAMS; stream++)); do
+    exec {fd}< <(print_state_stream "${stream}" "${PARALLEL_STREAMS}" "$@" || true)
     STATE_STREAMS+=("${fd}")
   done
 }
