@@ -47,7 +47,8 @@ function floors(spaces: Space[], parent: string) {
   const each = (script: (way: Way) => string) => Object.fromEntries(WAYS.map((way) => [way, script(way)])) as Record<Way, string>;
   return {
     apply: each((way) => `${create}\n${perNamespace(configure, way)}`),
-    read: each((way) => `ip netns list >/dev/null\n${perNamespace(read, way)}`),
+    // No `ip netns list`: the script tells which namespaces exist by looking in /var/run/netns, and a floor knows them.
+    read: each((way) => perNamespace(read, way)),
     teardown: each((way) => `${perNamespace(remove, way)}\n${netnsDel}`),
     seed: spaces
       .map((s) =>
