@@ -2,7 +2,7 @@
 import type { PathSegment } from './diagnostics.js';
 import type { Config, NodeConfig, RouteConfig } from './schema.js';
 import { namespaceEntries, namespaceMacOwner, namespaceMode, resolveMac, shimMacOwner, shimMode } from './inherit.js';
-import { hostOf, isInSubnet, networkOf } from '../ipv4.js';
+import { hostOf, isInSubnet, networkOf } from '../ip.js';
 
 export interface Finding {
   path: PathSegment[];

@@ -1,7 +1,7 @@
 // The shell text that builds, probes and removes a lab. Pure: every value goes through shq.
 // Nothing here touches the root namespace's links, addresses or routes: veth pairs are made inside lab namespaces.
 import { shq } from '../render/shq.js';
-import { hostOf, netmaskOf, networkOf } from '../ipv4.js';
+import { hostOf, netmaskOf, networkOf } from '../ip.js';
 import { PROFILES, profileSysctls } from './profiles.js';
 import type { Endpoint, LabNode, Topology } from './topology.js';
 

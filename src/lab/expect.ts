@@ -1,6 +1,6 @@
 // expectReachability: which endpoint pairs can ping each other, by macvlan's and IP routing's rules, each with why.
 // The lab's switch is a plain learning bridge without hairpin, like most real access switches.
-import { hostOf, isInSubnet } from '../ipv4.js';
+import { hostOf, isInSubnet } from '../ip.js';
 import type { Endpoint, Topology } from './topology.js';
 
 export interface Verdict {

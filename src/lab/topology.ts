@@ -3,7 +3,7 @@
 // the runner makes it real.
 import type { MacvlanMode } from '../config/rules.js';
 import type { NodePlan, Plan, RoutePlan } from '../plan/plan.js';
-import { highestFreeHost, hostOf, isInSubnet, networkOf } from '../ipv4.js';
+import { highestFreeHost, hostOf, isInSubnet, networkOf } from '../ip.js';
 import { DEFAULT_PROFILE, type ProfileName } from './profiles.js';
 
 /** How an endpoint's frames meet the LAN. */

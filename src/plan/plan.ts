@@ -11,7 +11,7 @@ import {
   shimMacOwner,
   shimMode,
 } from '../config/inherit.js';
-import { hostOf, networkOf } from '../ipv4.js';
+import { hostOf, networkOf } from '../ip.js';
 
 export interface RoutePlan {
   to: string;
