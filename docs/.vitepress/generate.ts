@@ -34,6 +34,7 @@ interface SchemaNode {
   additionalProperties?: SchemaNode | boolean;
   propertyNames?: { pattern?: string };
   items?: SchemaNode;
+  maxItems?: number;
   required?: string[];
   anyOf?: SchemaNode[];
 }
@@ -49,8 +50,8 @@ const ZH: Record<string, string> = {
   nodes: '按名称列出的节点。',
   'nodes.<node>': '一台 Linux 节点；它的名称就是生成脚本的文件名。',
   'nodes.<node>.parent': 'macvlan 接口所依附的物理网卡（脚本从不把它关掉）。',
-  'nodes.<node>.address': '主机自身在父网卡上的地址，带前缀长度。',
-  'nodes.<node>.gateway': '主机的默认网关；配置 hostShim 时必填。',
+  'nodes.<node>.address': '主机自身在父网卡上的地址，带前缀长度；或一个 IPv4 加一个 IPv6 地址（双栈）。',
+  'nodes.<node>.gateway': '主机的默认网关，每个地址族最多一个；配置 hostShim 时必须有 IPv4 网关。',
   'nodes.<node>.promisc': '把父网卡设为混杂模式；未设置时继承 defaults。',
   'nodes.<node>.mode': '本节点命名空间的 macvlan 模式；未设置时继承 defaults。',
   'nodes.<node>.mtu': 'macvlan 接口的 MTU，不能超过父网卡的 MTU。',
@@ -61,20 +62,20 @@ const ZH: Record<string, string> = {
   'nodes.<node>.hostShim.mac': '单播 MAC 地址，或 "auto"（由节点名和接口派生的本地管理地址）。',
   'nodes.<node>.hostShim.routes': '在地址和默认路由之后添加的静态路由。',
   'nodes.<node>.hostShim.routes[].to': '目标网段。',
-  'nodes.<node>.hostShim.routes[].via': '下一跳；必须在该接口的子网内直连可达。',
+  'nodes.<node>.hostShim.routes[].via': '下一跳，与目标同一地址族；必须在该接口同族的子网内直连可达，或是 IPv6 链路本地地址。',
   'nodes.<node>.hostShim.confirmTimeout': '迁移后等待 `node.sh confirm` 的秒数，超时未确认则自动回滚。',
   'nodes.<node>.hostShim.probes': '迁移后必须能应答的地址；默认是节点的网关。',
   'nodes.<node>.namespaces': '按名称列出的网络命名空间。',
   'nodes.<node>.namespaces.<netns>': '一个网络命名空间，带一个挂在父网卡上的 macvlan 接口。',
   'nodes.<node>.namespaces.<netns>.interface': '命名空间内 macvlan 接口的名称（1–15 个字符）。',
-  'nodes.<node>.namespaces.<netns>.address': '命名空间的地址，带前缀长度。',
-  'nodes.<node>.namespaces.<netns>.gateway': '命名空间内的默认网关；不设置时只能访问本子网。',
+  'nodes.<node>.namespaces.<netns>.address': '命名空间的地址，带前缀长度；或一个 IPv4 加一个 IPv6 地址（双栈）。',
+  'nodes.<node>.namespaces.<netns>.gateway': '命名空间内的默认网关，每个地址族最多一个；不设置时只能访问本子网。',
   'nodes.<node>.namespaces.<netns>.mode': 'macvlan 模式；依次继承节点和 defaults 的设置。',
   'nodes.<node>.namespaces.<netns>.mtu': 'macvlan 接口的 MTU，不能超过父网卡的 MTU。',
   'nodes.<node>.namespaces.<netns>.mac': '单播 MAC 地址，或 "auto"（由节点名和命名空间名派生的本地管理地址）。',
   'nodes.<node>.namespaces.<netns>.routes': '在地址和默认路由之后添加的静态路由。',
   'nodes.<node>.namespaces.<netns>.routes[].to': '目标网段。',
-  'nodes.<node>.namespaces.<netns>.routes[].via': '下一跳；必须在该接口的子网内直连可达。',
+  'nodes.<node>.namespaces.<netns>.routes[].via': '下一跳，与目标同一地址族；必须在该接口同族的子网内直连可达，或是 IPv6 链路本地地址。',
   'nodes.<node>.namespaces.<netns>.sourceMacs': '仅用于 source 模式：允许发送帧给该接口的源 MAC 地址列表。',
 };
 
@@ -98,9 +99,14 @@ function rows(node: SchemaNode, prefix: string, required: boolean, out: Row[]): 
 }
 
 function typeOf(node: SchemaNode): string {
+  // One value or a list; alternatives that differ only in format (IPv4 or IPv6) are one type here.
+  if (node.anyOf) return [...new Set(node.anyOf.map((alternative) => typeOf({ type: node.type, ...alternative })))].join(' or ');
   if (node.enum) return node.enum.map((v) => `\`${String(v)}\``).join(' \\| ');
   if (node.const !== undefined) return `\`${String(node.const)}\``;
-  if (node.type === 'array') return `list of ${node.items?.properties ? 'maps' : (node.items?.type ?? 'values')}`;
+  if (node.type === 'array') {
+    const bound = node.maxItems === undefined ? '' : `up to ${node.maxItems} `;
+    return `list of ${bound}${node.items?.properties ? 'maps' : (node.items?.type ?? 'values')}`;
+  }
   if (node.type === 'object') return 'map';
   const range = node.minimum !== undefined ? ` ${node.minimum}–${node.maximum ?? ''}` : '';
   return `${node.type ?? 'string'}${range}`;
