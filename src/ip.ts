@@ -17,6 +17,12 @@ export function canonicalAddress(address: string): string {
   return ipaddr.parse(address).toString();
 }
 
+/** An address with prefix in the spelling `ip` prints: "2001:DB8:0::9/64" -> "2001:db8::9/64". */
+export function canonicalCidr(cidr: string): string {
+  const [host, prefix] = cidr.split('/');
+  return prefix === undefined ? canonicalAddress(cidr) : `${canonicalAddress(host ?? cidr)}/${prefix}`;
+}
+
 export function networkOf(cidr: string): string {
   if (familyOf(cidr) === 6) {
     const [, prefix] = ipaddr.IPv6.parseCIDR(cidr);

@@ -66,6 +66,14 @@ const mtu = z
   .max(MTU_MAX)
   .meta({ description: 'MTU of the macvlan interface; at most the parent NIC\'s MTU.', examples: [1500] });
 
+const nodad = z
+  .boolean()
+  .meta({
+    description:
+      'Add IPv6 addresses with `nodad`: usable at once, without duplicate address detection. By default apply waits for it and fails on a duplicate.',
+    default: false,
+  });
+
 const route = z
   .strictObject({
     to: checkedString(checkRouteCidr, { description: 'Destination network.', examples: ['10.8.0.0/16'] }),
@@ -91,6 +99,7 @@ const namespace = z
     mode: mode.optional().meta({ description: 'macvlan mode; inherits the node\'s, then the defaults\'.' }),
     mtu: mtu.optional(),
     mac: macAddress.optional(),
+    nodad: nodad.optional(),
     routes: routes.optional(),
     sourceMacs: z
       .array(checkedString(checkMac, { pattern: MAC_PATTERN }))
@@ -136,6 +145,7 @@ const node = z
     promisc: z.boolean().optional().meta({ description: 'Put the parent NIC in promiscuous mode; inherits the defaults\'.' }),
     mode: mode.optional().meta({ description: 'macvlan mode for this node\'s namespaces; inherits the defaults\'.' }),
     mtu: mtu.optional(),
+    nodad: nodad.optional(),
     hostShim: hostShim.optional(),
     namespaces: z
       .record(z.string(), namespace)
@@ -153,6 +163,7 @@ export const configSchema = z
         mode: mode.optional().meta({ description: 'macvlan mode.', default: 'bridge' }),
         promisc: z.boolean().optional().meta({ description: 'Put each parent NIC in promiscuous mode.', default: true }),
         mtu: mtu.optional(),
+        nodad: nodad.optional(),
       })
       .optional()
       .meta({ description: 'Values every node and namespace inherits unless it sets its own.' }),
