@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EmulatedLab } from '../../src/lab/emulated-lab.js';
-import { buildLab, configOf, nodeState, shellIn } from '../support/lab.js';
+import { buildLab, configOf, FAST_PROBES, nodeState, normalizeState, shellIn } from '../support/lab.js';
 
 const isRoot = process.getuid?.() === 0;
 if (process.env['CI'] && !isRoot) throw new Error('CI runs as root: the lab tests must run there, not be skipped');
@@ -150,3 +150,112 @@ describe.skipIf(!isRoot)('the node script in dual stack', () => {
     expect(verify.status, verify.stdout).toBe(0);
   });
 });
+
+// node1's host address moves to the shim in both families; 2001:db8:62::abcd is an address of the parent that the config
+// does not name (as SLAAC or a hand-added one would be): it stays where it is through migration, rollback and teardown.
+const MIGRATION = `version: 1
+nodes:
+  node1:
+    parent: ens160
+    address: [10.62.0.2/24, 2001:db8:62::2/64]
+    gateway: [10.62.0.1, 2001:db8:62::1]
+    hostShim: { interface: mac0 }
+    namespaces:
+      ns1: { interface: mac1, address: [10.62.0.11/24, 2001:db8:62::11/64], gateway: [10.62.0.1, 2001:db8:62::1] }
+  node2:
+    parent: ens160
+    address: [10.62.0.3/24, 2001:db8:62::3/64]
+`;
+
+describe.skipIf(!isRoot)('the host migration in dual stack', () => {
+  /** A lab where the hosts' IPv6 addresses and default route are on their parents (replace: the lab may have put them there). */
+  async function dualStackLab(): Promise<EmulatedLab> {
+    const lab = await buildLab(configOf(MIGRATION));
+    labIp(lab, 'gw', 'addr', 'replace', '2001:db8:62::1/64', 'dev', 'lan0', 'nodad');
+    await shellIn(lab, 'node1', [
+      'ip addr replace 2001:db8:62::2/64 dev ens160 nodad',
+      'ip addr replace 2001:db8:62::abcd/64 dev ens160 nodad',
+      'ip -6 route replace default via 2001:db8:62::1 dev ens160',
+    ].join(' && '));
+    await shellIn(lab, 'node2', 'ip addr replace 2001:db8:62::3/64 dev ens160 nodad');
+    return lab;
+  }
+  const ping6 = async (lab: EmulatedLab, node: string, address: string): Promise<boolean> =>
+    (await lab.runInNode(node, ['ping', '-6', '-n', '-q', '-c', '1', '-w', '3', address])).status === 0;
+
+  it('moves both addresses and the IPv6 default route onto the shim, announces the IPv6 one, and verify checks it', async () => {
+    const lab = await dualStackLab();
+    try {
+      const pristine = await nodeState(lab, 'node1');
+      // The gateway learns where node1's IPv6 address lives now, before the move (a warm neighbour cache).
+      execFileSync('ip', ['netns', 'exec', `${lab.prefix}-gw`, 'ping', '-6', '-n', '-q', '-c', '1', '-w', '3', '2001:db8:62::2'], { stdio: 'ignore' });
+      const parentMac = (await shellIn(lab, 'node1', 'cat /sys/class/net/ens160/address')).trim();
+      expect(labIp(lab, 'gw', '-6', 'neigh', 'show', '2001:db8:62::2')).toContain(`lladdr ${parentMac} `);
+      const apply = await lab.runScript('node1', ['apply']);
+      expect(apply.status, apply.stderr).toBe(0);
+      expect(apply.stdout).toContain(' && ip addr del 2001:db8:62::2/64 dev ens160 && ');
+      expect(apply.stdout).toContain(' && ip addr add 2001:db8:62::2/64 dev mac0 nodad && ');
+      expect(apply.stdout).toContain(' && ip -6 route flush dev ens160 && ');
+      expect(apply.stdout).toMatch(/ && ip route add default via 2001:db8:62::1 dev mac0 metric 1024 && /);
+      expect(apply.stdout).toContain('10.62.0.1 2001:db8:62::1 answered; the host address stays on mac0');
+
+      expect(await shellIn(lab, 'node1', 'ip -6 addr show dev mac0 scope global')).toContain('inet6 2001:db8:62::2/64 ');
+      expect(await shellIn(lab, 'node1', 'ip -6 addr show dev ens160 scope global')).toContain('2001:db8:62::abcd/64');
+      expect(await shellIn(lab, 'node1', 'ip -6 addr show dev ens160 scope global')).not.toContain('2001:db8:62::2/64');
+      expect(await shellIn(lab, 'node1', 'ip -6 route show default')).toMatch(/^default via 2001:db8:62::1 dev mac0 /);
+      // The gateway's neighbour entry moved to the shim's MAC with the kernel's unsolicited advertisement.
+      const shimMac = (await shellIn(lab, 'node1', 'cat /sys/class/net/mac0/address')).trim();
+      expect(labIp(lab, 'gw', '-6', 'neigh', 'show', '2001:db8:62::2')).toContain(`lladdr ${shimMac} `);
+      expect(await ping6(lab, 'node2', '2001:db8:62::2')).toBe(true);
+
+      const verify = await lab.runScript('node1', ['verify']);
+      expect(verify.status, verify.stdout).toBe(0);
+      for (const line of [
+        'the host address 2001:db8:62::2/64 is on mac0',
+        'default route via 2001:db8:62::1 on mac0',
+        'the host reaches 2001:db8:62::1 through mac0',
+        'mac0: ipv6/ndisc_notify=1 (announces its IPv6 addresses)',
+        'mac0: ipv6/accept_ra=0 (takes no default route from router advertisements)',
+        'ens160: ipv6/accept_ra=0 (takes no default route from router advertisements)',
+      ]) {
+        expect(verify.stdout).toContain(`  ok    ${line}\n`);
+      }
+      expect((await lab.runScript('node1', ['apply'])).stdout).toContain('Nothing to do');
+
+      const rollback = await lab.runScript('node1', ['rollback']);
+      expect(rollback.status, rollback.stderr).toBe(0);
+      expect(await shellIn(lab, 'node1', 'ip -6 addr show dev ens160 scope global')).toMatch(/2001:db8:62::2\/64[\s\S]*2001:db8:62::abcd\/64|2001:db8:62::abcd\/64[\s\S]*2001:db8:62::2\/64/);
+      expect(await shellIn(lab, 'node1', 'ip -6 addr show dev mac0 scope global')).toBe('');
+      expect(await shellIn(lab, 'node1', 'ip -6 route show default')).toMatch(/^default via 2001:db8:62::1 dev ens160 /);
+      expect(await ping6(lab, 'node2', '2001:db8:62::2')).toBe(true);
+
+      expect((await lab.runScript('node1', ['apply'])).status).toBe(0);
+      const teardown = await lab.runScript('node1', ['teardown']);
+      expect(teardown.status, teardown.stderr).toBe(0);
+      expect(normalizeState(await nodeState(lab, 'node1'))).toBe(normalizeState(pristine));
+    } finally {
+      lab.remove();
+    }
+  });
+
+  it('reverts both families when the IPv6 gateway does not answer', async () => {
+    const lab = await dualStackLab();
+    try {
+      const pristine = await nodeState(lab, 'node1');
+      labIp(lab, 'gw', 'addr', 'del', '2001:db8:62::1/64', 'dev', 'lan0');
+      const apply = await lab.runScript('node1', ['apply'], FAST_PROBES);
+      expect(apply.status).toBe(5);
+      expect(apply.stderr).toContain('host migration reverted: 2001:db8:62::1 did not answer within 3s; the host address is back on ens160');
+      expect(await shellIn(lab, 'node1', 'ip -6 addr show dev ens160 scope global')).toContain('2001:db8:62::2/64');
+      expect(await shellIn(lab, 'node1', 'ip -6 addr show dev mac0 scope global')).toBe('');
+      expect(await shellIn(lab, 'node1', 'ip -6 route show default')).toMatch(/^default via 2001:db8:62::1 dev ens160 /);
+      expect(await ping6(lab, 'node2', '2001:db8:62::2')).toBe(true);
+      // Teardown removes what apply made (ns1, the shim) and leaves the parent as it was.
+      expect((await lab.runScript('node1', ['teardown'])).status).toBe(0);
+      expect(normalizeState(await nodeState(lab, 'node1'))).toBe(normalizeState(pristine));
+    } finally {
+      lab.remove();
+    }
+  });
+});
+
