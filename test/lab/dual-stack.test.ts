@@ -34,6 +34,37 @@ nodes:
 const labIp = (lab: EmulatedLab, role: 'gw' | 'watch', ...args: string[]): string =>
   execFileSync('ip', ['-n', `${lab.prefix}-${role}`, ...args], { encoding: 'utf8' });
 
+/**
+ * Starts radvd in the lab's gateway router, advertising itself as a default router and `prefix` for SLAAC every 3-4 s;
+ * gives the function that stops it (by its own pid).
+ */
+function startRadvd(lab: EmulatedLab, prefix: string): () => void {
+  const dir = mkdtempSync(path.join(tmpdir(), 'mvg-radvd-'));
+  const pidFile = path.join(dir, 'radvd.pid');
+  writeFileSync(path.join(dir, 'radvd.conf'), [
+    'interface lan0 {',
+    '  AdvSendAdvert on; MinRtrAdvInterval 3; MaxRtrAdvInterval 4; AdvDefaultLifetime 60;',
+    `  prefix ${prefix} { AdvOnLink on; AdvAutonomous on; };`,
+    '};',
+    '',
+  ].join('\n'));
+  execFileSync('ip', ['netns', 'exec', `${lab.prefix}-gw`, 'radvd', '-C', path.join(dir, 'radvd.conf'), '-p', pidFile, '-m', 'none']);
+  return () => {
+    const pid = Number(readFileSync(pidFile, 'utf8').trim());
+    if (pid > 0) process.kill(pid);
+    rmSync(dir, { recursive: true, force: true });
+  };
+}
+
+/** Waits up to 10 s for a shell command in a node to print something, and gives what it printed. */
+async function untilPrinted(lab: EmulatedLab, node: string, command: string): Promise<string> {
+  for (let waited = 0; ; waited++) {
+    const printed = await shellIn(lab, node, command);
+    if (printed !== '' || waited >= 100) return printed;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 describe.skipIf(!isRoot)('the node script in dual stack', () => {
   let lab: EmulatedLab;
   let first: { status: number | null; stdout: string; stderr: string };
@@ -91,21 +122,11 @@ describe.skipIf(!isRoot)('the node script in dual stack', () => {
   });
 
   it('router advertisements: a namespace with an IPv6 gateway takes none, one without keeps SLAAC, and plan says which', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'mvg-radvd-'));
-    const pidFile = path.join(dir, 'radvd.pid');
-    writeFileSync(path.join(dir, 'radvd.conf'), [
-      'interface lan0 {',
-      '  AdvSendAdvert on; MinRtrAdvInterval 3; MaxRtrAdvInterval 4; AdvDefaultLifetime 60;',
-      '  prefix 2001:db8:61::/64 { AdvOnLink on; AdvAutonomous on; };',
-      '};',
-      '',
-    ].join('\n'));
-    execFileSync('ip', ['netns', 'exec', `${lab.prefix}-gw`, 'radvd', '-C', path.join(dir, 'radvd.conf'), '-p', pidFile, '-m', 'none']);
+    const stopRadvd = startRadvd(lab, '2001:db8:61::/64');
     try {
       // Every namespace has solicited a router when its link came up; radvd answers those and sends every 3-4 s.
       const raRoute = (ns: string) => shellIn(lab, 'node1', `ip -n ${ns} -6 route show default proto ra`);
-      for (let waited = 0; (await raRoute('ns4')) === '' && waited < 100; waited++) await new Promise((resolve) => setTimeout(resolve, 100));
-      expect(await raRoute('ns4')).toContain('default via fe80::');
+      expect(await untilPrinted(lab, 'node1', 'ip -n ns4 -6 route show default proto ra')).toContain('default via fe80::');
       expect(await shellIn(lab, 'node1', 'ip -n ns4 -6 addr show dev mac4 scope global dynamic')).toContain('2001:db8:61:0:');
       for (const ns of ['ns1', 'ns2']) {
         expect(await raRoute(ns)).toBe('');
@@ -115,9 +136,7 @@ describe.skipIf(!isRoot)('the node script in dual stack', () => {
       expect(plan.stdout).toContain('  note: ns4: mac4 keeps taking router advertisements (no IPv6 gateway in the config): SLAAC addresses and a default route, if the LAN has a router that sends them\n');
       expect(plan.stdout).not.toContain('note: ns1:');
     } finally {
-      const pid = Number(readFileSync(pidFile, 'utf8').trim());
-      if (pid > 0) process.kill(pid);
-      rmSync(dir, { recursive: true, force: true });
+      stopRadvd();
     }
   });
 
@@ -257,5 +276,58 @@ describe.skipIf(!isRoot)('the host migration in dual stack', () => {
       lab.remove();
     }
   });
-});
 
+  it('a host whose IPv6 default comes from router advertisements and a config without an IPv6 gateway: the shim learns it', async () => {
+    const lab = await buildLab(configOf(MIGRATION.replace('    gateway: [10.62.0.1, 2001:db8:62::1]\n    hostShim', '    gateway: 10.62.0.1\n    hostShim')));
+    labIp(lab, 'gw', 'addr', 'replace', '2001:db8:62::1/64', 'dev', 'lan0', 'nodad');
+    const stopRadvd = startRadvd(lab, '2001:db8:62::/64');
+    try {
+      await shellIn(lab, 'node1', 'ip addr replace 2001:db8:62::2/64 dev ens160 nodad');
+      expect(await untilPrinted(lab, 'node1', 'ip -6 route show default dev ens160 proto ra')).toContain('default via fe80::');
+      const pristine = normalizeState(await nodeState(lab, 'node1'));
+      const plan = await lab.runScript('node1', ['plan']);
+      expect(plan.stdout, plan.stdout + plan.stderr).not.toContain('would refuse');
+      const apply = await lab.runScript('node1', ['apply']);
+      expect(apply.status, apply.stderr).toBe(0);
+      expect(apply.stdout).not.toContain('ip route add default via 2001:');
+      // The shim solicits routers when it comes up (its accept_ra is left alone); the parent takes none meanwhile.
+      expect(await untilPrinted(lab, 'node1', 'ip -6 route show default dev mac0 proto ra')).toContain('default via fe80::');
+      expect(await shellIn(lab, 'node1', 'ip -6 route show default dev ens160')).toBe('');
+      expect(await shellIn(lab, 'node1', 'ip -6 route get 2001:db8:ffff::1')).toContain(' dev mac0 ');
+      const verify = await lab.runScript('node1', ['verify']);
+      expect(verify.status, verify.stdout).toBe(0);
+      const teardown = await lab.runScript('node1', ['teardown']);
+      expect(teardown.status, teardown.stderr).toBe(0);
+      // The router's default is back on the parent (restored with what was left of its lifetime), and so is the rest.
+      expect(await shellIn(lab, 'node1', 'ip -6 route show default dev ens160')).toContain('default via fe80::');
+      expect(await shellIn(lab, 'node1', 'cat /proc/sys/net/ipv6/conf/ens160/accept_ra')).toBe('1\n');
+      const after = normalizeState(await nodeState(lab, 'node1'));
+      const withoutLifetimes = (state: string) => state.replace(/ expires \d+sec/g, '').replace(/valid_lft \d+sec preferred_lft \d+sec/g, 'valid_lft L preferred_lft L');
+      const prefixRoutes = (state: string) => state.split('\n').filter((line) => line.startsWith('2001:db8:62::/64')).join('\n');
+      expect(prefixRoutes(after), `prefix routes before:\n${prefixRoutes(pristine)}\nafter:\n${prefixRoutes(after)}\n`).toBe(prefixRoutes(pristine));
+      expect(withoutLifetimes(after)).toBe(withoutLifetimes(pristine));
+    } finally {
+      stopRadvd();
+      lab.remove();
+    }
+  });
+
+  it('a host whose IPv6 default comes from router advertisements and a config with an IPv6 gateway: the configured one replaces it', async () => {
+    const lab = await buildLab(configOf(MIGRATION));
+    labIp(lab, 'gw', 'addr', 'replace', '2001:db8:62::1/64', 'dev', 'lan0', 'nodad');
+    const stopRadvd = startRadvd(lab, '2001:db8:62::/64');
+    try {
+      await shellIn(lab, 'node1', 'ip addr replace 2001:db8:62::2/64 dev ens160 nodad');
+      expect(await untilPrinted(lab, 'node1', 'ip -6 route show default dev ens160 proto ra')).toContain('default via fe80::');
+      const apply = await lab.runScript('node1', ['apply']);
+      expect(apply.status, apply.stdout + apply.stderr).toBe(0);
+      expect(await shellIn(lab, 'node1', 'ip -6 route show default')).toMatch(/^default via 2001:db8:62::1 dev mac0 metric 1024 pref medium\n$/);
+      // Another advertisement or two later, neither the parent nor the shim has taken the router's default.
+      await new Promise((resolve) => setTimeout(resolve, 4500));
+      expect(await shellIn(lab, 'node1', 'ip -6 route show default proto ra')).toBe('');
+    } finally {
+      stopRadvd();
+      lab.remove();
+    }
+  });
+});
