@@ -166,16 +166,24 @@ function persistenceArtifacts(script: string): Map<string, string> {
   return files;
 }
 
+/** The examples whose config and scripts the site offers for download and embeds region by region. */
+export const DOWNLOADED_EXAMPLES = ['seed', 'seed-dual-stack'] as const;
+
 /** Every generated file of the docs, by path relative to the repository root. */
 export function docsArtifacts(): Map<string, string> {
   const files = new Map<string, string>();
-  const seedText = readFileSync(path.join(ROOT, 'examples', 'seed.yaml'), 'utf8');
-  const seed = generateFromText(seedText, 'examples/seed.yaml').files;
-  for (const file of seed) files.set(`docs/public/downloads/seed/${file.name}`, file.content);
-  const node1 = seed.find((file) => file.name === 'node1.sh');
+  const seed = new Map<string, string>();
+  for (const example of DOWNLOADED_EXAMPLES) {
+    const text = readFileSync(path.join(ROOT, 'examples', `${example}.yaml`), 'utf8');
+    for (const file of generateFromText(text, `examples/${example}.yaml`).files) {
+      files.set(`docs/public/downloads/${example}/${file.name}`, file.content);
+      if (example === 'seed') seed.set(file.name, file.content);
+    }
+    files.set(`docs/public/downloads/${example}/${example}.yaml`, text);
+  }
+  const node1 = seed.get('node1.sh');
   if (node1 === undefined) throw new Error('the seed example has no node1.sh');
-  for (const [name, content] of persistenceArtifacts(node1.content)) files.set(name, content);
-  files.set('docs/public/downloads/seed/seed.yaml', seedText);
+  for (const [name, content] of persistenceArtifacts(node1)) files.set(name, content);
   for (const command of CLI_COMMANDS) files.set(`docs/generated/cli/${command.replace(' ', '-')}.txt`, cliHelp(command));
   files.set('docs/generated/reference/modeline.yaml', `${SCHEMA_MODELINE}\n`);
   // The committed schema (what `macvlan-gen schema` prints), published where its $id says.
