@@ -166,9 +166,10 @@ function settledHostAddresses(topology: Topology): string[] {
   const paths = labPaths(topology.prefix);
   return topology.nodes.flatMap((node) => {
     if (node.hostAddress6 === undefined) return [];
-    const tentative = `${line('ip', '-n', paths.netns(nodeRole(node.name)), '-6', 'addr', 'show', 'dev', node.parent, 'tentative')} | grep -q .`;
+    // A test of the output, not `| grep -q`: under pipefail, grep quitting early can fail the pipeline.
+    const settled = `[ -z "$(${line('ip', '-n', paths.netns(nodeRole(node.name)), '-6', 'addr', 'show', 'dev', node.parent, 'tentative')})" ]`;
     const fail = `${node.name}'s ${node.hostAddress6} on ${node.parent} still tentative after ${DAD_WAIT_SECONDS} s (duplicate address detection)`;
-    return [`for _ in $(seq ${DAD_WAIT_SECONDS * 10}); do ${tentative} || break; sleep 0.1; done; ! ${tentative} || { echo ${shq(fail)} >&2; exit 1; }`];
+    return [`for _ in $(seq ${DAD_WAIT_SECONDS * 10}); do ${settled} && break; sleep 0.1; done; ${settled} || { echo ${shq(fail)} >&2; exit 1; }`];
   });
 }
 
