@@ -163,7 +163,7 @@ function planNode(config: Config, name: string, node: NodeConfig): NodePlan {
     'move-to-netns': namespaces.length > 0,
     address: namespaces.length > 0,
     'link-up': namespaces.length > 0,
-    routes: namespaces.some((ns) => ns.gateway !== undefined || ns.routes.length > 0),
+    routes: namespaces.some((ns) => ns.gateway !== undefined || ns.gateway6 !== undefined || ns.routes.length > 0),
     'host-shim': hostShim !== undefined,
   };
 
