@@ -38,6 +38,11 @@ readonly -a SOURCE_MAC=()
 readonly -a ROUTE_NETNS=()
 readonly -a ROUTE_TO=()
 readonly -a ROUTE_VIA=()
+# Dual stack: each namespace's IPv6 address and gateway; for an address in NS_NODAD,
+# apply skips duplicate address detection instead of waiting for it.
+declare -rA NS_ADDRESS6=([ns1]=2001:db8:179::14/64 )
+declare -rA NS_GATEWAY6=()
+declare -rA NS_NODAD=()
 readonly SHIM=''
 
 readonly RUN_DIR="${MACVLAN_GEN_RUN_DIR:-/run/macvlan-gen}"
@@ -138,6 +143,7 @@ already() {
     has_route) description="${1:-${NODE}}: route ${*:2}" ;;
     host_address_on_shim) description="the host address ${HOST_ADDRESS} is on ${SHIM}" ;;
     setting_is) description="$1: $2 is $3" ;;
+    ipv6_settings_are) description="$1: $2 has ${*:3}" ;;
     *) description="${predicate} $*" ;;
   esac
   printf '  = %s\n' "${description}"
@@ -370,11 +376,20 @@ read_created() {
 declare -A NETNS_PRESENT=() LINK_INDEX=() LINK_PARENT=() LINK_FLAGS=() LINK_MTU=() LINK_MAC=() LINK_MODE=() LINK_SOURCE_MACS=() ADDRESSES=() ROUTES=()
 # Which interfaces of this node's own namespace carry an address: "mac0 ens160 ", by address with prefix.
 declare -A ADDRESS_HOLDERS=()
+# The rest of each address's line (flags, lifetimes): a lease must not be moved,
+# and an IPv6 address may still be "tentative" or have "dadfailed".
+declare -A ADDRESS_DETAIL=()
+# IPv6 settings of our namespaces' interfaces that ip does not show: "ns1/mac1 accept_ra" -> 0.
+declare -A NS_SETTINGS=()
 PARENT_INDEX=''
 
 readonly SOURCE_MACS='remotes \([0-9]+\)(( [0-9a-f:]{17})+)'
 
-readonly STATE_COMMANDS=$'link show\naddr show\nroute show'
+# "route show" alone lists IPv4 routes; "table all" lists both families, of every
+# table, each line naming its table: only the main table's routes are kept.
+readonly STATE_COMMANDS=$'link show\naddr show\nroute show table all'
+# Starts a line of NS_SETTINGS in a namespace's state: "<SETTING_MARK>mac1 accept_ra 0".
+readonly SETTING_MARK=$'\035'
 # Where `ip netns add` makes a namespace and `ip netns list` finds it: a look
 # there tells whether one of ours exists, without starting a process.
 readonly NETNS_DIR=/var/run/netns
@@ -437,16 +452,30 @@ parse_ip_state() {
           head="${rest%%' macvlan '*}"
         done
         ;;
-      [0-9]*': '*' inet '*)
+      [0-9]*': '*' inet '* | [0-9]*': '*' inet6 '*)
         # 2: mv1    inet 10.0.0.2/24 brd 10.0.0.255 scope global mv1\       valid_lft forever preferred_lft forever
+        # 2: mv1    inet6 2001:db8::2/64 scope global tentative \       valid_lft forever preferred_lft forever
         rest="${line#*: }"
         name="${rest%% *}"
-        rest="${rest#*' inet '}"
+        rest="${rest#*' inet'}"
+        rest="${rest#6}"
+        rest="${rest# }"
         key="${rest%% *}"
         ADDRESSES["${netns}/${name}"]+=" ${key} "
         if [[ -z "${netns}" ]]; then ADDRESS_HOLDERS["${key}"]+="${name} "; fi
+        rest="${rest#"${key}"}"
+        ADDRESS_DETAIL["${netns}/${name} ${key}"]="${rest//\\/} "
         ;;
-      [0-9]*': '*' inet6 '* | '') ;;
+      "${SETTING_MARK}"*)
+        rest="${line#"${SETTING_MARK}"}"
+        NS_SETTINGS["${netns}/${rest% *}"]="${rest##* }"
+        ;;
+      '') ;;
+      *' table '*)
+        # Routes apply adds live in the main table; another table's (local, policy
+        # routing) are not ours. Older iproute2 names no table for the main one.
+        if [[ "${line}" == *' table main '* ]]; then ROUTES["${netns}/"]+="${line#unicast } "$'\n'; fi
+        ;;
       *) ROUTES["${netns}/"]+="${line#unicast } "$'\n' ;;
     esac
   done
@@ -496,6 +525,7 @@ print_state_stream() {
       printf '%s%s\n' "${NETNS_MARK}" "${present[${i}]}"
       ip_command_for "${present[${i}]}"
       "${IP_COMMAND[@]}" -o -d -batch - <<<"${STATE_COMMANDS}" || printf '%s!\n' "${NETNS_MARK}"
+      print_ipv6_settings "${present[${i}]}"
     done
   )"
   printf '%s\n' "${states}"
@@ -507,6 +537,7 @@ read_node_state() {
   detect_ip_netns_option
   NETNS_PRESENT=() LINK_INDEX=() LINK_PARENT=() LINK_FLAGS=() LINK_MTU=() LINK_MAC=() LINK_MODE=() LINK_SOURCE_MACS=() ADDRESSES=() ROUTES=()
   ADDRESS_HOLDERS=()
+  ADDRESS_DETAIL=() NS_SETTINGS=()
   local state netns
   local -a present=()
   for netns in ${NAMESPACES[@]+"${NAMESPACES[@]}"}; do
@@ -601,6 +632,13 @@ link_has_mtu() {
 link_has_mac() {
   [[ "${LINK_MAC[$1/$2]:-}" == "$3" ]]
 }
+
+# An IPv6 address that duplicate address detection has passed: neither still
+# "tentative" (unusable until then) nor "dadfailed" (another machine has it).
+address_is_settled() {
+  has_address "$1" "$2" "$3" && [[ "${ADDRESS_DETAIL[$1/$2 $3]:-}" != *' tentative '* && "${ADDRESS_DETAIL[$1/$2 $3]:-}" != *' dadfailed '* ]]
+}
+
 
 host_address_on_parent() {
   has_address '' "${PARENT}" "${HOST_ADDRESS}"
@@ -749,8 +787,11 @@ probe_once() {
   local -a inside=() interface=()
   if [[ -n "${netns}" ]]; then inside=(ip netns exec "${netns}"); fi
   if [[ -n "${through}" ]]; then interface=(-I "${through}"); fi
+  local ping=ping
+  # Older iputils (CentOS 7) pings IPv6 only as ping6.
+  if [[ "${address}" == *:* ]] && has_command ping6; then ping=ping6; fi
   if has_command ping; then
-    ${inside[@]+"${inside[@]}"} ping -n -q -c 1 -W 1 ${interface[@]+"${interface[@]}"} "${address}" >/dev/null 2>&1
+    ${inside[@]+"${inside[@]}"} "${ping}" -n -q -c 1 -W 1 ${interface[@]+"${interface[@]}"} "${address}" >/dev/null 2>&1
     return
   fi
   mkdir -p -- "${RUN_DIR}"
@@ -860,6 +901,123 @@ preflight() {
 }
 # endregion preflight
 
+# region ipv6
+# What IPv6 brings beside IPv4 in the namespaces:
+# - router advertisements, which a namespace with an IPv6 gateway in the config
+#   must not take a second default route (or addresses) from: accept_ra=0;
+# - duplicate address detection (DAD), which keeps a new address "tentative"
+#   (unusable) for a second or two, or marks it "dadfailed" when another machine
+#   on the LAN has it already;
+# - neighbours that still hold an address's old MAC (a machine that had it
+#   before): with ndisc_notify=1 the interface announces each address once DAD
+#   has passed (an unsolicited neighbour advertisement), like arp_notify for IPv4.
+readonly DAD_WAIT_SECONDS=10
+readonly -a IPV6_SETTINGS=(accept_ra ndisc_notify)
+
+# The IPV6_SETTINGS of a namespace's interface, for its state stream: ip does
+# not show them, and only a process inside the namespace sees its /proc/sys.
+print_ipv6_settings() {
+  local -r netns="$1"
+  [[ -n "${NS_ADDRESS6[${netns}]:-}" ]] || return 0
+  local -r name="${NS_INTERFACE[${netns}]}"
+  local key values=''
+  local -a files=()
+  for key in "${IPV6_SETTINGS[@]}"; do files+=("/proc/sys/net/ipv6/conf/${name}/${key}"); done
+  values="$(ip netns exec "${netns}" cat "${files[@]}" 2>/dev/null)" || return 0
+  for key in "${IPV6_SETTINGS[@]}"; do
+    printf '%s%s %s %s\n' "${SETTING_MARK}" "${name}" "${key}" "${values%%$'\n'*}"
+    values="${values#*$'\n'}"
+  done
+}
+
+# ipv6_settings_are NETNS NAME KEY=VALUE...
+ipv6_settings_are() {
+  local -r netns="$1" name="$2"
+  shift 2
+  local setting
+  for setting in "$@"; do
+    [[ "${NS_SETTINGS[${netns}/${name} ${setting%%=*}]:-}" == "${setting#*=}" ]] || return 1
+  done
+}
+
+# set_ipv6_settings NETNS NAME KEY=VALUE..., before the interface comes up.
+# Runs at once (ip -batch cannot), after this node's queued commands that
+# create the namespace and its interface.
+set_ipv6_settings() {
+  local -r netns="$1" name="$2"
+  shift 2
+  local setting writes=''
+  for setting in "$@"; do
+    writes+="; echo ${setting#*=} > /proc/sys/net/ipv6/conf/${name}/${setting%%=*}"
+  done
+  writes="${writes#; }"
+  COMMAND_COUNT=$((COMMAND_COUNT + 1))
+  if [[ "${MODE}" == plan ]]; then
+    printf '  ip netns exec %s bash -c '\''%s'\''\n' "${netns}" "${writes}"
+    return 0
+  fi
+  printf '  + ip netns exec %s bash -c '\''%s'\''\n' "${netns}" "${writes}"
+  flush_queue "${NODE_CONTEXT}"
+  # Names and values are the config's (checked) and the script's own: the inner bash runs what was printed.
+  if ! ip netns exec "${netns}" "${BASH}" -c "${writes}"; then
+    err "cannot write the IPv6 settings of ${name} in namespace ${netns}"
+    return "${EXIT_FAILED}"
+  fi
+}
+
+# Says what a namespace without an IPv6 gateway in the config does with router advertisements.
+note_router_advertisements() {
+  local -r netns="$1" name="$2"
+  printf '  note: %s: %s keeps taking router advertisements (no IPv6 gateway in the config): SLAAC addresses and a default route, if the LAN has a router that sends them\n' "${netns}" "${name}"
+}
+
+# After apply's commands: every namespace's IPv6 address must have passed
+# duplicate address detection, within DAD_WAIT_SECONDS. Addresses that the state
+# read at the start shows settled are not read again.
+wait_for_dad() {
+  local netns name address detail
+  local -a waiting=()
+  for netns in ${NAMESPACES[@]+"${NAMESPACES[@]}"}; do
+    address="${NS_ADDRESS6[${netns}]:-}"
+    [[ -n "${address}" && -z "${NS_NODAD[${netns}]:-}" ]] || continue
+    address_is_settled "${netns}" "${NS_INTERFACE[${netns}]}" "${address}" || waiting+=("${netns}")
+  done
+  ((${#waiting[@]} > 0)) || return 0
+  printf '\nWaiting up to %ss for duplicate address detection of %d IPv6 address(es)\n' "${DAD_WAIT_SECONDS}" "${#waiting[@]}"
+  local -r deadline=$((SECONDS + DAD_WAIT_SECONDS))
+  local -a still=()
+  local failed=0
+  while ((${#waiting[@]} > 0)); do
+    still=()
+    for netns in "${waiting[@]}"; do
+      name="${NS_INTERFACE[${netns}]}"
+      address="${NS_ADDRESS6[${netns}]}"
+      ip_command_for "${netns}"
+      detail="$("${IP_COMMAND[@]}" -o addr show dev "${name}" 2>/dev/null)" || detail=''
+      detail="${detail#*" ${address} "}"
+      detail="${detail%%$'\n'*}"
+      if [[ " ${detail} " == *' dadfailed '* ]]; then
+        err "${netns}: ${address} on ${name} failed duplicate address detection: another machine on the LAN has this address. Give one of them another address; remove this dead one with: ip -n ${netns} addr del ${address} dev ${name}"
+        failed=1
+      elif [[ " ${detail} " == *' tentative '* ]]; then
+        still+=("${netns}")
+      fi
+    done
+    waiting=(${still[@]+"${still[@]}"})
+    ((${#waiting[@]} > 0)) || break
+    if ((SECONDS >= deadline)); then
+      for netns in "${waiting[@]}"; do
+        err "${netns}: ${NS_ADDRESS6[${netns}]} on ${NS_INTERFACE[${netns}]} is still tentative after ${DAD_WAIT_SECONDS}s: duplicate address detection has not finished (is the link up, with carrier on ${PARENT}?)"
+      done
+      return "${EXIT_FAILED}"
+    fi
+    sleep 0.2
+  done
+  ((failed == 0)) || return "${EXIT_FAILED}"
+  printf '  = every IPv6 address passed duplicate address detection\n'
+}
+# endregion ipv6
+
 # This node has no host shim: the host address stays on the parent.
 migration_problems() {
   :
@@ -907,13 +1065,17 @@ converge() {
   # region address
   step address 'Give each namespace its address'
   already has_address ns1 mac1 192.168.179.14/16 || run_in ns1 ip addr add 192.168.179.14/16 dev mac1
+  already has_address ns1 mac1 2001:db8:179::14/64 || run_in ns1 ip addr add 2001:db8:179::14/64 dev mac1
   # endregion address
   # region link-up
   step link-up 'Bring up loopback and the macvlan interface in each namespace'
   already link_is_up ns1 lo || run_in ns1 ip link set dev lo up
+  already ipv6_settings_are ns1 mac1 ndisc_notify=1 || set_ipv6_settings ns1 mac1 ndisc_notify=1
+  note_router_advertisements ns1 mac1
   already link_is_up ns1 mac1 || run_in ns1 ip link set dev mac1 up
   # endregion link-up
   flush_all_queues
+  if [[ "${MODE}" == apply ]]; then wait_for_dad; fi
 }
 
 # region verify
@@ -928,6 +1090,22 @@ check() {
   else
     printf '  FAIL  %s\n' "${description}"
     FAILURES+=1
+  fi
+}
+
+verify_namespace_ipv6() {
+  local -r netns="$1" name="$2"
+  local -r address="${NS_ADDRESS6[${netns}]:-}" gateway="${NS_GATEWAY6[${netns}]:-}"
+  if [[ -n "${address}" ]]; then
+    check "${netns}: ${name} has ${address}" has_address "${netns}" "${name}" "${address}"
+    if has_address "${netns}" "${name}" "${address}"; then
+      check "${netns}: ${address} passed duplicate address detection (not tentative, not dadfailed)" address_is_settled "${netns}" "${name}" "${address}"
+    fi
+    check "${netns}: ${name} announces its addresses (ndisc_notify=1)" ipv6_settings_are "${netns}" "${name}" ndisc_notify=1
+  fi
+  if [[ -n "${gateway}" ]]; then
+    check "${netns}: default route via ${gateway}" has_route "${netns}" "default via ${gateway} dev ${name}"
+    check "${netns}: ${name} ignores router advertisements (accept_ra=0)" ipv6_settings_are "${netns}" "${name}" accept_ra=0
   fi
 }
 
@@ -950,6 +1128,7 @@ cmd_verify() {
     if [[ -n "${NS_GATEWAY[${netns}]:-}" ]]; then
       check "${netns}: default route via ${NS_GATEWAY[${netns}]}" has_route "${netns}" "default via ${NS_GATEWAY[${netns}]} dev ${name}"
     fi
+    verify_namespace_ipv6 "${netns}" "${name}"
   done
   for i in "${!SOURCE_MAC[@]}"; do
     netns="${SOURCE_MAC_NETNS[${i}]}"
@@ -963,6 +1142,9 @@ cmd_verify() {
   for netns in ${NAMESPACES[@]+"${NAMESPACES[@]}"}; do
     if [[ -n "${NS_GATEWAY[${netns}]:-}" ]] && has_netns "${netns}"; then
       check "${netns} reaches its gateway ${NS_GATEWAY[${netns}]}" probe_once "${netns}" "${NS_GATEWAY[${netns}]}"
+    fi
+    if [[ -n "${NS_GATEWAY6[${netns}]:-}" ]] && has_netns "${netns}"; then
+      check "${netns} reaches its gateway ${NS_GATEWAY6[${netns}]}" probe_once "${netns}" "${NS_GATEWAY6[${netns}]}" "${NS_INTERFACE[${netns}]}"
     fi
   done
   verify_installation
