@@ -65,7 +65,7 @@ function outageLines(stage: StageResult, timings: boolean): string[] {
   const named = (outage: Outage): string => inFamily(outage.endpoint, familyOf(outage.ip));
   const figures =
     stage.outages.length > MAX_GRID_ENDPOINTS
-      ? `${longest === undefined ? '' : named(longest)} ${longest?.longestSeconds.toFixed(1) ?? ''} s, the longest of ${stage.outages.length} endpoints`
+      ? `${longest === undefined ? '' : named(longest)} ${longest?.longestSeconds.toFixed(1) ?? ''} s, the longest of ${new Set(stage.outages.map((outage) => outage.endpoint)).size} endpoints`
       : stage.outages.map((outage) => `${named(outage)} ${outage.longestSeconds.toFixed(1)} s`).join(', ');
   const over = stage.outages.filter(isOutage);
   const summary = timings
