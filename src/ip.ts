@@ -50,15 +50,32 @@ export function isLinkLocal6(address: string): boolean {
   return familyOf(address) === 6 && ipaddr.IPv6.parse(address).range() === 'linkLocal';
 }
 
-/** The highest host address of an IPv4 subnet that is not taken, or undefined when every one is (or it has none). */
+/** RFC 2526 reserves the highest 128 interface identifiers of an IPv6 subnet for anycast. */
+const RESERVED_ANYCAST6 = 128n;
+
+const toBigInt = (bytes: number[]): bigint => bytes.reduce((sum, byte) => sum * 256n + BigInt(byte), 0n);
+
+function fromBigInt(value: bigint, family: Family): string {
+  const length = family === 6 ? 16 : 4;
+  const bytes = Array.from({ length }, (_, i) => Number((value >> BigInt(8 * (length - 1 - i))) & 255n));
+  return ipaddr.fromByteArray(bytes).toString();
+}
+
+/**
+ * The highest host address of a subnet that is not taken, or undefined when every one is (or it has none): below the
+ * broadcast address in IPv4, below the reserved anycast addresses in an IPv6 subnet large enough to have them.
+ */
 export function highestFreeHost(cidr: string, taken: Set<string>): string | undefined {
-  const [, prefix] = ipaddr.IPv4.parseCIDR(cidr);
-  if (prefix >= 31) return undefined;
-  const toNumber = (address: ipaddr.IPv4): number => address.toByteArray().reduce((sum, byte) => sum * 256 + byte, 0);
-  const network = toNumber(ipaddr.IPv4.networkAddressFromCIDR(cidr));
-  for (let host = toNumber(ipaddr.IPv4.broadcastAddressFromCIDR(cidr)) - 1; host > network; host--) {
-    const address = [24, 16, 8, 0].map((shift) => Math.floor(host / 2 ** shift) % 256).join('.');
-    if (!taken.has(address)) return address;
+  const family = familyOf(cidr);
+  const [address, prefix] = ipaddr.parseCIDR(cidr);
+  const bits = family === 6 ? 128 : 32;
+  if (prefix >= bits - 1) return undefined;
+  const size = 1n << BigInt(bits - prefix);
+  const network = toBigInt(address.toByteArray()) & ~(size - 1n);
+  const reserved = family === 4 ? 1n : size > 2n * RESERVED_ANYCAST6 ? RESERVED_ANYCAST6 : 0n;
+  for (let host = network + size - 1n - reserved; host > network; host--) {
+    const candidate = fromBigInt(host, family);
+    if (!taken.has(candidate)) return candidate;
   }
   return undefined;
 }
