@@ -48,6 +48,10 @@ readonly GATEWAY=192.168.1.1
 readonly SHIM=mac0
 readonly SHIM_MODE=bridge
 readonly SHIM_SUBNET=192.168.0.0/16
+# Dual stack: the host's IPv6 address moves with the IPv4 one, and so does its IPv6 default route.
+readonly HOST_ADDRESS6=2001:db8:179::9/64
+readonly SHIM_SUBNET6=2001:db8:179::/64
+readonly GATEWAY6=2001:db8:179::1
 readonly SHIM_MTU=''
 readonly SHIM_MAC=''
 readonly -a SHIM_ROUTE_TO=()
@@ -1001,20 +1005,20 @@ note_router_advertisements() {
 # read at the start shows settled are not read again.
 wait_for_dad() {
   local netns name address detail
-  local -a waiting=()
+  local -a unsettled=()
   for netns in ${NAMESPACES[@]+"${NAMESPACES[@]}"}; do
     address="${NS_ADDRESS6[${netns}]:-}"
     [[ -n "${address}" && -z "${NS_NODAD[${netns}]:-}" ]] || continue
-    address_is_settled "${netns}" "${NS_INTERFACE[${netns}]}" "${address}" || waiting+=("${netns}")
+    address_is_settled "${netns}" "${NS_INTERFACE[${netns}]}" "${address}" || unsettled+=("${netns}")
   done
-  ((${#waiting[@]} > 0)) || return 0
-  printf '\nWaiting up to %ss for duplicate address detection of %d IPv6 address(es)\n' "${DAD_WAIT_SECONDS}" "${#waiting[@]}"
+  ((${#unsettled[@]} > 0)) || return 0
+  printf '\nWaiting up to %ss for duplicate address detection of %d IPv6 address(es)\n' "${DAD_WAIT_SECONDS}" "${#unsettled[@]}"
   local -r deadline=$((SECONDS + DAD_WAIT_SECONDS))
   local -a still=()
   local failed=0
-  while ((${#waiting[@]} > 0)); do
+  while ((${#unsettled[@]} > 0)); do
     still=()
-    for netns in "${waiting[@]}"; do
+    for netns in "${unsettled[@]}"; do
       name="${NS_INTERFACE[${netns}]}"
       address="${NS_ADDRESS6[${netns}]}"
       ip_command_for "${netns}"
@@ -1028,10 +1032,10 @@ wait_for_dad() {
         still+=("${netns}")
       fi
     done
-    waiting=(${still[@]+"${still[@]}"})
-    ((${#waiting[@]} > 0)) || break
+    unsettled=(${still[@]+"${still[@]}"})
+    ((${#unsettled[@]} > 0)) || break
     if ((SECONDS >= deadline)); then
-      for netns in "${waiting[@]}"; do
+      for netns in "${unsettled[@]}"; do
         err "${netns}: ${NS_ADDRESS6[${netns}]} on ${NS_INTERFACE[${netns}]} is still tentative after ${DAD_WAIT_SECONDS}s: duplicate address detection has not finished (is the link up, with carrier on ${PARENT}?)"
       done
       return "${EXIT_FAILED}"
@@ -1052,14 +1056,24 @@ readonly ARP_BEFORE_FILE="${RUN_DIR}/${NODE}.arp-before"
 # arp_ignore=1: answer ARP only for addresses of the receiving interface.
 # arp_announce=2: ARP requests carry the sending interface's own address.
 readonly -a ARP_SETTINGS=(arp_ignore arp_announce)
-declare -rA ARP_WANTED=([arp_ignore]=1 [arp_announce]=2 [arp_notify]=1)
+# IPv6 has no ARP flux (an interface answers neighbour solicitations only for
+# its own addresses), but the same two needs: announce each move
+# (ndisc_notify=1: an unsolicited neighbour advertisement once the address is
+# up) and take no router's default route on the parent while the host address
+# is on the shim (accept_ra=0; the shim has the config's IPv6 gateway, so none there either).
+readonly -a PARENT_IPV6_SETTINGS=(ipv6/accept_ra ipv6/ndisc_notify)
+readonly -a SHIM_IPV6_SETTINGS=(ipv6/ndisc_notify ipv6/accept_ra)
+declare -rA ARP_WANTED=([arp_ignore]=1 [arp_announce]=2 [arp_notify]=1 [ipv6/accept_ra]=0 [ipv6/ndisc_notify]=1)
 
-# Sets SETTING to a /proc/sys/net/ipv4/conf value of an interface ('' when it has none).
+# Sets SETTING to a /proc/sys/net/ipv4/conf value of an interface, or an
+# ipv6/conf one for a key ipv6/KEY ('' when it has none).
 SETTING=''
 read_setting() {
   local -r dev="$1" key="$2"
+  local file="/proc/sys/net/ipv4/conf/${dev}/${key}"
+  if [[ "${key}" == ipv6/* ]]; then file="/proc/sys/net/ipv6/conf/${dev}/${key#ipv6/}"; fi
   SETTING=''
-  if [[ -r "/proc/sys/net/ipv4/conf/${dev}/${key}" ]]; then read -r SETTING <"/proc/sys/net/ipv4/conf/${dev}/${key}" || true; fi
+  if [[ -r "${file}" ]]; then read -r SETTING <"${file}" || true; fi
 }
 
 setting_is() {
@@ -1070,7 +1084,8 @@ setting_is() {
 # Prints a setting's change as a shell line, and makes it unless planning.
 write_setting() {
   local -r dev="$1" key="$2" value="$3"
-  local -r file="/proc/sys/net/ipv4/conf/${dev}/${key}"
+  local file="/proc/sys/net/ipv4/conf/${dev}/${key}"
+  if [[ "${key}" == ipv6/* ]]; then file="/proc/sys/net/ipv6/conf/${dev}/${key#ipv6/}"; fi
   COMMAND_COUNT=$((COMMAND_COUNT + 1))
   if [[ "${MODE}" == plan ]]; then
     printf '  echo %s > %s\n' "${value}" "${file}"
@@ -1088,7 +1103,7 @@ write_setting() {
 record_parent_settings() {
   [[ "${MODE}" != plan && ! -f "${ARP_BEFORE_FILE}" ]] || return 0
   local key text=''
-  for key in "${ARP_SETTINGS[@]}"; do
+  for key in "${ARP_SETTINGS[@]}" "${PARENT_IPV6_SETTINGS[@]}"; do
     read_setting "${PARENT}" "${key}"
     text+="${key}=${SETTING} "
   done
@@ -1101,10 +1116,10 @@ ensure_arp_hygiene() {
   local key
   # The shim's settings exist once the shim does: make it first (a plan only prints).
   flush_queue "${NODE_CONTEXT}"
-  for key in "${ARP_SETTINGS[@]}" arp_notify; do
+  for key in "${ARP_SETTINGS[@]}" arp_notify "${SHIM_IPV6_SETTINGS[@]}"; do
     already setting_is "${SHIM}" "${key}" "${ARP_WANTED[${key}]}" || write_setting "${SHIM}" "${key}" "${ARP_WANTED[${key}]}"
   done
-  for key in "${ARP_SETTINGS[@]}"; do
+  for key in "${ARP_SETTINGS[@]}" "${PARENT_IPV6_SETTINGS[@]}"; do
     if ! already setting_is "${PARENT}" "${key}" "${ARP_WANTED[${key}]}"; then
       record_parent_settings
       write_setting "${PARENT}" "${key}" "${ARP_WANTED[${key}]}"
@@ -1118,7 +1133,7 @@ restore_parent_settings() {
   local entry words=()
   read -r -a words <"${ARP_BEFORE_FILE}" || true
   for entry in ${words[@]+"${words[@]}"}; do
-    [[ "${entry}" =~ ^(arp_ignore|arp_announce)=([0-9]+)$ ]] || continue
+    [[ "${entry}" =~ ^(arp_ignore|arp_announce|ipv6/accept_ra|ipv6/ndisc_notify)=([0-9]+)$ ]] || continue
     setting_is "${PARENT}" "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}" || write_setting "${PARENT}" "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}" || true
   done
   rm -f -- "${ARP_BEFORE_FILE}" 2>/dev/null || true
@@ -1222,11 +1237,12 @@ ownership_problems() {
 # Part of verify: the settings the shim and the parent need while the host address is on the shim.
 verify_arp_hygiene() {
   local key dev
-  local -A reasons=([arp_ignore]='answers ARP only for its own addresses' [arp_announce]='asks with its own address' [arp_notify]='announces itself when it comes up')
-  for key in "${ARP_SETTINGS[@]}" arp_notify; do
+  local -A reasons=([arp_ignore]='answers ARP only for its own addresses' [arp_announce]='asks with its own address' [arp_notify]='announces itself when it comes up'
+    [ipv6/accept_ra]='takes no default route from router advertisements' [ipv6/ndisc_notify]='announces its IPv6 addresses')
+  for key in "${ARP_SETTINGS[@]}" arp_notify "${SHIM_IPV6_SETTINGS[@]}"; do
     check "${SHIM}: ${key}=${ARP_WANTED[${key}]} (${reasons[${key}]})" setting_is "${SHIM}" "${key}" "${ARP_WANTED[${key}]}"
   done
-  for key in "${ARP_SETTINGS[@]}"; do
+  for key in "${ARP_SETTINGS[@]}" "${PARENT_IPV6_SETTINGS[@]}"; do
     check "${PARENT}: ${key}=${ARP_WANTED[${key}]} (${reasons[${key}]})" setting_is "${PARENT}" "${key}" "${ARP_WANTED[${key}]}"
   done
   local report=''
@@ -1289,7 +1305,11 @@ route_words() {
   local word
   read -r -a printed <<<"$1"
   WORDS=()
+  local previous=''
   for word in "${printed[@]}"; do
+    # An IPv6 route learnt from a router advertisement prints "expires 1789sec"; ip takes seconds.
+    if [[ "${previous}" == expires ]]; then word="${word%sec}"; fi
+    previous="${word}"
     if [[ "${OUTPUT_ONLY_ROUTE_WORDS}" != *" ${word} "* ]]; then WORDS+=("${word}"); fi
   done
 }
@@ -1312,6 +1332,20 @@ read_parent_state() {
     # Through the parent, or from the host address on any interface: the kernel flushes both when it leaves.
     [[ "${line} " == *" dev ${PARENT} "* || "${line} " == *" src ${HOST_ADDRESS%/*} "* ]] || continue
     [[ "${line}" != *" table local "* ]] || continue
+    route_words "${line}"
+    if [[ "${line}" == *" via "* ]]; then gateway_routes+=("${WORDS[*]}"); else SAVED_ROUTES+=("${WORDS[*]}"); fi
+  done <<<"${text}"
+  # The IPv6 host address, and every IPv6 route through the parent: the chained line flushes them.
+  # Other IPv6 addresses of the parent (link-local, SLAAC) stay on it.
+  text="$(ip -o -6 addr show dev "${PARENT}")"
+  while IFS= read -r line; do
+    [[ "${line} " == *" ${HOST_ADDRESS6} "* ]] || continue
+    address_words "${line}" || return "${EXIT_FAILED}"
+    SAVED_ADDRESSES+=("${WORDS[*]}")
+  done <<<"${text}"
+  text="$(ip -o -6 route show table all)"
+  while IFS= read -r line; do
+    [[ "${line} " == *" dev ${PARENT} "* && "${line}" != *" table local "* ]] || continue
     route_words "${line}"
     if [[ "${line}" == *" via "* ]]; then gateway_routes+=("${WORDS[*]}"); else SAVED_ROUTES+=("${WORDS[*]}"); fi
   done <<<"${text}"
@@ -1356,12 +1390,13 @@ load_parent_state() {
 
 # Without a saved state (it lives in ${RUN_DIR}, gone after a reboot): what the config implies.
 implied_parent_state() {
-  SAVED_ADDRESSES=("${HOST_ADDRESS}")
+  SAVED_ADDRESSES=("${HOST_ADDRESS}" "${HOST_ADDRESS6}")
   SAVED_ROUTES=()
   SAVED_NEIGHBOURS=()
   local i
   for i in "${!SHIM_ROUTE_TO[@]}"; do SAVED_ROUTES+=("${SHIM_ROUTE_TO[${i}]} via ${SHIM_ROUTE_VIA[${i}]} dev ${PARENT}"); done
   SAVED_ROUTES+=("default via ${GATEWAY} dev ${PARENT}")
+  SAVED_ROUTES+=("default via ${GATEWAY6} dev ${PARENT}")
 }
 
 # Runs one restoring command, says so, and counts it in RESTORE_FAILURES if it fails.
@@ -1391,6 +1426,9 @@ restore_parent() {
   local -a words=()
   local entry had_default=no
   if live_has_address "${SHIM}" "${HOST_ADDRESS}"; then restore_step ip addr del "${HOST_ADDRESS}" dev "${SHIM}"; fi
+  if live_has_address "${SHIM}" "${HOST_ADDRESS6}"; then restore_step ip addr del "${HOST_ADDRESS6}" dev "${SHIM}"; fi
+  # The IPv6 routes the chained line added (proto boot: ip's default); the shim's own link-local one stays.
+  if ip link show dev "${SHIM}" >/dev/null 2>&1; then restore_step ip -6 route flush dev "${SHIM}" proto boot; fi
   if ip link show dev "${SHIM}" >/dev/null 2>&1; then restore_step ip route flush dev "${SHIM}"; fi
   # An address of the host's subnet still on the parent was promoted when the host address left: it goes
   # and comes back in the saved order, so that the host address is again the primary one, the source of traffic.
@@ -1405,11 +1443,29 @@ restore_parent() {
   fi
   for entry in "${SAVED_ADDRESSES[@]}"; do
     read -r -a words <<<"${entry}"
+    # The IPv6 host address was in use on the shim until now: no duplicate address detection, so that it is usable
+    # at once and announced (ndisc_notify) before the parent's settings go back.
+    if [[ "${words[0]}" == *:* && " ${entry} " != *" nodad "* ]]; then words+=(nodad); fi
     live_has_address "${PARENT}" "${words[0]}" || restore_step ip addr add "${words[@]}" dev "${PARENT}"
   done
+  # An IPv6 route back already (the prefix route of a re-added address) is left as it is: ip route replace
+  # would add it a second time. Routes are compared without their remaining lifetime ("expires").
+  local -A routes_now=()
+  local -r lifetime=' expires [0-9]+'
+  local line=''
+  while IFS= read -r line; do
+    [[ "${line} " == *" dev ${PARENT} "* ]] || continue
+    route_words "${line}"
+    entry="${WORDS[*]}"
+    [[ "${entry}" =~ ${lifetime} ]] && entry="${entry/"${BASH_REMATCH[0]}"/}"
+    routes_now["${entry}"]=1
+  done < <(ip -o -6 route show table all 2>/dev/null || true)
   for entry in ${SAVED_ROUTES[@]+"${SAVED_ROUTES[@]}"}; do
     read -r -a words <<<"${entry}"
     if [[ "${words[0]}" == default && "${entry} " != *" table "* ]]; then had_default=yes; fi
+    line="${entry}"
+    [[ "${line}" =~ ${lifetime} ]] && line="${line/"${BASH_REMATCH[0]}"/}"
+    if [[ -n "${routes_now[${line}]:-}" ]]; then continue; fi
     restore_step ip route replace "${words[@]}"
   done
   if [[ "${had_default}" == yes ]] && ! has_live_default_route; then
@@ -1508,6 +1564,12 @@ routes_lost_by_migration() {
     for i in "${!SHIM_ROUTE_TO[@]}"; do
       [[ "${route} " == "${SHIM_ROUTE_TO[${i}]} via ${SHIM_ROUTE_VIA[${i}]} dev ${PARENT} "* && "${route} " != *" table "* ]] && kept=yes
     done
+    # IPv6: the parent's link-local route comes back on revert; the host subnet moves with the address, the
+    # default route too; routes from router advertisements are replaced by the config's IPv6 gateway.
+    [[ "${route} " == "fe80::/64 dev ${PARENT} "* ]] && kept=yes
+    [[ "${route} " == "${SHIM_SUBNET6} dev ${PARENT} "* && "${route} " != *" table "* ]] && kept=yes
+    [[ "${route} " == *" dev ${PARENT} "*"proto ra "* && "${route} " != *" table "* ]] && kept=yes
+    [[ "${route} " == "default via ${GATEWAY6} dev ${PARENT} "* && "${route} " != *" table "* ]] && kept=yes
     if [[ "${kept}" == no ]]; then LOST_ROUTES+=("${route}"); fi
   done
 }
@@ -1523,6 +1585,7 @@ find_default_route() {
   DEFAULT_ROUTE=''
   while IFS= read -r route; do
     [[ "${route}" == default\ * ]] || continue
+    if is_ipv6_route "${route}"; then continue; fi
     metric=0
     if [[ "${route}" =~ \ metric\ ([0-9]+) ]]; then metric="${BASH_REMATCH[1]}"; fi
     if [[ -z "${best_metric}" ]] || ((metric < best_metric)); then best="${route}" best_metric="${metric}"; fi
@@ -1532,6 +1595,34 @@ find_default_route() {
   local -a words=()
   read -r -a words <<<"${best}"
   if [[ "${best} " != "default via ${GATEWAY} dev ${PARENT} "* ]]; then DEFAULT_ROUTE="${words[*]}"; fi
+}
+
+# An IPv6 route line: its next hop has a colon, or it has the "pref" that only IPv6 routes print.
+is_ipv6_route() {
+  local via="${1#* via }"
+  via="${via%% *}"
+  [[ "$1" == *' via '* && "${via}" == *:* ]] || [[ "$1" == *' pref '* ]]
+}
+
+# The IPv6 side of find_default_route: DEFAULT_METRIC6 is the best IPv6 default
+# route's metric (1024, ip's default, when there is none), DEFAULT_ROUTE6 that route
+# when it is neither via ${GATEWAY6} on ${PARENT} nor from a router advertisement there.
+DEFAULT_METRIC6=1024
+DEFAULT_ROUTE6=''
+find_default_route6() {
+  local route best='' metric
+  DEFAULT_METRIC6=1024
+  DEFAULT_ROUTE6=''
+  while IFS= read -r route; do
+    if [[ "${route}" != default\ * ]] || ! is_ipv6_route "${route}"; then continue; fi
+    metric=1024
+    if [[ "${route}" =~ \ metric\ ([0-9]+) ]]; then metric="${BASH_REMATCH[1]}"; fi
+    if [[ -z "${best}" ]] || ((metric < DEFAULT_METRIC6)); then best="${route}" DEFAULT_METRIC6="${metric}"; fi
+  done <<<"${ROUTES[/]:-}"
+  [[ -n "${best}" && "${best} " != "default via ${GATEWAY6} dev ${PARENT} "* && "${best} " != *" dev ${PARENT} "*"proto ra "* ]] || return 0
+  local -a words=()
+  read -r -a words <<<"${best}"
+  DEFAULT_ROUTE6="${words[*]}"
 }
 
 migration_problems() {
@@ -1547,6 +1638,10 @@ migration_problems() {
   find_default_route
   if [[ -n "${DEFAULT_ROUTE}" ]]; then
     problem "the node's default route is '${DEFAULT_ROUTE}', not via ${GATEWAY} on ${PARENT}: the migration would move it onto ${SHIM} and cut off whoever comes in through it. Make the config's gateway match, or remove that route first"
+  fi
+  find_default_route6
+  if [[ -n "${DEFAULT_ROUTE6}" ]]; then
+    problem "the node's IPv6 default route is '${DEFAULT_ROUTE6}', not via ${GATEWAY6} on ${PARENT}: the migration would replace it by one via ${GATEWAY6} on ${SHIM}. Make the config's IPv6 gateway match, or remove that route first"
   fi
   local -a LOST_ROUTES=()
   if ! routes_lost_by_migration 2>/dev/null; then
@@ -1769,6 +1864,7 @@ migrate_guarded() {
     printf '  %s\n' "${shown}"
     plan_announcement
     printf '  then: announce %s on %s (%s)\n' "${HOST_ADDRESS%/*}" "${SHIM}" "${ANNOUNCEMENT}"
+    printf '  then: the kernel announces %s on %s as it comes up (ndisc_notify: an unsolicited neighbour advertisement)\n' "${HOST_ADDRESS6%/*}" "${SHIM}"
     printf '  then: wait up to %ss for %s to answer from %s, or put %s back on %s\n' "${PROBE_TIMEOUT}" "${PROBES[*]}" "${SHIM}" "${HOST_ADDRESS}" "${PARENT}"
     if wants_confirm; then printf '  then: wait up to %ss for "%s confirm", or put it back\n' "${CONFIRM_TIMEOUT}" "${SCRIPT_NAME}"; fi
     return 0
@@ -1860,6 +1956,8 @@ verify_host_address() {
   if [[ -n "${SHIM_MAC}" ]]; then check "shim ${SHIM} has MAC ${SHIM_MAC}" link_has_mac '' "${SHIM}" "${SHIM_MAC}"; fi
   check "the host address ${HOST_ADDRESS} is on ${SHIM}" host_address_on_shim
   check "default route via ${GATEWAY} on ${SHIM}" has_route '' "default via ${GATEWAY} dev ${SHIM}"
+  check "the host address ${HOST_ADDRESS6} is on ${SHIM}" has_address '' "${SHIM}" "${HOST_ADDRESS6}"
+  check "default route via ${GATEWAY6} on ${SHIM}" has_route '' "default via ${GATEWAY6} dev ${SHIM}"
   local i probe
   for i in "${!SHIM_ROUTE_TO[@]}"; do
     check "route to ${SHIM_ROUTE_TO[${i}]} via ${SHIM_ROUTE_VIA[${i}]} on ${SHIM}" has_route '' "${SHIM_ROUTE_TO[${i}]} via ${SHIM_ROUTE_VIA[${i}]} dev ${SHIM}"
@@ -1936,16 +2034,21 @@ converge() {
   already has_route ns1 default via 2001:db8:179::1 dev mac1 || run_in ns1 ip route add default via 2001:db8:179::1 dev mac1
   # endregion routes
   # region host-shim
-  step host-shim "Move the host address ${HOST_ADDRESS} from ${PARENT} to the macvlan shim ${SHIM} in one chained line (${PARENT} stays up)"
+  step host-shim "Move the host addresses ${HOST_ADDRESS} and ${HOST_ADDRESS6} from ${PARENT} to the macvlan shim ${SHIM} in one chained line (${PARENT} stays up)"
   already has_link '' mac0 || run_created link /mac0 ip link add link ens160 name mac0 type macvlan mode bridge
   ensure_arp_hygiene
   already host_address_on_shim || migrate_guarded \
     ip addr del 192.168.179.9/16 dev ens160 '&&' \
+    ip addr del 2001:db8:179::9/64 dev ens160 '&&' \
     ip addr add 192.168.179.9/16 dev mac0 '&&' \
+    ip addr add 2001:db8:179::9/64 dev mac0 nodad '&&' \
     ip link set dev mac0 up '&&' \
     ip route flush dev ens160 '&&' \
+    ip -6 route flush dev ens160 '&&' \
     ip route flush dev mac0 '&&' \
+    ip -6 route flush dev mac0 proto boot '&&' \
     ip route add 192.168.0.0/16 dev mac0 metric 0 '&&' \
+    ip route add default via 2001:db8:179::1 dev mac0 metric "${DEFAULT_METRIC6}" '&&' \
     ip route add default via 192.168.1.1 dev mac0 metric "${DEFAULT_METRIC}"
   # endregion host-shim
   flush_all_queues

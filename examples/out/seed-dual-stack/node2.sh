@@ -976,20 +976,20 @@ note_router_advertisements() {
 # read at the start shows settled are not read again.
 wait_for_dad() {
   local netns name address detail
-  local -a waiting=()
+  local -a unsettled=()
   for netns in ${NAMESPACES[@]+"${NAMESPACES[@]}"}; do
     address="${NS_ADDRESS6[${netns}]:-}"
     [[ -n "${address}" && -z "${NS_NODAD[${netns}]:-}" ]] || continue
-    address_is_settled "${netns}" "${NS_INTERFACE[${netns}]}" "${address}" || waiting+=("${netns}")
+    address_is_settled "${netns}" "${NS_INTERFACE[${netns}]}" "${address}" || unsettled+=("${netns}")
   done
-  ((${#waiting[@]} > 0)) || return 0
-  printf '\nWaiting up to %ss for duplicate address detection of %d IPv6 address(es)\n' "${DAD_WAIT_SECONDS}" "${#waiting[@]}"
+  ((${#unsettled[@]} > 0)) || return 0
+  printf '\nWaiting up to %ss for duplicate address detection of %d IPv6 address(es)\n' "${DAD_WAIT_SECONDS}" "${#unsettled[@]}"
   local -r deadline=$((SECONDS + DAD_WAIT_SECONDS))
   local -a still=()
   local failed=0
-  while ((${#waiting[@]} > 0)); do
+  while ((${#unsettled[@]} > 0)); do
     still=()
-    for netns in "${waiting[@]}"; do
+    for netns in "${unsettled[@]}"; do
       name="${NS_INTERFACE[${netns}]}"
       address="${NS_ADDRESS6[${netns}]}"
       ip_command_for "${netns}"
@@ -1003,10 +1003,10 @@ wait_for_dad() {
         still+=("${netns}")
       fi
     done
-    waiting=(${still[@]+"${still[@]}"})
-    ((${#waiting[@]} > 0)) || break
+    unsettled=(${still[@]+"${still[@]}"})
+    ((${#unsettled[@]} > 0)) || break
     if ((SECONDS >= deadline)); then
-      for netns in "${waiting[@]}"; do
+      for netns in "${unsettled[@]}"; do
         err "${netns}: ${NS_ADDRESS6[${netns}]} on ${NS_INTERFACE[${netns}]} is still tentative after ${DAD_WAIT_SECONDS}s: duplicate address detection has not finished (is the link up, with carrier on ${PARENT}?)"
       done
       return "${EXIT_FAILED}"
