@@ -8,7 +8,7 @@
 #
 # Sets up macvlan networking on this node with bash, iproute2 and coreutils:
 # promiscuous parent NIC, network namespaces, one macvlan interface per
-# namespace, addresses, routes, and the guarded move of the host's own
+# namespace, IPv4 and IPv6 addresses, routes, and the guarded move of the host's own
 # address onto a macvlan shim so the host can reach its namespaces.
 # Run "$0 plan" first: it prints every command "apply" would run.
 
