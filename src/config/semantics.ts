@@ -1,7 +1,7 @@
 // Rules that span fields, nodes and namespaces; they run once the shape is right.
 import type { PathSegment } from './diagnostics.js';
 import type { Config, NodeConfig, RouteConfig } from './schema.js';
-import { namespaceEntries, namespaceMacOwner, namespaceMode, resolveMac, shimMacOwner, shimMode } from './inherit.js';
+import { namespaceEntries, namespaceMacOwner, namespaceMode, namespaceMtu, resolveMac, shimMacOwner, shimMode } from './inherit.js';
 import { canonicalAddress, familyOf, hostOf, isInSubnet, isLinkLocal6, networkOf, type Family } from '../ip.js';
 import { listOf } from './families.js';
 
@@ -32,6 +32,11 @@ class FirstUse {
 }
 
 const FAMILY_NAME: Record<Family, string> = { 4: 'IPv4', 6: 'IPv6' };
+
+/** Below this MTU the kernel turns IPv6 off on an interface (RFC 8200). */
+const IPV6_MIN_MTU = 1280;
+const ipv6MtuProblem = (mtu: number, iface: string): string =>
+  `MTU ${mtu} is below ${IPV6_MIN_MTU}, the least IPv6 works with: the kernel turns IPv6 off on ${iface}, and its IPv6 address could not be set. Raise the MTU, or give it no IPv6 address`;
 
 /** An interface's addresses, one per family; "address" takes one value or a list. */
 type Addresses = Map<Family, string>;
@@ -130,6 +135,9 @@ function checkNode(findings: Finding[], config: Config, nodeName: string, node: 
     if (shimMode(shim) === 'passthru') findings.push({ path: [...shimBase, 'mode'], message: 'a host shim cannot use mode "passthru"; use "bridge"' });
     if (shimMode(shim) === 'source') findings.push({ path: [...shimBase, 'mode'], message: 'a host shim cannot use mode "source"; use "bridge"' });
     checkRoutes(findings, shim.routes, hostAddresses, shimBase);
+    if (hostAddresses.has(6) && shim.mtu !== undefined && shim.mtu < IPV6_MIN_MTU) {
+      findings.push({ path: [...shimBase, 'mtu'], message: ipv6MtuProblem(shim.mtu, shim.interface) });
+    }
     (shim.probes ?? []).forEach((probe, i) => {
       const family = familyOf(probe);
       if (hostOwn.has(canonicalAddress(probe))) {
@@ -162,6 +170,10 @@ function checkNode(findings: Finding[], config: Config, nodeName: string, node: 
     });
     checkGateways(findings, namespace.gateway, nsAddresses, [...nsBase, 'gateway']);
     checkRoutes(findings, namespace.routes, nsAddresses, nsBase);
+    const nsMtu = namespaceMtu(config, node, namespace);
+    if (nsAddresses.has(6) && nsMtu !== undefined && nsMtu < IPV6_MIN_MTU) {
+      findings.push({ path: [...nsBase, namespace.mtu === undefined ? 'address' : 'mtu'], message: ipv6MtuProblem(nsMtu, namespace.interface) });
+    }
     if (namespace.nodad !== undefined && !listOf(namespace.address).some((cidr) => familyOf(cidr) === 6)) {
       findings.push({
         path: [...nsBase, 'nodad'],

@@ -282,6 +282,8 @@ describe.skipIf(!isRoot)('the host migration in dual stack', () => {
     labIp(lab, 'gw', 'addr', 'replace', '2001:db8:62::1/64', 'dev', 'lan0', 'nodad');
     const stopRadvd = startRadvd(lab, '2001:db8:62::/64');
     try {
+      // A host that forwards (Docker, libvirt): it takes router advertisements only with accept_ra=2.
+      await shellIn(lab, 'node1', 'echo 1 > /proc/sys/net/ipv6/conf/all/forwarding && echo 2 > /proc/sys/net/ipv6/conf/ens160/accept_ra');
       await shellIn(lab, 'node1', 'ip addr replace 2001:db8:62::2/64 dev ens160 nodad');
       expect(await untilPrinted(lab, 'node1', 'ip -6 route show default dev ens160 proto ra')).toContain('default via fe80::');
       const pristine = normalizeState(await nodeState(lab, 'node1'));
@@ -293,14 +295,16 @@ describe.skipIf(!isRoot)('the host migration in dual stack', () => {
       // The shim solicits routers when it comes up (its accept_ra is left alone); the parent takes none meanwhile.
       expect(await untilPrinted(lab, 'node1', 'ip -6 route show default dev mac0 proto ra')).toContain('default via fe80::');
       expect(await shellIn(lab, 'node1', 'ip -6 route show default dev ens160')).toBe('');
-      expect(await shellIn(lab, 'node1', 'ip -6 route get 2001:db8:ffff::1')).toContain(' dev mac0 ');
+      // Through the shim, from the host address: the shim makes no SLAAC address of its own to send from.
+      expect(await shellIn(lab, 'node1', 'ip -6 route get 2001:db8:ffff::1')).toMatch(/ dev mac0 .*src 2001:db8:62::2 /);
+      expect(await shellIn(lab, 'node1', 'ip -6 addr show dev mac0 scope global dynamic')).toBe('');
       const verify = await lab.runScript('node1', ['verify']);
       expect(verify.status, verify.stdout).toBe(0);
       const teardown = await lab.runScript('node1', ['teardown']);
       expect(teardown.status, teardown.stderr).toBe(0);
       // The router's default is back on the parent (restored with what was left of its lifetime), and so is the rest.
       expect(await shellIn(lab, 'node1', 'ip -6 route show default dev ens160')).toContain('default via fe80::');
-      expect(await shellIn(lab, 'node1', 'cat /proc/sys/net/ipv6/conf/ens160/accept_ra')).toBe('1\n');
+      expect(await shellIn(lab, 'node1', 'cat /proc/sys/net/ipv6/conf/ens160/accept_ra')).toBe('2\n');
       const after = normalizeState(await nodeState(lab, 'node1'));
       const withoutLifetimes = (state: string) => state.replace(/ expires \d+sec/g, '').replace(/valid_lft \d+sec preferred_lft \d+sec/g, 'valid_lft L preferred_lft L');
       const prefixRoutes = (state: string) => state.split('\n').filter((line) => line.startsWith('2001:db8:62::/64')).join('\n');
@@ -350,6 +354,62 @@ describe.skipIf(!isRoot)('the host migration in dual stack', () => {
       );
       expect(apply.stderr).toContain('preflight: the host migration would lose this route through ens160: 2001:db8:99::/48 via 2001:db8:62::fe dev ens160 metric 1024 pref medium (');
       expect(await nodeState(lab, 'node1')).toBe(before);
+    } finally {
+      lab.remove();
+    }
+  });
+
+  it('refuses, changing nothing, a half-moved host, an IPv6 host address that is not there, a lease, or a namespace address the host has', async () => {
+    const lab = await dualStackLab();
+    try {
+      const refusal = async (setup: string, undo: string, message: string): Promise<void> => {
+        await shellIn(lab, 'node1', setup);
+        const before = await nodeState(lab, 'node1');
+        const apply = await lab.runScript('node1', ['apply']);
+        expect(apply.status, apply.stdout + apply.stderr).toBe(3);
+        expect(apply.stderr).toContain(`node1.sh: error: preflight: ${message}`);
+        expect(await nodeState(lab, 'node1')).toBe(before);
+        await shellIn(lab, 'node1', undo);
+      };
+      await refusal('ip addr del 2001:db8:62::2/64 dev ens160', 'ip addr add 2001:db8:62::2/64 dev ens160 nodad',
+        'the IPv6 host address 2001:db8:62::2/64 is not on ens160: the host migration would fail halfway and revert.');
+      await refusal('ip addr change 2001:db8:62::2/64 dev ens160 valid_lft 3600 preferred_lft 3600', 'ip addr change 2001:db8:62::2/64 dev ens160 valid_lft forever preferred_lft forever',
+        'the IPv6 host address 2001:db8:62::2/64 on ens160 has a lifetime (SLAAC or DHCPv6)');
+      await refusal('ip addr add 2001:db8:62::11/64 dev ens160 nodad', 'ip addr del 2001:db8:62::11/64 dev ens160',
+        'address 2001:db8:62::11/64 of namespace ns1 is already used on this node (ens160)');
+      // Moved by a script without IPv6: the IPv4 address on the shim, the IPv6 one still on the parent.
+      await shellIn(lab, 'node1', 'ip link add link ens160 name mac0 type macvlan mode bridge && ip link set mac0 up && ip addr del 10.62.0.2/24 dev ens160 && ip addr add 10.62.0.2/24 dev mac0');
+      await refusal('true', 'true', 'the host address 10.62.0.2/24 is on mac0 but 2001:db8:62::2/64 is not (moved by a script without IPv6?): run node1.sh rollback, then apply moves both');
+    } finally {
+      lab.remove();
+    }
+  });
+
+  it('teardown of a node whose IPv4 host address is back on the parent already still brings the IPv6 one back before the shim goes', async () => {
+    const lab = await dualStackLab();
+    try {
+      expect((await lab.runScript('node1', ['apply'])).status).toBe(0);
+      // Someone (a DHCP client, NetworkManager) put the IPv4 address back on the parent.
+      await shellIn(lab, 'node1', 'ip addr del 10.62.0.2/24 dev mac0 && ip addr add 10.62.0.2/24 dev ens160');
+      const teardown = await lab.runScript('node1', ['teardown']);
+      expect(teardown.status, teardown.stdout + teardown.stderr).toBe(0);
+      expect(await shellIn(lab, 'node1', 'ip -6 addr show dev ens160 scope global')).toContain('inet6 2001:db8:62::2/64 ');
+      expect(await shellIn(lab, 'node1', 'ip -6 route show default')).toMatch(/^default via 2001:db8:62::1 dev ens160 /);
+      expect(await shellIn(lab, 'node1', 'cat /proc/sys/net/ipv6/conf/ens160/accept_ra')).toBe('1\n');
+    } finally {
+      lab.remove();
+    }
+  });
+
+  it('an IPv4-only host with IPv6 namespaces migrates: its IPv6 default route is not taken for the IPv4 one', async () => {
+    const lab = await buildLab(configOf(MIGRATION.replace('    address: [10.62.0.2/24, 2001:db8:62::2/64]\n    gateway: [10.62.0.1, 2001:db8:62::1]', '    address: 10.62.0.2/24\n    gateway: 10.62.0.1')));
+    try {
+      labIp(lab, 'gw', 'addr', 'replace', '2001:db8:62::1/64', 'dev', 'lan0', 'nodad');
+      // The IPv4 default has a worse metric than an IPv6 default the host has from elsewhere.
+      await shellIn(lab, 'node1', 'ip route del default via 10.62.0.1 dev ens160 && ip route add default via 10.62.0.1 dev ens160 metric 2000 && ip addr add 2001:db8:62::2/64 dev ens160 nodad && ip -6 route replace default via 2001:db8:62::1 dev ens160');
+      const apply = await lab.runScript('node1', ['apply']);
+      expect(apply.status, apply.stdout + apply.stderr).toBe(0);
+      expect(await shellIn(lab, 'node1', 'ip -4 route show default')).toBe('default via 10.62.0.1 dev mac0 metric 2000 \n');
     } finally {
       lab.remove();
     }

@@ -684,6 +684,21 @@ live_has_address() {
   [[ "${addresses}" == *" $2 "* ]]
 }
 
+# Sets LIVE_DETAIL to what ip says now after an address of a device (in a
+# namespace, or this node's own): " scope global tentative ... ", '' when the
+# device does not have it. For flags that change after the state read (DAD).
+LIVE_DETAIL=''
+read_live_address_detail() {
+  local -r dev="$1" address="$2" netns="${3:-${NODE_CONTEXT}}"
+  local text=''
+  ip_command_for "${netns}"
+  text="$("${IP_COMMAND[@]}" -o addr show dev "${dev}" 2>/dev/null)" || text=''
+  LIVE_DETAIL=''
+  [[ "${text} " == *" ${address} "* ]] || return 0
+  text="${text#*" ${address} "}"
+  LIVE_DETAIL=" ${text%%$'\n'*} "
+}
+
 # Sets HOLDERS to the interfaces of this node's own namespace that carry an address: "mac0 ens160 ", or ''.
 HOLDERS=''
 interfaces_with_address() {
@@ -906,6 +921,12 @@ collect_problems() {
     if [[ -n "${HOLDERS}" ]]; then
       problem "address ${NS_ADDRESS[${netns}]} of namespace ${netns} is already used on this node (${HOLDERS% }); two hosts would answer for it"
     fi
+    if [[ -n "${NS_ADDRESS6[${netns}]:-}" ]]; then
+      interfaces_with_address "${NS_ADDRESS6[${netns}]}"
+      if [[ -n "${HOLDERS}" ]]; then
+        problem "address ${NS_ADDRESS6[${netns}]} of namespace ${netns} is already used on this node (${HOLDERS% }); two hosts would answer for it (the node does not hear its own macvlan's duplicate address detection)"
+      fi
+    fi
   done
   if ! host_address_on_parent && ! host_address_on_shim; then
     interfaces_with_address "${HOST_ADDRESS}"
@@ -914,6 +935,14 @@ collect_problems() {
     else
       problem "the host address ${HOST_ADDRESS} is not on this node: is this really ${NODE}? (see 'ip -o addr')"
     fi
+  fi
+  # Both host addresses move in one line, from the parent, or neither: a half-moved host is rolled back first.
+  if host_address_on_parent && ! has_address '' "${PARENT}" "${HOST_ADDRESS6}" && ! has_address '' "${SHIM}" "${HOST_ADDRESS6}"; then
+    problem "the IPv6 host address ${HOST_ADDRESS6} is not on ${PARENT}: the host migration would fail halfway and revert. Put it there first, or remove it from the config"
+  elif host_address_on_shim && ! has_address '' "${SHIM}" "${HOST_ADDRESS6}"; then
+    problem "the host address ${HOST_ADDRESS} is on ${SHIM} but ${HOST_ADDRESS6} is not (moved by a script without IPv6?): run ${SCRIPT_NAME} rollback, then apply moves both"
+  elif host_address_on_parent && has_address '' "${SHIM}" "${HOST_ADDRESS6}"; then
+    problem "the host address ${HOST_ADDRESS} is on ${PARENT} but ${HOST_ADDRESS6} is on ${SHIM} (a revert cut short?): run ${SCRIPT_NAME} rollback, then apply moves both"
   fi
   migration_problems "${parent_mtu}"
 }
@@ -1004,7 +1033,7 @@ note_router_advertisements() {
 # duplicate address detection, within DAD_WAIT_SECONDS. Addresses that the state
 # read at the start shows settled are not read again.
 wait_for_dad() {
-  local netns name address detail
+  local netns name address
   local -a unsettled=()
   for netns in ${NAMESPACES[@]+"${NAMESPACES[@]}"}; do
     address="${NS_ADDRESS6[${netns}]:-}"
@@ -1021,14 +1050,11 @@ wait_for_dad() {
     for netns in "${unsettled[@]}"; do
       name="${NS_INTERFACE[${netns}]}"
       address="${NS_ADDRESS6[${netns}]}"
-      ip_command_for "${netns}"
-      detail="$("${IP_COMMAND[@]}" -o addr show dev "${name}" 2>/dev/null)" || detail=''
-      detail="${detail#*" ${address} "}"
-      detail="${detail%%$'\n'*}"
-      if [[ " ${detail} " == *' dadfailed '* ]]; then
+      read_live_address_detail "${name}" "${address}" "${netns}"
+      if [[ "${LIVE_DETAIL}" == *' dadfailed '* ]]; then
         err "${netns}: ${address} on ${name} failed duplicate address detection: another machine on the LAN has this address. Give one of them another address; remove this dead one with: ip -n ${netns} addr del ${address} dev ${name}"
         failed=1
-      elif [[ " ${detail} " == *' tentative '* ]]; then
+      elif [[ "${LIVE_DETAIL}" == *' tentative '* ]]; then
         still+=("${netns}")
       fi
     done
@@ -1438,28 +1464,38 @@ has_live_default_route() {
 
 readonly DAD_WAIT_ON_PARENT=3
 
-# The IPv6 host address goes back make-before-break: onto the parent first, with
-# duplicate address detection, while the shim still answers for it (the parent's
-# probe does not reach its own macvlan); the kernel ends the detection with an
-# unsolicited neighbour advertisement (the parent's ndisc_notify is still 1), so
-# every neighbour moves its entry back to the parent's MAC. Then off the shim,
-# with the IPv6 routes the chained line added there (proto boot: ip's default).
-restore_ipv6_host_address() {
-  local entry detail=''
+# The IPv6 host address goes back make-before-break, without holding up the
+# IPv4 one: onto the parent first (begin), with duplicate address detection
+# (never nodad: only a detected address is announced), while the shim still
+# answers for it, since the parent does not hear its own macvlan; the kernel
+# ends the detection with an unsolicited neighbour advertisement (the parent's
+# ndisc_notify is still 1), so every neighbour moves its entry back to the
+# parent's MAC. Then (finish) off the shim, with the IPv6 routes the chained
+# line added there (proto boot: ip's default) - unless the detection failed.
+begin_ipv6_restore() {
+  live_has_address "${PARENT}" "${HOST_ADDRESS6}" && return 0
+  local entry
   local -a words=()
+  for entry in "${SAVED_ADDRESSES[@]}"; do
+    read -r -a words <<<"${entry}"
+    [[ "${words[0]}" == "${HOST_ADDRESS6}" ]] || continue
+    read -r -a words <<<"${entry/ nodad/}"
+    restore_step ip addr add "${words[@]}" dev "${PARENT}"
+  done
+}
+
+finish_ipv6_restore() {
   local -i waited=0
-  if ! live_has_address "${PARENT}" "${HOST_ADDRESS6}"; then
-    for entry in "${SAVED_ADDRESSES[@]}"; do
-      read -r -a words <<<"${entry}"
-      if [[ "${words[0]}" == "${HOST_ADDRESS6}" ]]; then restore_step ip addr add "${words[@]}" dev "${PARENT}"; fi
-    done
-    while ((waited < DAD_WAIT_ON_PARENT * 10)); do
-      detail="$(ip -o addr show dev "${PARENT}" 2>/dev/null)" || detail=''
-      detail="${detail#*" ${HOST_ADDRESS6} "}"
-      [[ "${detail%%$'\n'*}" == *' tentative '* ]] || break
-      waited+=1
-      sleep 0.1
-    done
+  while ((waited < DAD_WAIT_ON_PARENT * 10)); do
+    read_live_address_detail "${PARENT}" "${HOST_ADDRESS6}"
+    [[ "${LIVE_DETAIL}" == *' tentative '* ]] || break
+    waited+=1
+    sleep 0.1
+  done
+  if [[ "${LIVE_DETAIL}" == *' dadfailed '* ]]; then
+    printf '  failed: %s on %s failed duplicate address detection: another machine has it; it stays on %s\n' "${HOST_ADDRESS6}" "${PARENT}" "${SHIM}"
+    RESTORE_FAILURES+=1
+    return 0
   fi
   if live_has_address "${SHIM}" "${HOST_ADDRESS6}"; then restore_step ip addr del "${HOST_ADDRESS6}" dev "${SHIM}"; fi
   if ip link show dev "${SHIM}" >/dev/null 2>&1; then restore_step ip -6 route flush dev "${SHIM}" proto boot; fi
@@ -1472,7 +1508,7 @@ restore_parent() {
   RESTORE_FAILURES=0
   local -a words=()
   local entry had_default=no
-  restore_ipv6_host_address
+  begin_ipv6_restore
   if live_has_address "${SHIM}" "${HOST_ADDRESS}"; then restore_step ip addr del "${HOST_ADDRESS}" dev "${SHIM}"; fi
   if ip link show dev "${SHIM}" >/dev/null 2>&1; then restore_step ip route flush dev "${SHIM}"; fi
   # An address of the host's subnet still on the parent was promoted when the host address left: it goes
@@ -1514,6 +1550,7 @@ restore_parent() {
     printf '  failed: the main table has no default route after the restore\n'
     RESTORE_FAILURES+=1
   fi
+  finish_ipv6_restore
   restore_parent_settings
   announce_host_address "${PARENT}"
   printf '  + %s\n' "${ANNOUNCED}"
@@ -1639,7 +1676,8 @@ find_default_route() {
   if [[ "${best} " != "default via ${GATEWAY} dev ${PARENT} "* ]]; then DEFAULT_ROUTE="${words[*]}"; fi
 }
 
-# An IPv6 route line: its next hop has a colon, or it has the "pref" that only IPv6 routes print.
+# An IPv6 route line (the state read lists both families): its next hop has a
+# colon, or it has the "pref" that only IPv6 routes print (kernel 4.1 and later).
 is_ipv6_route() {
   local via="${1#* via }"
   via="${via%% *}"
@@ -2014,14 +2052,15 @@ verify_host_address() {
 }
 
 teardown_host_address() {
-  step host-shim "Put the host address ${HOST_ADDRESS} back on ${PARENT}"
+  step host-shim "Put the host addresses ${HOST_ADDRESS} and ${HOST_ADDRESS6} back on ${PARENT}"
   interfaces_with_address "${HOST_ADDRESS}"
   local -r elsewhere="${HOLDERS}"
-  if host_address_on_parent; then
+  # Done only when both are back: the shim, about to go, may still hold the IPv6 one.
+  if host_address_on_parent && ! has_address '' "${SHIM}" "${HOST_ADDRESS6}"; then
     printf '  = the host address is on %s\n' "${PARENT}"
   elif ! has_link '' "${PARENT}"; then
     printf '  = %s is gone: there is nothing to put the host address back on\n' "${PARENT}"
-  elif host_address_on_shim || [[ -z "${elsewhere}" ]]; then
+  elif host_address_on_shim || has_address '' "${SHIM}" "${HOST_ADDRESS6}" || [[ -z "${elsewhere}" ]]; then
     load_parent_state || implied_parent_state
     restore_parent
     if ((RESTORE_FAILURES > 0)); then
