@@ -330,4 +330,29 @@ describe.skipIf(!isRoot)('the host migration in dual stack', () => {
       lab.remove();
     }
   });
+
+  it('refuses, changing nothing, when the IPv6 default route leaves through another NIC or an IPv6 route through the parent would be lost', async () => {
+    const lab = await dualStackLab();
+    try {
+      // A second NIC with the node's IPv6 default route, and a static IPv6 route through the parent the config does not name.
+      await shellIn(lab, 'node1', [
+        'ip link add eth9 type veth peer name eth9p',
+        'ip link set eth9 up && ip link set eth9p up',
+        'ip addr add 2001:db8:77::2/64 dev eth9 nodad',
+        'ip -6 route replace default via 2001:db8:77::1 dev eth9 metric 100',
+        'ip -6 route add 2001:db8:99::/48 via 2001:db8:62::fe dev ens160',
+      ].join(' && '));
+      const before = await nodeState(lab, 'node1');
+      const apply = await lab.runScript('node1', ['apply']);
+      expect(apply.status).toBe(3);
+      expect(apply.stderr).toContain(
+        "preflight: the node's IPv6 default route is 'default via 2001:db8:77::1 dev eth9 proto boot scope global metric 100 pref medium', not via 2001:db8:62::1 on ens160: the migration would replace it by one via 2001:db8:62::1 on mac0.",
+      );
+      expect(apply.stderr).toContain('preflight: the host migration would lose this route through ens160: 2001:db8:99::/48 via 2001:db8:62::fe dev ens160 metric 1024 pref medium (');
+      expect(await nodeState(lab, 'node1')).toBe(before);
+    } finally {
+      lab.remove();
+    }
+  });
 });
+

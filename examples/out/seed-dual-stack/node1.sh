@@ -1418,6 +1418,35 @@ has_live_default_route() {
   [[ -n "${routes}" ]]
 }
 
+readonly DAD_WAIT_ON_PARENT=3
+
+# The IPv6 host address goes back make-before-break: onto the parent first, with
+# duplicate address detection, while the shim still answers for it (the parent's
+# probe does not reach its own macvlan); the kernel ends the detection with an
+# unsolicited neighbour advertisement (the parent's ndisc_notify is still 1), so
+# every neighbour moves its entry back to the parent's MAC. Then off the shim,
+# with the IPv6 routes the chained line added there (proto boot: ip's default).
+restore_ipv6_host_address() {
+  local entry detail=''
+  local -a words=()
+  local -i waited=0
+  if ! live_has_address "${PARENT}" "${HOST_ADDRESS6}"; then
+    for entry in "${SAVED_ADDRESSES[@]}"; do
+      read -r -a words <<<"${entry}"
+      if [[ "${words[0]}" == "${HOST_ADDRESS6}" ]]; then restore_step ip addr add "${words[@]}" dev "${PARENT}"; fi
+    done
+    while ((waited < DAD_WAIT_ON_PARENT * 10)); do
+      detail="$(ip -o addr show dev "${PARENT}" 2>/dev/null)" || detail=''
+      detail="${detail#*" ${HOST_ADDRESS6} "}"
+      [[ "${detail%%$'\n'*}" == *' tentative '* ]] || break
+      waited+=1
+      sleep 0.1
+    done
+  fi
+  if live_has_address "${SHIM}" "${HOST_ADDRESS6}"; then restore_step ip addr del "${HOST_ADDRESS6}" dev "${SHIM}"; fi
+  if ip link show dev "${SHIM}" >/dev/null 2>&1; then restore_step ip -6 route flush dev "${SHIM}" proto boot; fi
+}
+
 # Puts the host address back on the parent with everything the migration took:
 # the saved addresses and routes (SAVED_*, loaded or still in memory), one checked
 # command each. Writes nothing, so it works on a full or read-only ${RUN_DIR}.
@@ -1425,10 +1454,8 @@ restore_parent() {
   RESTORE_FAILURES=0
   local -a words=()
   local entry had_default=no
+  restore_ipv6_host_address
   if live_has_address "${SHIM}" "${HOST_ADDRESS}"; then restore_step ip addr del "${HOST_ADDRESS}" dev "${SHIM}"; fi
-  if live_has_address "${SHIM}" "${HOST_ADDRESS6}"; then restore_step ip addr del "${HOST_ADDRESS6}" dev "${SHIM}"; fi
-  # The IPv6 routes the chained line added (proto boot: ip's default); the shim's own link-local one stays.
-  if ip link show dev "${SHIM}" >/dev/null 2>&1; then restore_step ip -6 route flush dev "${SHIM}" proto boot; fi
   if ip link show dev "${SHIM}" >/dev/null 2>&1; then restore_step ip route flush dev "${SHIM}"; fi
   # An address of the host's subnet still on the parent was promoted when the host address left: it goes
   # and comes back in the saved order, so that the host address is again the primary one, the source of traffic.
@@ -1443,9 +1470,6 @@ restore_parent() {
   fi
   for entry in "${SAVED_ADDRESSES[@]}"; do
     read -r -a words <<<"${entry}"
-    # The IPv6 host address was in use on the shim until now: no duplicate address detection, so that it is usable
-    # at once and announced (ndisc_notify) before the parent's settings go back.
-    if [[ "${words[0]}" == *:* && " ${entry} " != *" nodad "* ]]; then words+=(nodad); fi
     live_has_address "${PARENT}" "${words[0]}" || restore_step ip addr add "${words[@]}" dev "${PARENT}"
   done
   # An IPv6 route back already (the prefix route of a re-added address) is left as it is: ip route replace
@@ -1623,6 +1647,7 @@ find_default_route6() {
   local -a words=()
   read -r -a words <<<"${best}"
   DEFAULT_ROUTE6="${words[*]}"
+  DEFAULT_ROUTE6="${DEFAULT_ROUTE6/ table main/}"
 }
 
 migration_problems() {
@@ -2037,7 +2062,9 @@ converge() {
   step host-shim "Move the host addresses ${HOST_ADDRESS} and ${HOST_ADDRESS6} from ${PARENT} to the macvlan shim ${SHIM} in one chained line (${PARENT} stays up)"
   already has_link '' mac0 || run_created link /mac0 ip link add link ens160 name mac0 type macvlan mode bridge
   ensure_arp_hygiene
+  # The shim comes up (again, after a revert) with both addresses on it: the kernel announces the IPv6 one then.
   already host_address_on_shim || migrate_guarded \
+    ip link set dev mac0 down '&&' \
     ip addr del 192.168.179.9/16 dev ens160 '&&' \
     ip addr del 2001:db8:179::9/64 dev ens160 '&&' \
     ip addr add 192.168.179.9/16 dev mac0 '&&' \
