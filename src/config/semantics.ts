@@ -162,6 +162,13 @@ function checkNode(findings: Finding[], config: Config, nodeName: string, node: 
     });
     checkGateways(findings, namespace.gateway, nsAddresses, [...nsBase, 'gateway']);
     checkRoutes(findings, namespace.routes, nsAddresses, nsBase);
+    if (namespace.nodad !== undefined && !listOf(namespace.address).some((cidr) => familyOf(cidr) === 6)) {
+      findings.push({
+        path: [...nsBase, 'nodad'],
+        severity: 'warning',
+        message: 'nodad concerns IPv6 addresses, and this namespace has none; it changes nothing here',
+      });
+    }
 
     const mode = namespaceMode(config, node, namespace);
     if (mode === 'passthru' && macvlanCount > 1) {

@@ -8,7 +8,7 @@
 #
 # Sets up macvlan networking on this node with bash, iproute2 and coreutils:
 # promiscuous parent NIC, network namespaces, one macvlan interface per
-# namespace, addresses, routes, and the guarded move of the host's own
+# namespace, IPv4 and IPv6 addresses, routes, and the guarded move of the host's own
 # address onto a macvlan shim so the host can reach its namespaces.
 # Run "$0 plan" first: it prints every command "apply" would run.
 
@@ -1176,6 +1176,24 @@ announce_host_address() {
   ANNOUNCED="announced ${address} on ${dev} (ARP requests for ${GATEWAY} from ${dev}; arping from iputils would send gratuitous ARP)"
 }
 
+# Tells the LAN that the IPv6 host address now lives at the shim's MAC. The
+# kernel sends an unsolicited neighbour advertisement for each address of an
+# interface with ndisc_notify=1 when it comes up or its MAC is set: the shim's
+# MAC set again to itself does it, also when the shim was up already (after a
+# revert). Only on the shim: setting a physical NIC's MAC can reset it.
+ANNOUNCED6=''
+announce_ipv6_host_address() {
+  local state=''
+  state="$(ip -o link show dev "${SHIM}" 2>/dev/null)" || state=''
+  state="${state#*' link/ether '}"
+  local -r mac="${state%% *}"
+  if [[ "${mac}" =~ ^([0-9a-f]{2}:){5}[0-9a-f]{2}$ ]] && ip link set dev "${SHIM}" address "${mac}" 2>/dev/null; then
+    ANNOUNCED6="announced ${HOST_ADDRESS6%/*} on ${SHIM} (unsolicited neighbour advertisement: ndisc_notify, the shim's MAC ${mac} set again)"
+  else
+    ANNOUNCED6="could not announce ${HOST_ADDRESS6%/*} on ${SHIM}: neighbours find its new MAC when their entries go stale"
+  fi
+}
+
 # Sets ANNOUNCEMENT to how the plan's announcement will be made on this node.
 ANNOUNCEMENT=''
 plan_announcement() {
@@ -1752,6 +1770,8 @@ guard_migration() {
   else
     announce_host_address "${SHIM}"
     log "migration: ${ANNOUNCED}"
+    announce_ipv6_host_address
+    log "migration: ${ANNOUNCED6}"
     log "migration: waiting up to ${PROBE_TIMEOUT}s for ${PROBES[*]} to answer"
     wait_until "${PROBE_TIMEOUT}" probes_answer || outcome=$?
     if ((outcome == 1)); then
@@ -1889,7 +1909,7 @@ migrate_guarded() {
     printf '  %s\n' "${shown}"
     plan_announcement
     printf '  then: announce %s on %s (%s)\n' "${HOST_ADDRESS%/*}" "${SHIM}" "${ANNOUNCEMENT}"
-    printf '  then: the kernel announces %s on %s as it comes up (ndisc_notify: an unsolicited neighbour advertisement)\n' "${HOST_ADDRESS6%/*}" "${SHIM}"
+    printf '  then: announce %s on %s (unsolicited neighbour advertisement: ndisc_notify, the shim'"'"'s MAC set again)\n' "${HOST_ADDRESS6%/*}" "${SHIM}"
     printf '  then: wait up to %ss for %s to answer from %s, or put %s back on %s\n' "${PROBE_TIMEOUT}" "${PROBES[*]}" "${SHIM}" "${HOST_ADDRESS}" "${PARENT}"
     if wants_confirm; then printf '  then: wait up to %ss for "%s confirm", or put it back\n' "${CONFIRM_TIMEOUT}" "${SCRIPT_NAME}"; fi
     return 0
@@ -2062,9 +2082,7 @@ converge() {
   step host-shim "Move the host addresses ${HOST_ADDRESS} and ${HOST_ADDRESS6} from ${PARENT} to the macvlan shim ${SHIM} in one chained line (${PARENT} stays up)"
   already has_link '' mac0 || run_created link /mac0 ip link add link ens160 name mac0 type macvlan mode bridge
   ensure_arp_hygiene
-  # The shim comes up (again, after a revert) with both addresses on it: the kernel announces the IPv6 one then.
   already host_address_on_shim || migrate_guarded \
-    ip link set dev mac0 down '&&' \
     ip addr del 192.168.179.9/16 dev ens160 '&&' \
     ip addr del 2001:db8:179::9/64 dev ens160 '&&' \
     ip addr add 192.168.179.9/16 dev mac0 '&&' \

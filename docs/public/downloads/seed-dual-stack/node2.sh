@@ -8,7 +8,7 @@
 #
 # Sets up macvlan networking on this node with bash, iproute2 and coreutils:
 # promiscuous parent NIC, network namespaces, one macvlan interface per
-# namespace, addresses, routes.
+# namespace, IPv4 and IPv6 addresses, routes.
 # Run "$0 plan" first: it prints every command "apply" would run.
 
 set -o errexit -o nounset -o pipefail
