@@ -415,7 +415,7 @@ PARENT_INDEX=''
 readonly SOURCE_MACS='remotes \([0-9]+\)(( [0-9a-f:]{17})+)'
 
 # "route show" alone lists IPv4 routes; "table all" lists both families, of every
-# table, each line naming its table: only the main table's routes are kept.
+# table: only the main table's routes are kept (see parse_ip_state).
 readonly STATE_COMMANDS=$'link show\naddr show\nroute show table all'
 # Starts a line of NS_SETTINGS in a namespace's state: "<SETTING_MARK>mac1 accept_ra 0".
 readonly SETTING_MARK=$'\035'
@@ -1008,6 +1008,10 @@ set_ipv6_settings() {
   for setting in "$@"; do
     writes+="; echo ${setting#*=} > /proc/sys/net/ipv6/conf/${name}/${setting%%=*}"
   done
+  # An interface that took advertisements while it was up keeps what it learnt until it expires: gone with them.
+  if [[ " $* " == *' accept_ra=0 '* ]] && link_is_up "${netns}" "${name}"; then
+    writes+="; ip -6 route flush dev ${name} proto ra; ip -6 addr flush dev ${name} scope global dynamic"
+  fi
   writes="${writes#; }"
   COMMAND_COUNT=$((COMMAND_COUNT + 1))
   if [[ "${MODE}" == plan ]]; then
@@ -1084,22 +1088,30 @@ readonly ARP_BEFORE_FILE="${RUN_DIR}/${NODE}.arp-before"
 readonly -a ARP_SETTINGS=(arp_ignore arp_announce)
 # IPv6 has no ARP flux (an interface answers neighbour solicitations only for
 # its own addresses), but the same two needs: announce each move
-# (ndisc_notify=1: an unsolicited neighbour advertisement once the address is
-# up) and take no router's default route on the parent while the host address
-# is on the shim (accept_ra=0; the shim has the config's IPv6 gateway, so none there either).
+# (ndisc_notify=1: an unsolicited neighbour advertisement) and take no router's
+# default route on the parent while the host address is on the shim
+# (accept_ra=0). The shim has IPv6 even where new interfaces get none
+# (disable_ipv6=0) and takes no router's default either: the config names the IPv6 gateway.
 readonly -a PARENT_IPV6_SETTINGS=(ipv6/accept_ra ipv6/ndisc_notify)
-readonly -a SHIM_IPV6_SETTINGS=(ipv6/ndisc_notify ipv6/accept_ra)
+readonly -a SHIM_IPV6_SETTINGS=(ipv6/disable_ipv6 ipv6/ndisc_notify ipv6/accept_ra)
 declare -rA ARP_WANTED=([arp_ignore]=1 [arp_announce]=2 [arp_notify]=1 [ipv6/accept_ra]=0 [ipv6/ndisc_notify]=1)
+declare -rA SHIM_IPV6_WANTED=([ipv6/disable_ipv6]=0 [ipv6/ndisc_notify]=1 [ipv6/accept_ra]=0)
 
-# Sets SETTING to a /proc/sys/net/ipv4/conf value of an interface, or an
-# ipv6/conf one for a key ipv6/KEY ('' when it has none).
+# Sets SETTING_FILE to where an interface's setting lives: /proc/sys/net/ipv4/conf,
+# or ipv6/conf for a key ipv6/KEY.
+SETTING_FILE=''
+setting_file() {
+  local -r dev="$1" key="$2"
+  SETTING_FILE="/proc/sys/net/ipv4/conf/${dev}/${key}"
+  if [[ "${key}" == ipv6/* ]]; then SETTING_FILE="/proc/sys/net/ipv6/conf/${dev}/${key#ipv6/}"; fi
+}
+
+# Sets SETTING to an interface's setting ('' when it has none).
 SETTING=''
 read_setting() {
-  local -r dev="$1" key="$2"
-  local file="/proc/sys/net/ipv4/conf/${dev}/${key}"
-  if [[ "${key}" == ipv6/* ]]; then file="/proc/sys/net/ipv6/conf/${dev}/${key#ipv6/}"; fi
+  setting_file "$1" "$2"
   SETTING=''
-  if [[ -r "${file}" ]]; then read -r SETTING <"${file}" || true; fi
+  if [[ -r "${SETTING_FILE}" ]]; then read -r SETTING <"${SETTING_FILE}" || true; fi
 }
 
 setting_is() {
@@ -1110,8 +1122,8 @@ setting_is() {
 # Prints a setting's change as a shell line, and makes it unless planning.
 write_setting() {
   local -r dev="$1" key="$2" value="$3"
-  local file="/proc/sys/net/ipv4/conf/${dev}/${key}"
-  if [[ "${key}" == ipv6/* ]]; then file="/proc/sys/net/ipv6/conf/${dev}/${key#ipv6/}"; fi
+  setting_file "${dev}" "${key}"
+  local -r file="${SETTING_FILE}"
   COMMAND_COUNT=$((COMMAND_COUNT + 1))
   if [[ "${MODE}" == plan ]]; then
     printf '  echo %s > %s\n' "${value}" "${file}"
@@ -1142,8 +1154,11 @@ ensure_arp_hygiene() {
   local key
   # The shim's settings exist once the shim does: make it first (a plan only prints).
   flush_queue "${NODE_CONTEXT}"
-  for key in "${ARP_SETTINGS[@]}" arp_notify "${SHIM_IPV6_SETTINGS[@]}"; do
+  for key in "${ARP_SETTINGS[@]}" arp_notify; do
     already setting_is "${SHIM}" "${key}" "${ARP_WANTED[${key}]}" || write_setting "${SHIM}" "${key}" "${ARP_WANTED[${key}]}"
+  done
+  for key in "${SHIM_IPV6_SETTINGS[@]}"; do
+    already setting_is "${SHIM}" "${key}" "${SHIM_IPV6_WANTED[${key}]}" || write_setting "${SHIM}" "${key}" "${SHIM_IPV6_WANTED[${key}]}"
   done
   for key in "${ARP_SETTINGS[@]}" "${PARENT_IPV6_SETTINGS[@]}"; do
     if ! already setting_is "${PARENT}" "${key}" "${ARP_WANTED[${key}]}"; then
@@ -1270,6 +1285,10 @@ ownership_problems() {
   if [[ -n "${LEASE}" ]]; then
     problem "the host address ${HOST_ADDRESS} on ${PARENT} is a DHCP lease (${LEASE}): the DHCP client would renew it on ${PARENT} behind the shim. Make it a static address first, or run apply --force"
   fi
+  local -r detail6="${ADDRESS_DETAIL[/${PARENT} ${HOST_ADDRESS6}]:-}"
+  if [[ "${detail6}" == *" dynamic "* || "${detail6}" =~ valid_lft\ [0-9]+sec ]]; then
+    problem "the IPv6 host address ${HOST_ADDRESS6} on ${PARENT} has a lifetime (SLAAC or DHCPv6): its source would renew it on ${PARENT} behind the shim. Make it a static address first, or run apply --force"
+  fi
   find_parent_manager
   case "${MANAGER}" in
     NetworkManager*) problem "${PARENT} is managed by ${MANAGER}, which would reconfigure it behind the shim. Hand it over first: nmcli device set ${PARENT} managed no (to keep it: unmanaged-devices=interface-name:${PARENT} in NetworkManager.conf), or run apply --force" ;;
@@ -1283,8 +1302,13 @@ verify_arp_hygiene() {
   local key dev
   local -A reasons=([arp_ignore]='answers ARP only for its own addresses' [arp_announce]='asks with its own address' [arp_notify]='announces itself when it comes up'
     [ipv6/accept_ra]='takes no default route from router advertisements' [ipv6/ndisc_notify]='announces its IPv6 addresses')
-  for key in "${ARP_SETTINGS[@]}" arp_notify "${SHIM_IPV6_SETTINGS[@]}"; do
+  local -rA shim_reasons=([ipv6/disable_ipv6]='has IPv6' [ipv6/ndisc_notify]='announces its IPv6 addresses'
+    [ipv6/accept_ra]='takes no default route from router advertisements')
+  for key in "${ARP_SETTINGS[@]}" arp_notify; do
     check "${SHIM}: ${key}=${ARP_WANTED[${key}]} (${reasons[${key}]})" setting_is "${SHIM}" "${key}" "${ARP_WANTED[${key}]}"
+  done
+  for key in "${SHIM_IPV6_SETTINGS[@]}"; do
+    check "${SHIM}: ${key}=${SHIM_IPV6_WANTED[${key}]} (${shim_reasons[${key}]})" setting_is "${SHIM}" "${key}" "${SHIM_IPV6_WANTED[${key}]}"
   done
   for key in "${ARP_SETTINGS[@]}" "${PARENT_IPV6_SETTINGS[@]}"; do
     check "${PARENT}: ${key}=${ARP_WANTED[${key}]} (${reasons[${key}]})" setting_is "${PARENT}" "${key}" "${ARP_WANTED[${key}]}"
@@ -1435,7 +1459,7 @@ load_parent_state() {
 # Without a saved state (it lives in ${RUN_DIR}, gone after a reboot): what the config implies.
 implied_parent_state() {
   SAVED_ADDRESSES=("${HOST_ADDRESS}" "${HOST_ADDRESS6}")
-  SAVED_ROUTES=()
+  SAVED_ROUTES=("fe80::/64 dev ${PARENT} proto kernel metric 256")
   SAVED_NEIGHBOURS=()
   local i
   for i in "${!SHIM_ROUTE_TO[@]}"; do SAVED_ROUTES+=("${SHIM_ROUTE_TO[${i}]} via ${SHIM_ROUTE_VIA[${i}]} dev ${PARENT}"); done
@@ -1499,6 +1523,13 @@ finish_ipv6_restore() {
   fi
   if live_has_address "${SHIM}" "${HOST_ADDRESS6}"; then restore_step ip addr del "${HOST_ADDRESS6}" dev "${SHIM}"; fi
   if ip link show dev "${SHIM}" >/dev/null 2>&1; then restore_step ip -6 route flush dev "${SHIM}" proto boot; fi
+  # The address had nodad before: it gets the flag back now that it is announced.
+  local entry
+  local -a words=()
+  for entry in "${SAVED_ADDRESSES[@]}"; do
+    read -r -a words <<<"${entry}"
+    if [[ "${words[0]}" == "${HOST_ADDRESS6}" && " ${entry} " == *" nodad "* ]]; then restore_step ip addr change "${words[@]}" dev "${PARENT}"; fi
+  done
 }
 
 # Puts the host address back on the parent with everything the migration took:
@@ -1732,6 +1763,13 @@ migration_problems() {
   ownership_problems
   local route
   for route in ${LOST_ROUTES[@]+"${LOST_ROUTES[@]}"}; do
+    if is_ipv6_route "${route}" && [[ "${route}" == default\ * ]]; then
+      problem "the host migration would lose this IPv6 default route through ${PARENT}: ${route} (name its router as the node's IPv6 gateway in the config, or run apply --force: a revert puts it back)"
+      continue
+    elif is_ipv6_route "${route}" && [[ "${route}" != *' via '* ]]; then
+      problem "the host migration would lose this IPv6 route through ${PARENT}: ${route} (an address of that subnet on ${PARENT} would be cut off from its LAN: remove it first, or run apply --force: a revert puts it back)"
+      continue
+    fi
     problem "the host migration would lose this route through ${PARENT}: ${route} (add it to hostShim.routes in the config when it is in the main table, or run apply --force: a revert puts it back)"
   done
 }

@@ -386,7 +386,7 @@ PARENT_INDEX=''
 readonly SOURCE_MACS='remotes \([0-9]+\)(( [0-9a-f:]{17})+)'
 
 # "route show" alone lists IPv4 routes; "table all" lists both families, of every
-# table, each line naming its table: only the main table's routes are kept.
+# table: only the main table's routes are kept (see parse_ip_state).
 readonly STATE_COMMANDS=$'link show\naddr show\nroute show table all'
 # Starts a line of NS_SETTINGS in a namespace's state: "<SETTING_MARK>mac1 accept_ra 0".
 readonly SETTING_MARK=$'\035'
@@ -971,6 +971,10 @@ set_ipv6_settings() {
   for setting in "$@"; do
     writes+="; echo ${setting#*=} > /proc/sys/net/ipv6/conf/${name}/${setting%%=*}"
   done
+  # An interface that took advertisements while it was up keeps what it learnt until it expires: gone with them.
+  if [[ " $* " == *' accept_ra=0 '* ]] && link_is_up "${netns}" "${name}"; then
+    writes+="; ip -6 route flush dev ${name} proto ra; ip -6 addr flush dev ${name} scope global dynamic"
+  fi
   writes="${writes#; }"
   COMMAND_COUNT=$((COMMAND_COUNT + 1))
   if [[ "${MODE}" == plan ]]; then

@@ -415,7 +415,7 @@ PARENT_INDEX=''
 readonly SOURCE_MACS='remotes \([0-9]+\)(( [0-9a-f:]{17})+)'
 
 # "route show" alone lists IPv4 routes; "table all" lists both families, of every
-# table, each line naming its table: only the main table's routes are kept.
+# table: only the main table's routes are kept (see parse_ip_state).
 readonly STATE_COMMANDS=$'link show\naddr show\nroute show table all'
 # Starts a line of NS_SETTINGS in a namespace's state: "<SETTING_MARK>mac1 accept_ra 0".
 readonly SETTING_MARK=$'\035'
@@ -684,6 +684,21 @@ live_has_address() {
   [[ "${addresses}" == *" $2 "* ]]
 }
 
+# Sets LIVE_DETAIL to what ip says now after an address of a device (in a
+# namespace, or this node's own): " scope global tentative ... ", '' when the
+# device does not have it. For flags that change after the state read (DAD).
+LIVE_DETAIL=''
+read_live_address_detail() {
+  local -r dev="$1" address="$2" netns="${3:-${NODE_CONTEXT}}"
+  local text=''
+  ip_command_for "${netns}"
+  text="$("${IP_COMMAND[@]}" -o addr show dev "${dev}" 2>/dev/null)" || text=''
+  LIVE_DETAIL=''
+  [[ "${text} " == *" ${address} "* ]] || return 0
+  text="${text#*" ${address} "}"
+  LIVE_DETAIL=" ${text%%$'\n'*} "
+}
+
 # Sets HOLDERS to the interfaces of this node's own namespace that carry an address: "mac0 ens160 ", or ''.
 HOLDERS=''
 interfaces_with_address() {
@@ -906,6 +921,12 @@ collect_problems() {
     if [[ -n "${HOLDERS}" ]]; then
       problem "address ${NS_ADDRESS[${netns}]} of namespace ${netns} is already used on this node (${HOLDERS% }); two hosts would answer for it"
     fi
+    if [[ -n "${NS_ADDRESS6[${netns}]:-}" ]]; then
+      interfaces_with_address "${NS_ADDRESS6[${netns}]}"
+      if [[ -n "${HOLDERS}" ]]; then
+        problem "address ${NS_ADDRESS6[${netns}]} of namespace ${netns} is already used on this node (${HOLDERS% }); two hosts would answer for it (the node does not hear its own macvlan's duplicate address detection)"
+      fi
+    fi
   done
   if ! host_address_on_parent && ! host_address_on_shim; then
     interfaces_with_address "${HOST_ADDRESS}"
@@ -914,6 +935,14 @@ collect_problems() {
     else
       problem "the host address ${HOST_ADDRESS} is not on this node: is this really ${NODE}? (see 'ip -o addr')"
     fi
+  fi
+  # Both host addresses move in one line, from the parent, or neither: a half-moved host is rolled back first.
+  if host_address_on_parent && ! has_address '' "${PARENT}" "${HOST_ADDRESS6}" && ! has_address '' "${SHIM}" "${HOST_ADDRESS6}"; then
+    problem "the IPv6 host address ${HOST_ADDRESS6} is not on ${PARENT}: the host migration would fail halfway and revert. Put it there first, or remove it from the config"
+  elif host_address_on_shim && ! has_address '' "${SHIM}" "${HOST_ADDRESS6}"; then
+    problem "the host address ${HOST_ADDRESS} is on ${SHIM} but ${HOST_ADDRESS6} is not (moved by a script without IPv6?): run ${SCRIPT_NAME} rollback, then apply moves both"
+  elif host_address_on_parent && has_address '' "${SHIM}" "${HOST_ADDRESS6}"; then
+    problem "the host address ${HOST_ADDRESS} is on ${PARENT} but ${HOST_ADDRESS6} is on ${SHIM} (a revert cut short?): run ${SCRIPT_NAME} rollback, then apply moves both"
   fi
   migration_problems "${parent_mtu}"
 }
@@ -979,6 +1008,10 @@ set_ipv6_settings() {
   for setting in "$@"; do
     writes+="; echo ${setting#*=} > /proc/sys/net/ipv6/conf/${name}/${setting%%=*}"
   done
+  # An interface that took advertisements while it was up keeps what it learnt until it expires: gone with them.
+  if [[ " $* " == *' accept_ra=0 '* ]] && link_is_up "${netns}" "${name}"; then
+    writes+="; ip -6 route flush dev ${name} proto ra; ip -6 addr flush dev ${name} scope global dynamic"
+  fi
   writes="${writes#; }"
   COMMAND_COUNT=$((COMMAND_COUNT + 1))
   if [[ "${MODE}" == plan ]]; then
@@ -1004,7 +1037,7 @@ note_router_advertisements() {
 # duplicate address detection, within DAD_WAIT_SECONDS. Addresses that the state
 # read at the start shows settled are not read again.
 wait_for_dad() {
-  local netns name address detail
+  local netns name address
   local -a unsettled=()
   for netns in ${NAMESPACES[@]+"${NAMESPACES[@]}"}; do
     address="${NS_ADDRESS6[${netns}]:-}"
@@ -1021,14 +1054,11 @@ wait_for_dad() {
     for netns in "${unsettled[@]}"; do
       name="${NS_INTERFACE[${netns}]}"
       address="${NS_ADDRESS6[${netns}]}"
-      ip_command_for "${netns}"
-      detail="$("${IP_COMMAND[@]}" -o addr show dev "${name}" 2>/dev/null)" || detail=''
-      detail="${detail#*" ${address} "}"
-      detail="${detail%%$'\n'*}"
-      if [[ " ${detail} " == *' dadfailed '* ]]; then
+      read_live_address_detail "${name}" "${address}" "${netns}"
+      if [[ "${LIVE_DETAIL}" == *' dadfailed '* ]]; then
         err "${netns}: ${address} on ${name} failed duplicate address detection: another machine on the LAN has this address. Give one of them another address; remove this dead one with: ip -n ${netns} addr del ${address} dev ${name}"
         failed=1
-      elif [[ " ${detail} " == *' tentative '* ]]; then
+      elif [[ "${LIVE_DETAIL}" == *' tentative '* ]]; then
         still+=("${netns}")
       fi
     done
@@ -1058,22 +1088,30 @@ readonly ARP_BEFORE_FILE="${RUN_DIR}/${NODE}.arp-before"
 readonly -a ARP_SETTINGS=(arp_ignore arp_announce)
 # IPv6 has no ARP flux (an interface answers neighbour solicitations only for
 # its own addresses), but the same two needs: announce each move
-# (ndisc_notify=1: an unsolicited neighbour advertisement once the address is
-# up) and take no router's default route on the parent while the host address
-# is on the shim (accept_ra=0; the shim has the config's IPv6 gateway, so none there either).
+# (ndisc_notify=1: an unsolicited neighbour advertisement) and take no router's
+# default route on the parent while the host address is on the shim
+# (accept_ra=0). The shim has IPv6 even where new interfaces get none
+# (disable_ipv6=0) and takes no router's default either: the config names the IPv6 gateway.
 readonly -a PARENT_IPV6_SETTINGS=(ipv6/accept_ra ipv6/ndisc_notify)
-readonly -a SHIM_IPV6_SETTINGS=(ipv6/ndisc_notify ipv6/accept_ra)
+readonly -a SHIM_IPV6_SETTINGS=(ipv6/disable_ipv6 ipv6/ndisc_notify ipv6/accept_ra)
 declare -rA ARP_WANTED=([arp_ignore]=1 [arp_announce]=2 [arp_notify]=1 [ipv6/accept_ra]=0 [ipv6/ndisc_notify]=1)
+declare -rA SHIM_IPV6_WANTED=([ipv6/disable_ipv6]=0 [ipv6/ndisc_notify]=1 [ipv6/accept_ra]=0)
 
-# Sets SETTING to a /proc/sys/net/ipv4/conf value of an interface, or an
-# ipv6/conf one for a key ipv6/KEY ('' when it has none).
+# Sets SETTING_FILE to where an interface's setting lives: /proc/sys/net/ipv4/conf,
+# or ipv6/conf for a key ipv6/KEY.
+SETTING_FILE=''
+setting_file() {
+  local -r dev="$1" key="$2"
+  SETTING_FILE="/proc/sys/net/ipv4/conf/${dev}/${key}"
+  if [[ "${key}" == ipv6/* ]]; then SETTING_FILE="/proc/sys/net/ipv6/conf/${dev}/${key#ipv6/}"; fi
+}
+
+# Sets SETTING to an interface's setting ('' when it has none).
 SETTING=''
 read_setting() {
-  local -r dev="$1" key="$2"
-  local file="/proc/sys/net/ipv4/conf/${dev}/${key}"
-  if [[ "${key}" == ipv6/* ]]; then file="/proc/sys/net/ipv6/conf/${dev}/${key#ipv6/}"; fi
+  setting_file "$1" "$2"
   SETTING=''
-  if [[ -r "${file}" ]]; then read -r SETTING <"${file}" || true; fi
+  if [[ -r "${SETTING_FILE}" ]]; then read -r SETTING <"${SETTING_FILE}" || true; fi
 }
 
 setting_is() {
@@ -1084,8 +1122,8 @@ setting_is() {
 # Prints a setting's change as a shell line, and makes it unless planning.
 write_setting() {
   local -r dev="$1" key="$2" value="$3"
-  local file="/proc/sys/net/ipv4/conf/${dev}/${key}"
-  if [[ "${key}" == ipv6/* ]]; then file="/proc/sys/net/ipv6/conf/${dev}/${key#ipv6/}"; fi
+  setting_file "${dev}" "${key}"
+  local -r file="${SETTING_FILE}"
   COMMAND_COUNT=$((COMMAND_COUNT + 1))
   if [[ "${MODE}" == plan ]]; then
     printf '  echo %s > %s\n' "${value}" "${file}"
@@ -1116,8 +1154,11 @@ ensure_arp_hygiene() {
   local key
   # The shim's settings exist once the shim does: make it first (a plan only prints).
   flush_queue "${NODE_CONTEXT}"
-  for key in "${ARP_SETTINGS[@]}" arp_notify "${SHIM_IPV6_SETTINGS[@]}"; do
+  for key in "${ARP_SETTINGS[@]}" arp_notify; do
     already setting_is "${SHIM}" "${key}" "${ARP_WANTED[${key}]}" || write_setting "${SHIM}" "${key}" "${ARP_WANTED[${key}]}"
+  done
+  for key in "${SHIM_IPV6_SETTINGS[@]}"; do
+    already setting_is "${SHIM}" "${key}" "${SHIM_IPV6_WANTED[${key}]}" || write_setting "${SHIM}" "${key}" "${SHIM_IPV6_WANTED[${key}]}"
   done
   for key in "${ARP_SETTINGS[@]}" "${PARENT_IPV6_SETTINGS[@]}"; do
     if ! already setting_is "${PARENT}" "${key}" "${ARP_WANTED[${key}]}"; then
@@ -1244,6 +1285,10 @@ ownership_problems() {
   if [[ -n "${LEASE}" ]]; then
     problem "the host address ${HOST_ADDRESS} on ${PARENT} is a DHCP lease (${LEASE}): the DHCP client would renew it on ${PARENT} behind the shim. Make it a static address first, or run apply --force"
   fi
+  local -r detail6="${ADDRESS_DETAIL[/${PARENT} ${HOST_ADDRESS6}]:-}"
+  if [[ "${detail6}" == *" dynamic "* || "${detail6}" =~ valid_lft\ [0-9]+sec ]]; then
+    problem "the IPv6 host address ${HOST_ADDRESS6} on ${PARENT} has a lifetime (SLAAC or DHCPv6): its source would renew it on ${PARENT} behind the shim. Make it a static address first, or run apply --force"
+  fi
   find_parent_manager
   case "${MANAGER}" in
     NetworkManager*) problem "${PARENT} is managed by ${MANAGER}, which would reconfigure it behind the shim. Hand it over first: nmcli device set ${PARENT} managed no (to keep it: unmanaged-devices=interface-name:${PARENT} in NetworkManager.conf), or run apply --force" ;;
@@ -1257,8 +1302,13 @@ verify_arp_hygiene() {
   local key dev
   local -A reasons=([arp_ignore]='answers ARP only for its own addresses' [arp_announce]='asks with its own address' [arp_notify]='announces itself when it comes up'
     [ipv6/accept_ra]='takes no default route from router advertisements' [ipv6/ndisc_notify]='announces its IPv6 addresses')
-  for key in "${ARP_SETTINGS[@]}" arp_notify "${SHIM_IPV6_SETTINGS[@]}"; do
+  local -rA shim_reasons=([ipv6/disable_ipv6]='has IPv6' [ipv6/ndisc_notify]='announces its IPv6 addresses'
+    [ipv6/accept_ra]='takes no default route from router advertisements')
+  for key in "${ARP_SETTINGS[@]}" arp_notify; do
     check "${SHIM}: ${key}=${ARP_WANTED[${key}]} (${reasons[${key}]})" setting_is "${SHIM}" "${key}" "${ARP_WANTED[${key}]}"
+  done
+  for key in "${SHIM_IPV6_SETTINGS[@]}"; do
+    check "${SHIM}: ${key}=${SHIM_IPV6_WANTED[${key}]} (${shim_reasons[${key}]})" setting_is "${SHIM}" "${key}" "${SHIM_IPV6_WANTED[${key}]}"
   done
   for key in "${ARP_SETTINGS[@]}" "${PARENT_IPV6_SETTINGS[@]}"; do
     check "${PARENT}: ${key}=${ARP_WANTED[${key}]} (${reasons[${key}]})" setting_is "${PARENT}" "${key}" "${ARP_WANTED[${key}]}"
@@ -1409,7 +1459,7 @@ load_parent_state() {
 # Without a saved state (it lives in ${RUN_DIR}, gone after a reboot): what the config implies.
 implied_parent_state() {
   SAVED_ADDRESSES=("${HOST_ADDRESS}" "${HOST_ADDRESS6}")
-  SAVED_ROUTES=()
+  SAVED_ROUTES=("fe80::/64 dev ${PARENT} proto kernel metric 256")
   SAVED_NEIGHBOURS=()
   local i
   for i in "${!SHIM_ROUTE_TO[@]}"; do SAVED_ROUTES+=("${SHIM_ROUTE_TO[${i}]} via ${SHIM_ROUTE_VIA[${i}]} dev ${PARENT}"); done
@@ -1438,31 +1488,48 @@ has_live_default_route() {
 
 readonly DAD_WAIT_ON_PARENT=3
 
-# The IPv6 host address goes back make-before-break: onto the parent first, with
-# duplicate address detection, while the shim still answers for it (the parent's
-# probe does not reach its own macvlan); the kernel ends the detection with an
-# unsolicited neighbour advertisement (the parent's ndisc_notify is still 1), so
-# every neighbour moves its entry back to the parent's MAC. Then off the shim,
-# with the IPv6 routes the chained line added there (proto boot: ip's default).
-restore_ipv6_host_address() {
-  local entry detail=''
+# The IPv6 host address goes back make-before-break, without holding up the
+# IPv4 one: onto the parent first (begin), with duplicate address detection
+# (never nodad: only a detected address is announced), while the shim still
+# answers for it, since the parent does not hear its own macvlan; the kernel
+# ends the detection with an unsolicited neighbour advertisement (the parent's
+# ndisc_notify is still 1), so every neighbour moves its entry back to the
+# parent's MAC. Then (finish) off the shim, with the IPv6 routes the chained
+# line added there (proto boot: ip's default) - unless the detection failed.
+begin_ipv6_restore() {
+  live_has_address "${PARENT}" "${HOST_ADDRESS6}" && return 0
+  local entry
   local -a words=()
+  for entry in "${SAVED_ADDRESSES[@]}"; do
+    read -r -a words <<<"${entry}"
+    [[ "${words[0]}" == "${HOST_ADDRESS6}" ]] || continue
+    read -r -a words <<<"${entry/ nodad/}"
+    restore_step ip addr add "${words[@]}" dev "${PARENT}"
+  done
+}
+
+finish_ipv6_restore() {
   local -i waited=0
-  if ! live_has_address "${PARENT}" "${HOST_ADDRESS6}"; then
-    for entry in "${SAVED_ADDRESSES[@]}"; do
-      read -r -a words <<<"${entry}"
-      if [[ "${words[0]}" == "${HOST_ADDRESS6}" ]]; then restore_step ip addr add "${words[@]}" dev "${PARENT}"; fi
-    done
-    while ((waited < DAD_WAIT_ON_PARENT * 10)); do
-      detail="$(ip -o addr show dev "${PARENT}" 2>/dev/null)" || detail=''
-      detail="${detail#*" ${HOST_ADDRESS6} "}"
-      [[ "${detail%%$'\n'*}" == *' tentative '* ]] || break
-      waited+=1
-      sleep 0.1
-    done
+  while ((waited < DAD_WAIT_ON_PARENT * 10)); do
+    read_live_address_detail "${PARENT}" "${HOST_ADDRESS6}"
+    [[ "${LIVE_DETAIL}" == *' tentative '* ]] || break
+    waited+=1
+    sleep 0.1
+  done
+  if [[ "${LIVE_DETAIL}" == *' dadfailed '* ]]; then
+    printf '  failed: %s on %s failed duplicate address detection: another machine has it; it stays on %s\n' "${HOST_ADDRESS6}" "${PARENT}" "${SHIM}"
+    RESTORE_FAILURES+=1
+    return 0
   fi
   if live_has_address "${SHIM}" "${HOST_ADDRESS6}"; then restore_step ip addr del "${HOST_ADDRESS6}" dev "${SHIM}"; fi
   if ip link show dev "${SHIM}" >/dev/null 2>&1; then restore_step ip -6 route flush dev "${SHIM}" proto boot; fi
+  # The address had nodad before: it gets the flag back now that it is announced.
+  local entry
+  local -a words=()
+  for entry in "${SAVED_ADDRESSES[@]}"; do
+    read -r -a words <<<"${entry}"
+    if [[ "${words[0]}" == "${HOST_ADDRESS6}" && " ${entry} " == *" nodad "* ]]; then restore_step ip addr change "${words[@]}" dev "${PARENT}"; fi
+  done
 }
 
 # Puts the host address back on the parent with everything the migration took:
@@ -1472,7 +1539,7 @@ restore_parent() {
   RESTORE_FAILURES=0
   local -a words=()
   local entry had_default=no
-  restore_ipv6_host_address
+  begin_ipv6_restore
   if live_has_address "${SHIM}" "${HOST_ADDRESS}"; then restore_step ip addr del "${HOST_ADDRESS}" dev "${SHIM}"; fi
   if ip link show dev "${SHIM}" >/dev/null 2>&1; then restore_step ip route flush dev "${SHIM}"; fi
   # An address of the host's subnet still on the parent was promoted when the host address left: it goes
@@ -1514,6 +1581,7 @@ restore_parent() {
     printf '  failed: the main table has no default route after the restore\n'
     RESTORE_FAILURES+=1
   fi
+  finish_ipv6_restore
   restore_parent_settings
   announce_host_address "${PARENT}"
   printf '  + %s\n' "${ANNOUNCED}"
@@ -1639,7 +1707,8 @@ find_default_route() {
   if [[ "${best} " != "default via ${GATEWAY} dev ${PARENT} "* ]]; then DEFAULT_ROUTE="${words[*]}"; fi
 }
 
-# An IPv6 route line: its next hop has a colon, or it has the "pref" that only IPv6 routes print.
+# An IPv6 route line (the state read lists both families): its next hop has a
+# colon, or it has the "pref" that only IPv6 routes print (kernel 4.1 and later).
 is_ipv6_route() {
   local via="${1#* via }"
   via="${via%% *}"
@@ -1694,6 +1763,13 @@ migration_problems() {
   ownership_problems
   local route
   for route in ${LOST_ROUTES[@]+"${LOST_ROUTES[@]}"}; do
+    if is_ipv6_route "${route}" && [[ "${route}" == default\ * ]]; then
+      problem "the host migration would lose this IPv6 default route through ${PARENT}: ${route} (name its router as the node's IPv6 gateway in the config, or run apply --force: a revert puts it back)"
+      continue
+    elif is_ipv6_route "${route}" && [[ "${route}" != *' via '* ]]; then
+      problem "the host migration would lose this IPv6 route through ${PARENT}: ${route} (an address of that subnet on ${PARENT} would be cut off from its LAN: remove it first, or run apply --force: a revert puts it back)"
+      continue
+    fi
     problem "the host migration would lose this route through ${PARENT}: ${route} (add it to hostShim.routes in the config when it is in the main table, or run apply --force: a revert puts it back)"
   done
 }
@@ -2014,14 +2090,15 @@ verify_host_address() {
 }
 
 teardown_host_address() {
-  step host-shim "Put the host address ${HOST_ADDRESS} back on ${PARENT}"
+  step host-shim "Put the host addresses ${HOST_ADDRESS} and ${HOST_ADDRESS6} back on ${PARENT}"
   interfaces_with_address "${HOST_ADDRESS}"
   local -r elsewhere="${HOLDERS}"
-  if host_address_on_parent; then
+  # Done only when both are back: the shim, about to go, may still hold the IPv6 one.
+  if host_address_on_parent && ! has_address '' "${SHIM}" "${HOST_ADDRESS6}"; then
     printf '  = the host address is on %s\n' "${PARENT}"
   elif ! has_link '' "${PARENT}"; then
     printf '  = %s is gone: there is nothing to put the host address back on\n' "${PARENT}"
-  elif host_address_on_shim || [[ -z "${elsewhere}" ]]; then
+  elif host_address_on_shim || has_address '' "${SHIM}" "${HOST_ADDRESS6}" || [[ -z "${elsewhere}" ]]; then
     load_parent_state || implied_parent_state
     restore_parent
     if ((RESTORE_FAILURES > 0)); then

@@ -386,7 +386,7 @@ PARENT_INDEX=''
 readonly SOURCE_MACS='remotes \([0-9]+\)(( [0-9a-f:]{17})+)'
 
 # "route show" alone lists IPv4 routes; "table all" lists both families, of every
-# table, each line naming its table: only the main table's routes are kept.
+# table: only the main table's routes are kept (see parse_ip_state).
 readonly STATE_COMMANDS=$'link show\naddr show\nroute show table all'
 # Starts a line of NS_SETTINGS in a namespace's state: "<SETTING_MARK>mac1 accept_ra 0".
 readonly SETTING_MARK=$'\035'
@@ -655,6 +655,21 @@ live_has_address() {
   [[ "${addresses}" == *" $2 "* ]]
 }
 
+# Sets LIVE_DETAIL to what ip says now after an address of a device (in a
+# namespace, or this node's own): " scope global tentative ... ", '' when the
+# device does not have it. For flags that change after the state read (DAD).
+LIVE_DETAIL=''
+read_live_address_detail() {
+  local -r dev="$1" address="$2" netns="${3:-${NODE_CONTEXT}}"
+  local text=''
+  ip_command_for "${netns}"
+  text="$("${IP_COMMAND[@]}" -o addr show dev "${dev}" 2>/dev/null)" || text=''
+  LIVE_DETAIL=''
+  [[ "${text} " == *" ${address} "* ]] || return 0
+  text="${text#*" ${address} "}"
+  LIVE_DETAIL=" ${text%%$'\n'*} "
+}
+
 # Sets HOLDERS to the interfaces of this node's own namespace that carry an address: "mac0 ens160 ", or ''.
 HOLDERS=''
 interfaces_with_address() {
@@ -877,6 +892,12 @@ collect_problems() {
     if [[ -n "${HOLDERS}" ]]; then
       problem "address ${NS_ADDRESS[${netns}]} of namespace ${netns} is already used on this node (${HOLDERS% }); two hosts would answer for it"
     fi
+    if [[ -n "${NS_ADDRESS6[${netns}]:-}" ]]; then
+      interfaces_with_address "${NS_ADDRESS6[${netns}]}"
+      if [[ -n "${HOLDERS}" ]]; then
+        problem "address ${NS_ADDRESS6[${netns}]} of namespace ${netns} is already used on this node (${HOLDERS% }); two hosts would answer for it (the node does not hear its own macvlan's duplicate address detection)"
+      fi
+    fi
   done
   if ! host_address_on_parent && ! host_address_on_shim; then
     interfaces_with_address "${HOST_ADDRESS}"
@@ -950,6 +971,10 @@ set_ipv6_settings() {
   for setting in "$@"; do
     writes+="; echo ${setting#*=} > /proc/sys/net/ipv6/conf/${name}/${setting%%=*}"
   done
+  # An interface that took advertisements while it was up keeps what it learnt until it expires: gone with them.
+  if [[ " $* " == *' accept_ra=0 '* ]] && link_is_up "${netns}" "${name}"; then
+    writes+="; ip -6 route flush dev ${name} proto ra; ip -6 addr flush dev ${name} scope global dynamic"
+  fi
   writes="${writes#; }"
   COMMAND_COUNT=$((COMMAND_COUNT + 1))
   if [[ "${MODE}" == plan ]]; then
@@ -975,7 +1000,7 @@ note_router_advertisements() {
 # duplicate address detection, within DAD_WAIT_SECONDS. Addresses that the state
 # read at the start shows settled are not read again.
 wait_for_dad() {
-  local netns name address detail
+  local netns name address
   local -a unsettled=()
   for netns in ${NAMESPACES[@]+"${NAMESPACES[@]}"}; do
     address="${NS_ADDRESS6[${netns}]:-}"
@@ -992,14 +1017,11 @@ wait_for_dad() {
     for netns in "${unsettled[@]}"; do
       name="${NS_INTERFACE[${netns}]}"
       address="${NS_ADDRESS6[${netns}]}"
-      ip_command_for "${netns}"
-      detail="$("${IP_COMMAND[@]}" -o addr show dev "${name}" 2>/dev/null)" || detail=''
-      detail="${detail#*" ${address} "}"
-      detail="${detail%%$'\n'*}"
-      if [[ " ${detail} " == *' dadfailed '* ]]; then
+      read_live_address_detail "${name}" "${address}" "${netns}"
+      if [[ "${LIVE_DETAIL}" == *' dadfailed '* ]]; then
         err "${netns}: ${address} on ${name} failed duplicate address detection: another machine on the LAN has this address. Give one of them another address; remove this dead one with: ip -n ${netns} addr del ${address} dev ${name}"
         failed=1
-      elif [[ " ${detail} " == *' tentative '* ]]; then
+      elif [[ "${LIVE_DETAIL}" == *' tentative '* ]]; then
         still+=("${netns}")
       fi
     done
