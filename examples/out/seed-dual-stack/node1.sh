@@ -1986,7 +1986,7 @@ migrate_guarded() {
     plan_announcement
     printf '  then: announce %s on %s (%s)\n' "${HOST_ADDRESS%/*}" "${SHIM}" "${ANNOUNCEMENT}"
     printf '  then: announce %s on %s (unsolicited neighbour advertisement: ndisc_notify, the shim'"'"'s MAC set again)\n' "${HOST_ADDRESS6%/*}" "${SHIM}"
-    printf '  then: wait up to %ss for %s to answer from %s, or put %s back on %s\n' "${PROBE_TIMEOUT}" "${PROBES[*]}" "${SHIM}" "${HOST_ADDRESS}" "${PARENT}"
+    printf '  then: wait up to %ss for %s to answer from %s, or put %s and %s back on %s\n' "${PROBE_TIMEOUT}" "${PROBES[*]}" "${SHIM}" "${HOST_ADDRESS}" "${HOST_ADDRESS6}" "${PARENT}"
     if wants_confirm; then printf '  then: wait up to %ss for "%s confirm", or put it back\n' "${CONFIRM_TIMEOUT}" "${SCRIPT_NAME}"; fi
     return 0
   fi
@@ -2067,7 +2067,7 @@ cmd_rollback() {
     err "the rollback did not complete: ${RESTORE_FAILURES} steps failed (listed above)"
     return "${EXIT_FAILED}"
   fi
-  printf 'Rolled back: the host address %s is back on %s.\n' "${HOST_ADDRESS}" "${PARENT}"
+  printf 'Rolled back: the host addresses %s and %s are back on %s.\n' "${HOST_ADDRESS}" "${HOST_ADDRESS6}" "${PARENT}"
 }
 
 verify_host_address() {
