@@ -15,8 +15,8 @@ function timeLab(label: string, configPath: string, args: string[]): void {
   const run = spawnSync(process.execPath, [cli, 'lab', configPath, '--json', ...args], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
   const wall = Number(process.hrtime.bigint() - start) / 1e9;
   if (run.status !== 0) throw new Error(`${label}: lab exited ${String(run.status)}\n${run.stderr}`);
-  const report = JSON.parse(run.stdout) as { stages: { results: unknown[]; endpoints: unknown[]; seconds: Record<string, number> }[] };
-  const pairs = report.stages.reduce((sum, stage) => sum + stage.results.length, 0);
+  const report = JSON.parse(run.stdout) as { stages: { results: unknown[]; results6?: unknown[]; endpoints: unknown[]; seconds: Record<string, number> }[] };
+  const pairs = report.stages.reduce((sum, stage) => sum + stage.results.length + (stage.results6?.length ?? 0), 0);
   const phases = report.stages.map((s) => `build ${s.seconds['build']?.toFixed(2)}s apply ${s.seconds['apply']?.toFixed(2)}s probe ${s.seconds['probe']?.toFixed(2)}s`).join(' | ');
   console.log(`${label.padEnd(34)} ${wall.toFixed(2).padStart(7)} s wall  ${String(report.stages.length)} stage(s), ${String(report.stages[0]?.endpoints.length)} endpoints, ${String(pairs)} pairs probed  (${phases})`);
 }

@@ -13,9 +13,10 @@ set -o errexit -o nounset -o pipefail
 readonly SEED_PACKAGES=(shellcheck)
 
 # test: lint; the lab and node-script tests (ip, ping, arping, nsenter/unshare, dnsmasq and dhclient for the dhcp
-# profile); systemd-analyze for the unit; Chromium and a CJK font for the docs site in both languages.
+# profile, radvd for IPv6 router advertisements); systemd-analyze for the unit; Chromium and a CJK font for the docs
+# site in both languages.
 readonly TEST_PACKAGES=(
-  shellcheck iproute2 iputils-ping iputils-arping util-linux systemd dnsmasq-base isc-dhcp-client
+  shellcheck iproute2 iputils-ping iputils-arping util-linux systemd dnsmasq-base isc-dhcp-client radvd
   chromium fonts-wqy-microhei
 )
 

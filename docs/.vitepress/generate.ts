@@ -34,6 +34,7 @@ interface SchemaNode {
   additionalProperties?: SchemaNode | boolean;
   propertyNames?: { pattern?: string };
   items?: SchemaNode;
+  maxItems?: number;
   required?: string[];
   anyOf?: SchemaNode[];
 }
@@ -46,14 +47,16 @@ const ZH: Record<string, string> = {
   'defaults.mode': 'macvlan 模式。',
   'defaults.promisc': '把每个父网卡设为混杂模式。',
   'defaults.mtu': 'macvlan 接口的 MTU，不能超过父网卡的 MTU。',
+  'defaults.nodad': '以 `nodad` 添加 IPv6 地址：立即可用，不做重复地址检测。默认情况下 apply 会等待检测结束，发现地址重复则失败。',
   nodes: '按名称列出的节点。',
   'nodes.<node>': '一台 Linux 节点；它的名称就是生成脚本的文件名。',
   'nodes.<node>.parent': 'macvlan 接口所依附的物理网卡（脚本从不把它关掉）。',
-  'nodes.<node>.address': '主机自身在父网卡上的地址，带前缀长度。',
-  'nodes.<node>.gateway': '主机的默认网关；配置 hostShim 时必填。',
+  'nodes.<node>.address': '主机自身在父网卡上的地址，带前缀长度；或一个 IPv4 加一个 IPv6 地址（双栈）。',
+  'nodes.<node>.gateway': '主机的默认网关，每个地址族最多一个；配置 hostShim 时必须有 IPv4 网关。',
   'nodes.<node>.promisc': '把父网卡设为混杂模式；未设置时继承 defaults。',
   'nodes.<node>.mode': '本节点命名空间的 macvlan 模式；未设置时继承 defaults。',
   'nodes.<node>.mtu': 'macvlan 接口的 MTU，不能超过父网卡的 MTU。',
+  'nodes.<node>.nodad': '以 `nodad` 添加 IPv6 地址：立即可用，不做重复地址检测。默认情况下 apply 会等待检测结束，发现地址重复则失败。',
   'nodes.<node>.hostShim': '把主机地址从父网卡迁到一个 macvlan 子接口上，使主机能访问自己的命名空间。',
   'nodes.<node>.hostShim.interface': '接管主机地址的 macvlan 接口名（1–15 个字符）。',
   'nodes.<node>.hostShim.mode': 'shim 的 macvlan 模式。',
@@ -61,20 +64,21 @@ const ZH: Record<string, string> = {
   'nodes.<node>.hostShim.mac': '单播 MAC 地址，或 "auto"（由节点名和接口派生的本地管理地址）。',
   'nodes.<node>.hostShim.routes': '在地址和默认路由之后添加的静态路由。',
   'nodes.<node>.hostShim.routes[].to': '目标网段。',
-  'nodes.<node>.hostShim.routes[].via': '下一跳；必须在该接口的子网内直连可达。',
+  'nodes.<node>.hostShim.routes[].via': '下一跳，与目标同一地址族；必须在该接口同族的子网内直连可达，或是 IPv6 链路本地地址。',
   'nodes.<node>.hostShim.confirmTimeout': '迁移后等待 `node.sh confirm` 的秒数，超时未确认则自动回滚。',
   'nodes.<node>.hostShim.probes': '迁移后必须能应答的地址；默认是节点的网关。',
   'nodes.<node>.namespaces': '按名称列出的网络命名空间。',
   'nodes.<node>.namespaces.<netns>': '一个网络命名空间，带一个挂在父网卡上的 macvlan 接口。',
   'nodes.<node>.namespaces.<netns>.interface': '命名空间内 macvlan 接口的名称（1–15 个字符）。',
-  'nodes.<node>.namespaces.<netns>.address': '命名空间的地址，带前缀长度。',
-  'nodes.<node>.namespaces.<netns>.gateway': '命名空间内的默认网关；不设置时只能访问本子网。',
+  'nodes.<node>.namespaces.<netns>.address': '命名空间的地址，带前缀长度；或一个 IPv4 加一个 IPv6 地址（双栈）。',
+  'nodes.<node>.namespaces.<netns>.gateway': '命名空间内的默认网关，每个地址族最多一个；不设置时只能访问本子网。',
   'nodes.<node>.namespaces.<netns>.mode': 'macvlan 模式；依次继承节点和 defaults 的设置。',
   'nodes.<node>.namespaces.<netns>.mtu': 'macvlan 接口的 MTU，不能超过父网卡的 MTU。',
+  'nodes.<node>.namespaces.<netns>.nodad': '以 `nodad` 添加 IPv6 地址：立即可用，不做重复地址检测。默认情况下 apply 会等待检测结束，发现地址重复则失败。',
   'nodes.<node>.namespaces.<netns>.mac': '单播 MAC 地址，或 "auto"（由节点名和命名空间名派生的本地管理地址）。',
   'nodes.<node>.namespaces.<netns>.routes': '在地址和默认路由之后添加的静态路由。',
   'nodes.<node>.namespaces.<netns>.routes[].to': '目标网段。',
-  'nodes.<node>.namespaces.<netns>.routes[].via': '下一跳；必须在该接口的子网内直连可达。',
+  'nodes.<node>.namespaces.<netns>.routes[].via': '下一跳，与目标同一地址族；必须在该接口同族的子网内直连可达，或是 IPv6 链路本地地址。',
   'nodes.<node>.namespaces.<netns>.sourceMacs': '仅用于 source 模式：允许发送帧给该接口的源 MAC 地址列表。',
 };
 
@@ -98,9 +102,14 @@ function rows(node: SchemaNode, prefix: string, required: boolean, out: Row[]): 
 }
 
 function typeOf(node: SchemaNode): string {
+  // One value or a list; alternatives that differ only in format (IPv4 or IPv6) are one type here.
+  if (node.anyOf) return [...new Set(node.anyOf.map((alternative) => typeOf({ type: node.type, ...alternative })))].join(' or ');
   if (node.enum) return node.enum.map((v) => `\`${String(v)}\``).join(' \\| ');
   if (node.const !== undefined) return `\`${String(node.const)}\``;
-  if (node.type === 'array') return `list of ${node.items?.properties ? 'maps' : (node.items?.type ?? 'values')}`;
+  if (node.type === 'array') {
+    const bound = node.maxItems === undefined ? '' : `up to ${node.maxItems} `;
+    return `list of ${bound}${node.items?.properties ? 'maps' : (node.items?.type ?? 'values')}`;
+  }
   if (node.type === 'object') return 'map';
   const range = node.minimum !== undefined ? ` ${node.minimum}–${node.maximum ?? ''}` : '';
   return `${node.type ?? 'string'}${range}`;
@@ -157,16 +166,24 @@ function persistenceArtifacts(script: string): Map<string, string> {
   return files;
 }
 
+/** The examples whose config and scripts the site offers for download and embeds region by region. */
+export const DOWNLOADED_EXAMPLES = ['seed', 'seed-dual-stack'] as const;
+
 /** Every generated file of the docs, by path relative to the repository root. */
 export function docsArtifacts(): Map<string, string> {
   const files = new Map<string, string>();
-  const seedText = readFileSync(path.join(ROOT, 'examples', 'seed.yaml'), 'utf8');
-  const seed = generateFromText(seedText, 'examples/seed.yaml').files;
-  for (const file of seed) files.set(`docs/public/downloads/seed/${file.name}`, file.content);
-  const node1 = seed.find((file) => file.name === 'node1.sh');
+  const seed = new Map<string, string>();
+  for (const example of DOWNLOADED_EXAMPLES) {
+    const text = readFileSync(path.join(ROOT, 'examples', `${example}.yaml`), 'utf8');
+    for (const file of generateFromText(text, `examples/${example}.yaml`).files) {
+      files.set(`docs/public/downloads/${example}/${file.name}`, file.content);
+      if (example === 'seed') seed.set(file.name, file.content);
+    }
+    files.set(`docs/public/downloads/${example}/${example}.yaml`, text);
+  }
+  const node1 = seed.get('node1.sh');
   if (node1 === undefined) throw new Error('the seed example has no node1.sh');
-  for (const [name, content] of persistenceArtifacts(node1.content)) files.set(name, content);
-  files.set('docs/public/downloads/seed/seed.yaml', seedText);
+  for (const [name, content] of persistenceArtifacts(node1)) files.set(name, content);
   for (const command of CLI_COMMANDS) files.set(`docs/generated/cli/${command.replace(' ', '-')}.txt`, cliHelp(command));
   files.set('docs/generated/reference/modeline.yaml', `${SCHEMA_MODELINE}\n`);
   // The committed schema (what `macvlan-gen schema` prints), published where its $id says.

@@ -18,6 +18,11 @@ export function namespaceMtu(config: Config, node: NodeConfig, namespace: Namesp
   return namespace.mtu ?? node.mtu ?? config.defaults?.mtu;
 }
 
+/** Whether a namespace's IPv6 address skips duplicate address detection; by default apply waits for it. */
+export function namespaceNodad(config: Config, node: NodeConfig, namespace: NamespaceConfig): boolean {
+  return namespace.nodad ?? node.nodad ?? config.defaults?.nodad ?? false;
+}
+
 export function parentPromisc(config: Config, node: NodeConfig): boolean {
   return node.promisc ?? config.defaults?.promisc ?? DEFAULT_PROMISC;
 }

@@ -64,6 +64,71 @@ export function checkIpv4(value: string): string | undefined {
     : `${JSON.stringify(value)} is not an IPv4 address; write four decimal numbers 0-255, like 192.168.1.1`;
 }
 
+/** IPv6 text as iproute2 takes it: no zone index ("%eth0"), which only a socket address carries. */
+function isIpv6(value: string): boolean {
+  return !value.includes('%') && ipaddr.IPv6.isValid(value);
+}
+
+/** Why an IPv6 address cannot be given to an interface or used as a next hop, or undefined when it can. */
+function ipv6UnicastProblem(value: string, shown: string, linkLocal: 'allowed' | 'refused'): string | undefined {
+  switch (ipaddr.IPv6.parse(value).range()) {
+    case 'unspecified':
+      return `${shown} is the unspecified address ::`;
+    case 'loopback':
+      return `${shown} is the loopback address ::1`;
+    case 'multicast':
+      return `${shown} is a multicast address; use a unicast one`;
+    case 'ipv4Mapped':
+      return `${shown} is an IPv4-mapped address; write the IPv4 address itself`;
+    case 'linkLocal':
+      return linkLocal === 'allowed' ? undefined : `${shown} is link-local (fe80::/10): the kernel gives every interface one of its own; use a global or unique local address`;
+    default:
+      return undefined;
+  }
+}
+
+/** An address of either family, as a gateway or next hop: an IPv6 one may be link-local (it is reached through the interface). */
+export function checkIpAddress(value: string): string | undefined {
+  if (!value.includes(':')) return checkIpv4(value);
+  if (!isIpv6(value)) return `${JSON.stringify(value)} is not an IPv6 address; write it like 2001:db8::1 (without a %zone)`;
+  return ipv6UnicastProblem(value, JSON.stringify(value), 'allowed');
+}
+
+function parseIpv6CidrParts(value: string): { address: string; prefix: number } | string {
+  const match = /^([^/]+)\/(\d{1,3})$/.exec(value);
+  if (!match) return `${JSON.stringify(value)} is not an IPv6 CIDR; write ADDRESS/PREFIX, like 2001:db8:179::12/64`;
+  const [, address = '', prefixText = ''] = match;
+  if (!isIpv6(address)) return `${JSON.stringify(value)}: ${JSON.stringify(address)} is not an IPv6 address; write it like 2001:db8::1 (without a %zone)`;
+  const prefix = Number(prefixText);
+  if (prefix > 128) return `${JSON.stringify(value)} has prefix /${prefix}, must be 0-128`;
+  return { address, prefix };
+}
+
+function checkInterfaceCidr6(value: string): string | undefined {
+  const parts = parseIpv6CidrParts(value);
+  if (typeof parts === 'string') return parts;
+  const shown = JSON.stringify(value);
+  if (parts.prefix === 0) return `${shown} has prefix /0, which is not an interface address`;
+  const problem = ipv6UnicastProblem(parts.address, shown, 'refused');
+  if (problem) return problem;
+  // RFC 6164 point-to-point /127s and single /128s have no subnet-router anycast address.
+  if (parts.prefix >= 127) return undefined;
+  const network = ipaddr.IPv6.networkAddressFromCIDR(value).toString();
+  if (ipaddr.IPv6.parse(parts.address).toString() === network) {
+    return `${shown} is the subnet-router anycast address of ${network}/${parts.prefix}; use a host address`;
+  }
+  return undefined;
+}
+
+function checkRouteCidr6(value: string): string | undefined {
+  const parts = parseIpv6CidrParts(value);
+  if (typeof parts === 'string') return parts;
+  const network = ipaddr.IPv6.networkAddressFromCIDR(value).toString();
+  if (ipaddr.IPv6.parse(parts.address).toString() !== network) return `${JSON.stringify(value)} has host bits set; the network is ${network}/${parts.prefix}`;
+  if (parts.prefix === 0) return `${JSON.stringify(value)} is the default route; set "gateway" instead`;
+  return undefined;
+}
+
 function parseCidrParts(value: string): { address: string; prefix: number } | string {
   const match = /^([^/]+)\/(\d{1,2})$/.exec(value);
   if (!match) return `${JSON.stringify(value)} is not an IPv4 CIDR; write ADDRESS/PREFIX, like 192.168.179.12/16`;
@@ -75,8 +140,12 @@ function parseCidrParts(value: string): { address: string; prefix: number } | st
   return { address, prefix };
 }
 
-/** An interface address: host bits must not be all zeros or all ones (except /31 and /32). */
+/**
+ * An interface address. IPv4: host bits must not be all zeros or all ones (except /31 and /32). IPv6: a global or
+ * unique local unicast address, not the subnet-router anycast one (all host bits zero; except /127 and /128).
+ */
 export function checkInterfaceCidr(value: string): string | undefined {
+  if (value.includes(':')) return checkInterfaceCidr6(value);
   const parts = parseCidrParts(value);
   if (typeof parts === 'string') return parts;
   if (parts.prefix === 0) return `${JSON.stringify(value)} has prefix /0, which is not an interface address`;
@@ -88,8 +157,9 @@ export function checkInterfaceCidr(value: string): string | undefined {
   return undefined;
 }
 
-/** A route destination: the address must be the network itself, as `ip route add` requires. */
+/** A route destination of either family: the address must be the network itself, as `ip route add` requires. */
 export function checkRouteCidr(value: string): string | undefined {
+  if (value.includes(':')) return checkRouteCidr6(value);
   const parts = parseCidrParts(value);
   if (typeof parts === 'string') return parts;
   const network = ipaddr.IPv4.networkAddressFromCIDR(value).toString();

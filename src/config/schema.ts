@@ -12,7 +12,7 @@ import {
   RESERVED_KEY_NAMES,
   checkInterfaceCidr,
   checkInterfaceName,
-  checkIpv4,
+  checkIpAddress,
   checkMac,
   checkMacOrAuto,
   checkRouteCidr,
@@ -42,9 +42,21 @@ const interfaceName = (description: string, example: string) =>
     examples: [example],
   });
 const notReservedKey = { not: { enum: RESERVED_KEY_NAMES } };
-const interfaceCidr = (description: string, example: string) =>
-  checkedString(checkInterfaceCidr, { description, examples: [example] });
-const ipv4 = (description: string) => checkedString(checkIpv4, { description, format: 'ipv4', examples: ['192.168.1.1'] });
+const ipAddress = (description: string) =>
+  checkedString(checkIpAddress, { description, anyOf: [{ format: 'ipv4' }, { format: 'ipv6' }], examples: ['192.168.1.1', '2001:db8:179::1'] });
+/** One value or a list of up to two, one of each family: `address: 192.168.179.9/16` or `[192.168.179.9/16, 2001:db8:179::9/64]`. */
+const perFamily = <T extends z.ZodType>(item: T, description: string, examples: unknown[]) =>
+  z.union([item, z.array(item).min(1).max(2)]).meta({ description, examples });
+const interfaceCidrs = (description: string, examples: string[]) =>
+  perFamily(checkedString(checkInterfaceCidr, { description: 'An address with prefix length, IPv4 or IPv6.' }), description, [
+    examples[0],
+    examples,
+  ]);
+const gateways = (description: string) =>
+  perFamily(ipAddress('A gateway, IPv4 or IPv6 (an IPv6 one may be link-local, fe80::/10).'), description, [
+    '192.168.1.1',
+    ['192.168.1.1', '2001:db8:179::1'],
+  ]);
 
 const mode = z.enum(MACVLAN_MODES);
 const mtu = z
@@ -54,10 +66,18 @@ const mtu = z
   .max(MTU_MAX)
   .meta({ description: 'MTU of the macvlan interface; at most the parent NIC\'s MTU.', examples: [1500] });
 
+const nodad = z
+  .boolean()
+  .meta({
+    description:
+      'Add IPv6 addresses with `nodad`: usable at once, without duplicate address detection. By default apply waits for it and fails on a duplicate.',
+    default: false,
+  });
+
 const route = z
   .strictObject({
     to: checkedString(checkRouteCidr, { description: 'Destination network.', examples: ['10.8.0.0/16'] }),
-    via: ipv4('Next hop; must be on-link in the interface\'s subnet.'),
+    via: ipAddress('Next hop of the destination\'s family; on-link in the interface\'s subnet of that family, or IPv6 link-local.'),
   })
   .meta({ description: 'A static route: `ip route add TO via VIA dev INTERFACE`.' });
 const routes = z.array(route).meta({ description: 'Extra static routes, added after the address and default route.' });
@@ -71,11 +91,15 @@ const macAddress = checkedString(checkMacOrAuto, {
 const namespace = z
   .strictObject({
     interface: interfaceName('Name of the macvlan interface inside the namespace (1-15 characters).', 'mac1'),
-    address: interfaceCidr('The namespace\'s address with prefix length.', '192.168.179.12/16'),
-    gateway: ipv4('Default gateway inside the namespace; without it only the local subnet is reachable.').optional(),
+    address: interfaceCidrs('The namespace\'s address with prefix length, or one IPv4 and one IPv6 address (dual stack).', [
+      '192.168.179.12/16',
+      '2001:db8:179::12/64',
+    ]),
+    gateway: gateways('Default gateway inside the namespace, at most one per family; without one only the local subnet is reachable.').optional(),
     mode: mode.optional().meta({ description: 'macvlan mode; inherits the node\'s, then the defaults\'.' }),
     mtu: mtu.optional(),
     mac: macAddress.optional(),
+    nodad: nodad.optional(),
     routes: routes.optional(),
     sourceMacs: z
       .array(checkedString(checkMac, { pattern: MAC_PATTERN }))
@@ -100,7 +124,7 @@ const hostShim = z
       .optional()
       .meta({ description: 'Seconds to wait for `node.sh confirm` after the migration before reverting it.' }),
     probes: z
-      .array(ipv4('An address that must answer ping after the migration.'))
+      .array(ipAddress('An address that must answer ping after the migration.'))
       .min(1)
       .optional()
       .meta({ description: 'Addresses that must answer after the migration; default: the node\'s gateway.' }),
@@ -113,11 +137,15 @@ const hostShim = z
 const node = z
   .strictObject({
     parent: interfaceName('The physical NIC the macvlan interfaces hang off (it is never brought down).', 'ens160'),
-    address: interfaceCidr('The host\'s own address on the parent NIC, with prefix length.', '192.168.179.9/16'),
-    gateway: ipv4('The host\'s default gateway; required with hostShim.').optional(),
+    address: interfaceCidrs('The host\'s own address on the parent NIC, with prefix length, or one IPv4 and one IPv6 address (dual stack).', [
+      '192.168.179.9/16',
+      '2001:db8:179::9/64',
+    ]),
+    gateway: gateways('The host\'s default gateway, at most one per family; an IPv4 one is required with hostShim.').optional(),
     promisc: z.boolean().optional().meta({ description: 'Put the parent NIC in promiscuous mode; inherits the defaults\'.' }),
     mode: mode.optional().meta({ description: 'macvlan mode for this node\'s namespaces; inherits the defaults\'.' }),
     mtu: mtu.optional(),
+    nodad: nodad.optional(),
     hostShim: hostShim.optional(),
     namespaces: z
       .record(z.string(), namespace)
@@ -135,6 +163,7 @@ export const configSchema = z
         mode: mode.optional().meta({ description: 'macvlan mode.', default: 'bridge' }),
         promisc: z.boolean().optional().meta({ description: 'Put each parent NIC in promiscuous mode.', default: true }),
         mtu: mtu.optional(),
+        nodad: nodad.optional(),
       })
       .optional()
       .meta({ description: 'Values every node and namespace inherits unless it sets its own.' }),

@@ -1,8 +1,9 @@
 // Rules that span fields, nodes and namespaces; they run once the shape is right.
 import type { PathSegment } from './diagnostics.js';
 import type { Config, NodeConfig, RouteConfig } from './schema.js';
-import { namespaceEntries, namespaceMacOwner, namespaceMode, resolveMac, shimMacOwner, shimMode } from './inherit.js';
-import { hostOf, isInSubnet, networkOf } from '../ipv4.js';
+import { namespaceEntries, namespaceMacOwner, namespaceMode, namespaceMtu, resolveMac, shimMacOwner, shimMode } from './inherit.js';
+import { canonicalAddress, familyOf, hostOf, isInSubnet, isLinkLocal6, networkOf, type Family } from '../ip.js';
+import { listOf } from './families.js';
 
 export interface Finding {
   path: PathSegment[];
@@ -30,16 +31,75 @@ class FirstUse {
   }
 }
 
-function checkRoutes(findings: Finding[], routes: RouteConfig[] | undefined, subnet: string, ownAddress: string, base: PathSegment[]): void {
+const FAMILY_NAME: Record<Family, string> = { 4: 'IPv4', 6: 'IPv6' };
+
+/** Below this MTU the kernel turns IPv6 off on an interface (RFC 8200). */
+const IPV6_MIN_MTU = 1280;
+const ipv6MtuProblem = (mtu: number, iface: string): string =>
+  `MTU ${mtu} is below ${IPV6_MIN_MTU}, the least IPv6 works with: the kernel turns IPv6 off on ${iface}, and its IPv6 address could not be set. Raise the MTU, or give it no IPv6 address`;
+
+/** An interface's addresses, one per family; "address" takes one value or a list. */
+type Addresses = Map<Family, string>;
+
+/** The path of item i of a field that holds one value or a list. */
+const itemPath = (base: PathSegment[], value: string | readonly string[] | undefined, i: number): PathSegment[] =>
+  typeof value === 'string' || value === undefined ? base : [...base, i];
+
+/** Reports a second address of a family and a missing IPv4 one; returns the addresses by family. */
+function checkAddresses(findings: Finding[], value: string | readonly string[], path: PathSegment[]): Addresses {
+  const byFamily: Addresses = new Map();
+  listOf(value).forEach((cidr, i) => {
+    const family = familyOf(cidr);
+    const first = byFamily.get(family);
+    if (first !== undefined) {
+      findings.push({ path: itemPath(path, value, i), message: `a second ${FAMILY_NAME[family]} address (${cidr} after ${first}); give at most one address of each family` });
+    } else {
+      byFamily.set(family, cidr);
+    }
+  });
+  if (!byFamily.has(4)) findings.push({ path, message: 'needs an IPv4 address; an IPv6 address comes in addition to it (dual stack)' });
+  return byFamily;
+}
+
+/** Is a next hop reachable from an interface with these addresses: in the subnet of its family, or IPv6 link-local. */
+function nextHopProblem(hop: string, addresses: Addresses, what: string): string | undefined {
+  const family = familyOf(hop);
+  const own = addresses.get(family);
+  if (own === undefined) return `${what} ${hop} is ${FAMILY_NAME[family]}, and this interface has no ${FAMILY_NAME[family]} address`;
+  if (isLinkLocal6(hop) || isInSubnet(hop, own)) return undefined;
+  return `${what} ${hop} is not on-link: it must be inside ${networkOf(own)}`;
+}
+
+/** At most one gateway per family, each reachable; returns the gateways. */
+function checkGateways(findings: Finding[], value: string | readonly string[] | undefined, addresses: Addresses, path: PathSegment[]): Map<Family, string> {
+  const byFamily = new Map<Family, string>();
+  listOf(value).forEach((gateway, i) => {
+    const family = familyOf(gateway);
+    const first = byFamily.get(family);
+    if (first !== undefined) {
+      findings.push({ path: itemPath(path, value, i), message: `a second ${FAMILY_NAME[family]} gateway (${gateway} after ${first}); give at most one gateway of each family` });
+      return;
+    }
+    byFamily.set(family, gateway);
+    const problem = nextHopProblem(gateway, addresses, 'gateway');
+    if (problem) findings.push({ path: itemPath(path, value, i), message: problem });
+  });
+  return byFamily;
+}
+
+function checkRoutes(findings: Finding[], routes: RouteConfig[] | undefined, addresses: Addresses, base: PathSegment[]): void {
   const destinations = new FirstUse(findings);
+  const own = new Set([...addresses.values()].map((cidr) => canonicalAddress(hostOf(cidr))));
   (routes ?? []).forEach((route, i) => {
     const path = [...base, 'routes', i];
-    destinations.claim(route.to, [...path, 'to'], (first) => `route to ${route.to} is already given at ${first}`);
-    if (!isInSubnet(route.via, subnet)) {
-      findings.push({ path: [...path, 'via'], message: `next hop ${route.via} is not on-link: it must be inside ${networkOf(subnet)}` });
-    } else if (route.via === ownAddress) {
-      findings.push({ path: [...path, 'via'], message: `next hop ${route.via} is this interface's own address` });
+    destinations.claim(networkOf(route.to), [...path, 'to'], (first) => `route to ${route.to} is already given at ${first}`);
+    if (familyOf(route.via) !== familyOf(route.to)) {
+      findings.push({ path: [...path, 'via'], message: `next hop ${route.via} is ${FAMILY_NAME[familyOf(route.via)]}, and the destination ${route.to} is ${FAMILY_NAME[familyOf(route.to)]}` });
+      return;
     }
+    const problem = nextHopProblem(route.via, addresses, 'next hop');
+    if (problem) findings.push({ path: [...path, 'via'], message: problem });
+    else if (own.has(canonicalAddress(route.via))) findings.push({ path: [...path, 'via'], message: `next hop ${route.via} is this interface's own address` });
   });
 }
 
@@ -51,13 +111,13 @@ function checkNode(findings: Finding[], config: Config, nodeName: string, node: 
     interfaces.claim(name, path, (first) => `interface "${name}" is already used on this node by ${first}; names must be unique on a node`);
   claimInterface(node.parent, [...base, 'parent']);
 
-  const hostAddress = hostOf(node.address);
-  addresses.claim(hostAddress, [...base, 'address'], (first) => `address ${hostAddress} is already assigned at ${first}`);
-  if (node.gateway !== undefined) {
-    if (!isInSubnet(node.gateway, node.address)) {
-      findings.push({ path: [...base, 'gateway'], message: `gateway ${node.gateway} is not on-link: it must be inside ${networkOf(node.address)}` });
-    }
-  }
+  const hostAddresses = checkAddresses(findings, node.address, [...base, 'address']);
+  listOf(node.address).forEach((cidr, i) => {
+    const host = hostOf(cidr);
+    addresses.claim(canonicalAddress(host), itemPath([...base, 'address'], node.address, i), (first) => `address ${host} is already assigned at ${first}`);
+  });
+  const hostGateways = checkGateways(findings, node.gateway, hostAddresses, [...base, 'gateway']);
+  const hostOwn = new Set([...hostAddresses.values()].map((cidr) => canonicalAddress(hostOf(cidr))));
 
   const namespaces = namespaceEntries(node);
   const macvlanCount = namespaces.length + (node.hostShim ? 1 : 0);
@@ -69,14 +129,22 @@ function checkNode(findings: Finding[], config: Config, nodeName: string, node: 
   if (shim) {
     const shimBase = [...base, 'hostShim'];
     claimInterface(shim.interface, [...shimBase, 'interface']);
-    if (node.gateway === undefined) {
-      findings.push({ path: base, message: 'hostShim needs "gateway" on the node: the migration re-adds the default route through it' });
+    if (!hostGateways.has(4)) {
+      findings.push({ path: base, message: 'hostShim needs an IPv4 "gateway" on the node: the migration re-adds the default route through it' });
     }
     if (shimMode(shim) === 'passthru') findings.push({ path: [...shimBase, 'mode'], message: 'a host shim cannot use mode "passthru"; use "bridge"' });
     if (shimMode(shim) === 'source') findings.push({ path: [...shimBase, 'mode'], message: 'a host shim cannot use mode "source"; use "bridge"' });
-    checkRoutes(findings, shim.routes, node.address, hostAddress, shimBase);
+    checkRoutes(findings, shim.routes, hostAddresses, shimBase);
+    if (hostAddresses.has(6) && shim.mtu !== undefined && shim.mtu < IPV6_MIN_MTU) {
+      findings.push({ path: [...shimBase, 'mtu'], message: ipv6MtuProblem(shim.mtu, shim.interface) });
+    }
     (shim.probes ?? []).forEach((probe, i) => {
-      if (probe === hostAddress) findings.push({ path: [...shimBase, 'probes', i], message: `probe ${probe} is the host's own address and proves nothing` });
+      const family = familyOf(probe);
+      if (hostOwn.has(canonicalAddress(probe))) {
+        findings.push({ path: [...shimBase, 'probes', i], message: `probe ${probe} is the host's own address and proves nothing` });
+      } else if (!hostAddresses.has(family)) {
+        findings.push({ path: [...shimBase, 'probes', i], message: `probe ${probe} is ${FAMILY_NAME[family]}, and the host has no ${FAMILY_NAME[family]} address to ask from` });
+      }
     });
     const shimMac = resolveMac(nodeName, shimMacOwner(shim), shim.mac);
     if (shimMac) macs.claim(shimMac, [...shimBase, 'mac'], (first) => `MAC ${shimMac} is already used at ${first}`);
@@ -86,19 +154,33 @@ function checkNode(findings: Finding[], config: Config, nodeName: string, node: 
     const nsBase = [...base, 'namespaces', namespaceName];
     claimInterface(namespace.interface, [...nsBase, 'interface']);
 
-    const address = hostOf(namespace.address);
-    addresses.claim(address, [...nsBase, 'address'], (first) => `address ${address} is already assigned at ${first}`);
-    if (!isInSubnet(address, node.address)) {
+    const nsAddresses = checkAddresses(findings, namespace.address, [...nsBase, 'address']);
+    listOf(namespace.address).forEach((cidr, i) => {
+      const path = itemPath([...nsBase, 'address'], namespace.address, i);
+      const host = hostOf(cidr);
+      addresses.claim(canonicalAddress(host), path, (first) => `address ${host} is already assigned at ${first}`);
+      const hostSubnet = hostAddresses.get(familyOf(cidr));
+      if (hostSubnet !== undefined && !isInSubnet(host, hostSubnet)) {
+        findings.push({
+          path,
+          severity: 'warning',
+          message: `${cidr} is outside the host's subnet ${networkOf(hostSubnet)}; the namespace reaches the host's LAN only through a router`,
+        });
+      }
+    });
+    checkGateways(findings, namespace.gateway, nsAddresses, [...nsBase, 'gateway']);
+    checkRoutes(findings, namespace.routes, nsAddresses, nsBase);
+    const nsMtu = namespaceMtu(config, node, namespace);
+    if (nsAddresses.has(6) && nsMtu !== undefined && nsMtu < IPV6_MIN_MTU) {
+      findings.push({ path: [...nsBase, namespace.mtu === undefined ? 'address' : 'mtu'], message: ipv6MtuProblem(nsMtu, namespace.interface) });
+    }
+    if (namespace.nodad !== undefined && !listOf(namespace.address).some((cidr) => familyOf(cidr) === 6)) {
       findings.push({
-        path: [...nsBase, 'address'],
+        path: [...nsBase, 'nodad'],
         severity: 'warning',
-        message: `${namespace.address} is outside the host's subnet ${networkOf(node.address)}; the namespace reaches the host's LAN only through a router`,
+        message: 'nodad concerns IPv6 addresses, and this namespace has none; it changes nothing here',
       });
     }
-    if (namespace.gateway !== undefined && !isInSubnet(namespace.gateway, namespace.address)) {
-      findings.push({ path: [...nsBase, 'gateway'], message: `gateway ${namespace.gateway} is not on-link: it must be inside ${networkOf(namespace.address)}` });
-    }
-    checkRoutes(findings, namespace.routes, namespace.address, address, nsBase);
 
     const mode = namespaceMode(config, node, namespace);
     if (mode === 'passthru' && macvlanCount > 1) {
@@ -111,7 +193,7 @@ function checkNode(findings: Finding[], config: Config, nodeName: string, node: 
       findings.push({
         path: [...nsBase, namespace.mode ? 'mode' : 'interface'],
         severity: 'warning',
-        message: `mode "passthru" hands every frame on ${node.parent} to ${namespace.interface}: the host address ${node.address} on ${node.parent} stops answering, so the node needs another way in`,
+        message: `mode "passthru" hands every frame on ${node.parent} to ${namespace.interface}: the host address ${listOf(node.address).join(' and ')} on ${node.parent} stops answering, so the node needs another way in`,
       });
     }
     if (mode === 'source' && namespace.sourceMacs === undefined) {
@@ -137,13 +219,15 @@ function checkNode(findings: Finding[], config: Config, nodeName: string, node: 
 /** Gateways are other machines: none may also be an address this config assigns. */
 function checkGatewaysAreNotAssigned(findings: Finding[], config: Config, addresses: FirstUse): void {
   for (const [nodeName, node] of Object.entries(config.nodes)) {
-    const gateways: [string | undefined, PathSegment[]][] = [
+    const fields: [string | string[] | undefined, PathSegment[]][] = [
       [node.gateway, ['nodes', nodeName, 'gateway']],
-      ...namespaceEntries(node).map(([name, ns]): [string | undefined, PathSegment[]] => [ns.gateway, ['nodes', nodeName, 'namespaces', name, 'gateway']]),
+      ...namespaceEntries(node).map(([name, ns]): [string | string[] | undefined, PathSegment[]] => [ns.gateway, ['nodes', nodeName, 'namespaces', name, 'gateway']]),
     ];
-    for (const [gateway, path] of gateways) {
-      const owner = gateway === undefined ? undefined : addresses.firstPathOf(gateway);
-      if (owner) findings.push({ path, message: `gateway ${gateway} is the address assigned at ${showPath(owner)}; a gateway must be another machine` });
+    for (const [value, base] of fields) {
+      listOf(value).forEach((gateway, i) => {
+        const owner = addresses.firstPathOf(canonicalAddress(gateway));
+        if (owner) findings.push({ path: itemPath(base, value, i), message: `gateway ${gateway} is the address assigned at ${showPath(owner)}; a gateway must be another machine` });
+      });
     }
   }
 }

@@ -87,6 +87,14 @@ function shapeFindings(issue: z.core.$ZodIssue, data: unknown): Finding[] {
       if (issue.expected === 'int') return [{ path, message: `${describeValue(value)} must be a whole number` }];
       return [{ path, message: `expected ${expected}, got ${describeValue(value)}` }];
     }
+    case 'invalid_union': {
+      // A scalar or a list: the branch that matches the value's type has the problem worth naming.
+      const relevant = issue.errors.find((branch) => !branch.every((inner) => inner.code === 'invalid_type' && inner.path.length === 0));
+      if (relevant) return relevant.flatMap((inner) => shapeFindings({ ...inner, path: [...issue.path, ...inner.path] }, data));
+      const expected = issue.errors.map((branch) => (branch[0]?.code === 'invalid_type' ? (TYPE_NAMES[branch[0].expected] ?? branch[0].expected) : '')).join(' or ');
+      if (value === undefined) return [{ path: path.slice(0, -1), at: 'value', message: `missing required key "${String(path[path.length - 1])}" (${expected})` }];
+      return [{ path, message: `expected ${expected}, got ${describeValue(value)}` }];
+    }
     case 'invalid_value': {
       if (value === undefined) return [{ path: path.slice(0, -1), message: `missing required key "${String(path[path.length - 1])}"` }];
       const allowed = issue.values.map((v) => JSON.stringify(v)).join(', ');

@@ -1,13 +1,20 @@
 // The shell text that builds, probes and removes a lab. Pure: every value goes through shq.
 // Nothing here touches the root namespace's links, addresses or routes: veth pairs are made inside lab namespaces.
 import { shq } from '../render/shq.js';
-import { hostOf, netmaskOf, networkOf } from '../ipv4.js';
+import { familyOf, hostOf, netmaskOf, networkOf, type Family } from '../ip.js';
 import { PROFILES, profileSysctls } from './profiles.js';
 import type { Endpoint, LabNode, Topology } from './topology.js';
 
 export const LAB_PREFIX = 'mvlab';
 
 const line = (...words: (string | number)[]): string => words.map(shq).join(' ');
+
+/**
+ * Adds an address the lab itself owns (gateway router, outside client, LAN neighbour): an IPv6 one without duplicate
+ * address detection, so that no probe races it.
+ */
+const labAddress = (ns: string, cidr: string, dev: string): string =>
+  line('ip', '-n', ns, 'addr', 'add', cidr, 'dev', dev, ...(familyOf(cidr) === 6 ? ['nodad'] : []));
 
 export interface LabPaths {
   /** /run/<prefix>: a private bind mount that pins each node's mount and UTS namespace. */
@@ -118,6 +125,7 @@ export function lanSetupLines(topology: Topology): string[] {
   const gw = paths.netns(GATEWAY);
   const client = paths.netns(CLIENT);
   const watcher = paths.netns(WATCHER);
+  const { outside6 } = topology;
   return [
     'set -o errexit -o nounset -o pipefail',
     line('mkdir', '-p', paths.dir),
@@ -129,19 +137,40 @@ export function lanSetupLines(topology: Topology): string[] {
     line('ip', '-n', sw, 'link', 'set', 'br0', 'up'),
     line('ip', '-n', sw, 'link', 'add', 'pgw', 'type', 'veth', 'peer', 'name', 'lan0', 'netns', gw),
     line('ip', '-n', sw, 'link', 'set', 'pgw', 'master', 'br0', 'up'),
-    ...topology.gatewayLanAddresses.map((cidr) => line('ip', '-n', gw, 'addr', 'add', cidr, 'dev', 'lan0')),
+    ...topology.gatewayLanAddresses.map((cidr) => labAddress(gw, cidr, 'lan0')),
     line('ip', '-n', gw, 'link', 'add', 'out0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', client),
     line('ip', '-n', gw, 'addr', 'add', topology.outside.gatewayAddress, 'dev', 'out0'),
+    ...(outside6 ? [labAddress(gw, outside6.gatewayAddress, 'out0')] : []),
     ...['lo', 'lan0', 'out0'].map((dev) => line('ip', '-n', gw, 'link', 'set', dev, 'up')),
     line('nsenter', `--net=/run/netns/${gw}`, 'bash', '-c', 'printf 1 > /proc/sys/net/ipv4/ip_forward'),
+    ...(outside6 ? [line('nsenter', `--net=/run/netns/${gw}`, 'bash', '-c', 'printf 1 > /proc/sys/net/ipv6/conf/all/forwarding')] : []),
     line('ip', '-n', client, 'addr', 'add', topology.outside.clientAddress, 'dev', 'eth0'),
+    ...(outside6 ? [labAddress(client, outside6.clientAddress, 'eth0')] : []),
     ...['lo', 'eth0'].map((dev) => line('ip', '-n', client, 'link', 'set', dev, 'up')),
     line('ip', '-n', client, 'route', 'add', 'default', 'via', hostOf(topology.outside.gatewayAddress)),
+    ...(outside6 ? [line('ip', '-n', client, '-6', 'route', 'add', 'default', 'via', hostOf(outside6.gatewayAddress))] : []),
     line('ip', '-n', sw, 'link', 'add', 'pw', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', watcher),
     line('ip', '-n', sw, 'link', 'set', 'pw', 'master', 'br0', 'up'),
-    ...(topology.watcher?.addresses ?? []).map((cidr) => line('ip', '-n', watcher, 'addr', 'add', cidr, 'dev', 'eth0')),
+    ...(topology.watcher?.addresses ?? []).map((cidr) => labAddress(watcher, cidr, 'eth0')),
     ...['lo', 'eth0'].map((dev) => line('ip', '-n', watcher, 'link', 'set', dev, 'up')),
   ];
+}
+
+const DAD_WAIT_SECONDS = 10;
+
+/**
+ * Waits until each node's IPv6 host address has passed duplicate address detection, as a running node's has: the
+ * lab adds it like any static address (not `nodad`), so the scripts meet the flags a real one carries.
+ */
+function settledHostAddresses(topology: Topology): string[] {
+  const paths = labPaths(topology.prefix);
+  return topology.nodes.flatMap((node) => {
+    if (node.hostAddress6 === undefined) return [];
+    // A test of the output, not `| grep -q`: under pipefail, grep quitting early can fail the pipeline.
+    const settled = `[ -z "$(${line('ip', '-n', paths.netns(nodeRole(node.name)), '-6', 'addr', 'show', 'dev', node.parent, 'tentative')})" ]`;
+    const fail = `${node.name}'s ${node.hostAddress6} on ${node.parent} still tentative after ${DAD_WAIT_SECONDS} s (duplicate address detection)`;
+    return [`for _ in $(seq ${DAD_WAIT_SECONDS * 10}); do ${settled} && break; sleep 0.1; done; ${settled} || { echo ${shq(fail)} >&2; exit 1; }`];
+  });
 }
 
 /** Builds the lab; runs under `set -e`, so the first failure stops it (and the caller cleans up). */
@@ -165,6 +194,9 @@ export function setupScript(topology: Topology): string {
             line('ip', '-n', ns, 'addr', 'add', node.hostAddress, 'dev', node.parent),
             ...(node.gateway === undefined ? [] : [line('ip', '-n', ns, 'route', 'add', 'default', 'via', node.gateway, 'dev', node.parent)]),
           ]),
+      // The IPv6 host address is static on every profile (the DHCP profile leases IPv4 only).
+      ...(node.hostAddress6 === undefined ? [] : [line('ip', '-n', ns, 'addr', 'add', node.hostAddress6, 'dev', node.parent)]),
+      ...(node.gateway6 === undefined ? [] : [line('ip', '-n', ns, '-6', 'route', 'add', 'default', 'via', node.gateway6, 'dev', node.parent)]),
       line('touch', paths.mountPin(node.name), paths.utsPin(node.name)),
       line('mkdir', '-p', paths.runDir(node.name)),
       line('nsenter', `--net=/run/netns/${ns}`, 'unshare', `--mount=${paths.mountPin(node.name)}`, `--uts=${paths.utsPin(node.name)}`,
@@ -172,7 +204,7 @@ export function setupScript(topology: Topology): string {
       ...(dhcp ? [inNode(topology.prefix, node.name, ['bash', '-c', NO_DHCLIENT_HOOKS, 'no-hooks', `${topology.prefix}-dhcp-hooks`]).map(shq).join(' ')] : []),
     );
   }
-  lines.push(...dhcpLines(topology));
+  lines.push(...dhcpLines(topology), ...settledHostAddresses(topology));
   return `${lines.join('\n')}\n`;
 }
 
@@ -196,21 +228,25 @@ export const PING_DEADLINE_SECONDS = 2;
 
 export const PINGS_AT_ONCE = 32;
 
+/** `ping` of one family: IPv4 as ping defaults to it, IPv6 said with -6. */
+const pingOf = (family: Family): string[] => (family === 6 ? ['ping', '-6'] : ['ping']);
+
 /**
- * One process per source endpoint pings its targets, a bounded number at a time (a burst of ARP broadcasts would
- * overflow macvlan's broadcast queue), and prints "<ip> ok" or "<ip> no" per target. With `flushAfter` it empties
- * its neighbour cache at the end: the caller knows when the lab would overflow the kernel's shared table.
+ * One process per source endpoint pings its targets of one family, a bounded number at a time (a burst of ARP or
+ * neighbour solicitations would overflow macvlan's broadcast queue), and prints "<ip> ok" or "<ip> no" per target.
+ * With `flushAfter` it empties its neighbour cache at the end: the caller knows when the lab would overflow the
+ * kernel's shared table.
  */
-export function probeCommand(prefix: string, from: Endpoint, targets: string[], flushAfter: boolean): string[] {
-  return [...probeWrapper(prefix, from), 'bash', '-c', pingAllScript(flushAfter), 'probe', ...targets];
+export function probeCommand(prefix: string, from: Endpoint, targets: string[], flushAfter: boolean, family: Family = 4): string[] {
+  return [...probeWrapper(prefix, from), 'bash', '-c', pingAllScript(flushAfter, family), 'probe', ...targets];
 }
 
-/** The bash text of a probe: pings its arguments and prints "<ip> ok" or "<ip> no" for each. */
-export function pingAllScript(flushAfter: boolean): string {
+/** The bash text of a probe: pings its arguments (of one family) and prints "<ip> ok" or "<ip> no" for each. */
+export function pingAllScript(flushAfter: boolean, family: Family = 4): string {
   return [
     'for ip in "$@"; do',
     `  while (( $(jobs -rp | wc -l) >= ${PINGS_AT_ONCE} )); do wait -n; done`,
-    `  { if ping -n -q -c 1 -i 0.2 -w ${PING_DEADLINE_SECONDS} "$ip" >/dev/null 2>&1; then echo "$ip ok"; else echo "$ip no"; fi; } &`,
+    `  { if ${pingOf(family).join(' ')} -n -q -c 1 -i 0.2 -w ${PING_DEADLINE_SECONDS} "$ip" >/dev/null 2>&1; then echo "$ip ok"; else echo "$ip no"; fi; } &`,
     'done',
     'wait',
     ...(flushAfter ? ['ip neigh flush all'] : []),
@@ -222,9 +258,9 @@ export const WATCH_INTERVAL_SECONDS = 0.1;
 /** A safety bound only: the lab ends each watching ping by its pid when the stage is over. */
 const WATCH_DEADLINE_SECONDS = 3600;
 
-/** The watcher pings one endpoint without end, each answer and each miss timestamped (-D, -O). */
+/** The watcher pings one endpoint's address without end, each answer and each miss timestamped (-D, -O). */
 export function watchCommand(prefix: string, watcher: Endpoint, target: string): string[] {
-  return [...probeWrapper(prefix, watcher), 'ping', '-n', '-D', '-O', '-i', String(WATCH_INTERVAL_SECONDS), '-w', String(WATCH_DEADLINE_SECONDS), target];
+  return [...probeWrapper(prefix, watcher), ...pingOf(familyOf(target)), '-n', '-D', '-O', '-i', String(WATCH_INTERVAL_SECONDS), '-w', String(WATCH_DEADLINE_SECONDS), target];
 }
 
 /** Empties the neighbour (ARP) cache of every namespace of the lab, inside the emulated nodes too. */

@@ -8,7 +8,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { EnvironmentError } from '../errors.js';
 import type { Plan } from '../plan/plan.js';
 import { runProcess, startProcess, type ProcessResult, type StartedProcess } from '../process.js';
-import { buildTopology, type Endpoint, type Topology } from './topology.js';
+import type { Family } from '../ip.js';
+import { addressOf, buildTopology, type Endpoint, type Topology } from './topology.js';
 import type { Expectation } from './expect.js';
 import { cleanupScript, inNode, LAB_PREFIX, labPaths, neighbourFlushScript, probeCommand, setupScript, watchCommand } from './commands.js';
 import { MAX_OUTAGE_SECONDS, answerTimes, outageOf, type Outage } from './outages.js';
@@ -86,12 +87,18 @@ function sourcesPerFlush(sources: number, endpoints: number, watched: number): n
 
 const WATCH_POLL_MS = 100;
 
+/** What the LAN neighbour pings: an endpoint at its address of one family. */
+export interface WatchTarget {
+  id: string;
+  ip: string;
+}
+
 /** The lab's LAN neighbour pinging endpoints until stopped; the outages it saw. */
 export class LanWatch {
   private readonly start = Date.now() / 1000;
   private stopped = false;
 
-  constructor(private readonly pings: { endpoint: Endpoint; ping: StartedProcess }[]) {}
+  constructor(private readonly pings: { target: WatchTarget; ping: StartedProcess }[]) {}
 
   /** How many endpoints it pings now. */
   get watching(): number {
@@ -110,7 +117,7 @@ export class LanWatch {
     this.stopped = true;
     const end = Date.now() / 1000;
     const outputs = await Promise.all(this.pings.map(({ ping }) => ping.stop('SIGINT')));
-    return this.pings.map(({ endpoint }, i) => outageOf(endpoint, outputs[i]?.stdout ?? '', { start: this.start, end }));
+    return this.pings.map(({ target }, i) => outageOf(target, outputs[i]?.stdout ?? '', { start: this.start, end }));
   }
 }
 
@@ -169,9 +176,13 @@ export class EmulatedLab {
     return this.runInNode(node, ['bash', this.scriptPath(node), ...args], env);
   }
 
-  /** Pings every expected pair from its first endpoint and tells which answered. */
-  async probe(expectations: Expectation[]): Promise<ProbeResult[]> {
+  /** Pings every expected pair of the family (IPv4 unless told) from its first endpoint and tells which answered. */
+  async probe(expectations: Expectation[], family: Family = 4): Promise<ProbeResult[]> {
     const byId = new Map(this.topology.endpoints.map((endpoint) => [endpoint.id, endpoint]));
+    const pinged = (id: string): string => {
+      const endpoint = byId.get(id);
+      return endpoint === undefined ? '' : (addressOf(endpoint, family) ?? '');
+    };
     const answers = new Map<string, boolean>();
     const sources = [...new Set(expectations.map((e) => e.from))];
     const perFlush = sourcesPerFlush(sources.length, this.topology.endpoints.length, this.lanWatch?.watching ?? 0);
@@ -179,8 +190,8 @@ export class EmulatedLab {
     const probeSource = async (sourceId: string): Promise<void> => {
       const source = byId.get(sourceId);
       if (!source) return;
-      const targets = expectations.filter((e) => e.from === sourceId).map((e) => byId.get(e.to)?.ip ?? '');
-      const [command = 'nsenter', ...args] = probeCommand(this.prefix, source, [...new Set(targets)], perFlush !== undefined);
+      const targets = expectations.filter((e) => e.from === sourceId).map((e) => pinged(e.to));
+      const [command = 'nsenter', ...args] = probeCommand(this.prefix, source, [...new Set(targets)], perFlush !== undefined, family);
       const result = await runProcess(command, args);
       for (const answer of result.stdout.trim().split('\n')) {
         const [ip, verdict] = answer.split(' ');
@@ -192,19 +203,19 @@ export class EmulatedLab {
       await mapLimited(sources.slice(first, first + batchSize), PROBE_SOURCES_AT_ONCE, probeSource);
     }
     return expectations.map((e) => {
-      const actual = answers.get(`${e.from} ${byId.get(e.to)?.ip ?? ''}`) ?? false;
+      const actual = answers.get(`${e.from} ${pinged(e.to)}`) ?? false;
       return { ...e, actual, asExpected: actual === e.reach };
     });
   }
 
   /** The lab's LAN neighbour starts pinging each target, ten times a second, until the watch is stopped. */
-  watch(targets: Endpoint[]): LanWatch {
+  watch(targets: WatchTarget[]): LanWatch {
     const { watcher } = this.topology;
-    const ping = (from: Endpoint, to: Endpoint): StartedProcess => {
+    const ping = (from: Endpoint, to: WatchTarget): StartedProcess => {
       const [command = 'nsenter', ...args] = watchCommand(this.prefix, from, to.ip);
       return startProcess(command, args);
     };
-    this.lanWatch = new LanWatch(watcher === undefined ? [] : targets.map((endpoint) => ({ endpoint, ping: ping(watcher, endpoint) })));
+    this.lanWatch = new LanWatch(watcher === undefined ? [] : targets.map((target) => ({ target, ping: ping(watcher, target) })));
     return this.lanWatch;
   }
 

@@ -1,7 +1,8 @@
-// expectReachability: which endpoint pairs can ping each other, by macvlan's and IP routing's rules, each with why.
-// The lab's switch is a plain learning bridge without hairpin, like most real access switches.
-import { hostOf, isInSubnet } from '../ipv4.js';
-import type { Endpoint, Topology } from './topology.js';
+// expectReachability: which endpoint pairs can ping each other in one family, by macvlan's and IP routing's rules,
+// each with why. The lab's switch is a plain learning bridge without hairpin, like most real access switches; the
+// layer 2 rules are the same for both families, routing is decided per family.
+import { familyOf, hostOf, isInSubnet, isLinkLocal6, type Family } from '../ip.js';
+import { addressOf, defaultViaOf, type Endpoint, type Topology } from './topology.js';
 
 export interface Verdict {
   reach: boolean;
@@ -59,8 +60,8 @@ function layer2(a: Endpoint, b: Endpoint, passthruNodes: Set<string>): Verdict {
 const connected = (endpoint: Endpoint, ip: string): boolean => endpoint.addresses.some((cidr) => isInSubnet(ip, cidr));
 const owns = (endpoint: Endpoint, ip: string): boolean => endpoint.addresses.some((cidr) => hostOf(cidr) === ip);
 
-/** The rules over a set of endpoints: can `a` ping `b` and get the reply, and why. */
-function reachability(endpoints: Endpoint[]): (a: Endpoint, b: Endpoint) => Verdict {
+/** The rules over a set of endpoints: can `a` ping `b` in this family and get the reply, and why. */
+function reachability(endpoints: Endpoint[], family: Family): (a: Endpoint, b: Endpoint) => Verdict {
   const gateway = endpoints.find((e) => e.kind === 'gateway');
   const passthruNodes = new Set(
     endpoints.flatMap((e) => (e.attachment.kind === 'macvlan' && e.attachment.mode === 'passthru' ? [e.attachment.node] : [])),
@@ -84,7 +85,7 @@ function reachability(endpoints: Endpoint[]): (a: Endpoint, b: Endpoint) => Verd
     if (from === gateway) return no(`the gateway has no route to ${ip}`);
     if (forwarded) return no(`no route to ${ip}`);
     const route = from.routes.find((r) => isInSubnet(ip, r.to));
-    const via = route?.via ?? from.defaultVia;
+    const via = route?.via ?? defaultViaOf(from, family);
     if (via === undefined) return no(`${from.id} has no route to ${ip}: it has no default route`);
     if (!gateway || !owns(gateway, via)) return no(`${from.id} routes ${ip} via ${via}, which the lab does not emulate`);
     const toGateway = wire(from, gateway);
@@ -93,27 +94,37 @@ function reachability(endpoints: Endpoint[]): (a: Endpoint, b: Endpoint) => Verd
     return onward.reach ? ok(`routed through the gateway ${via}`) : no(`routed through the gateway ${via}, then: ${onward.reason}`);
   };
 
-  /** The address the gateway sends from: the one in the destination's subnet, as the kernel picks it. */
-  const sourceAddress = (from: Endpoint, to: string): string =>
-    from === gateway ? hostOf(from.addresses.find((cidr) => isInSubnet(to, cidr)) ?? from.addresses[0] ?? from.ip) : from.ip;
+  const pinged = (endpoint: Endpoint): string => addressOf(endpoint, family) ?? '';
+
+  /** The address the gateway sends from: the one of the family in the destination's subnet, as the kernel picks it. */
+  const sourceAddress = (from: Endpoint, to: string): string => {
+    if (from !== gateway) return pinged(from);
+    const ofFamily = from.addresses.filter((cidr) => familyOf(cidr) === family && !isLinkLocal6(hostOf(cidr)));
+    return hostOf(ofFamily.find((cidr) => isInSubnet(to, cidr)) ?? ofFamily[0] ?? pinged(from));
+  };
 
   return (a, b) => {
-    const there = deliver(a, b.ip);
-    const back = there.reach ? deliver(b, sourceAddress(a, b.ip)) : there;
+    const there = deliver(a, pinged(b));
+    const back = there.reach ? deliver(b, sourceAddress(a, pinged(b))) : there;
     return !there.reach ? there : !back.reach ? no(`the reply cannot return: ${back.reason}`) : there;
   };
 }
 
-export function expectReachability(topology: Topology): Expectation[] {
-  const { endpoints } = topology;
-  const verdict = reachability(endpoints);
+/** The endpoints that have an address of the family: the ones its matrix probes. */
+export const endpointsOfFamily = (endpoints: Endpoint[], family: Family): Endpoint[] => endpoints.filter((endpoint) => addressOf(endpoint, family) !== undefined);
+
+/** Every pair of endpoints that both have an address of the family (IPv4 unless told), with its verdict. */
+export function expectReachability(topology: Topology, family: Family = 4): Expectation[] {
+  // Every endpoint takes part in the rules (a passthru child without IPv6 still takes its parent's frames).
+  const verdict = reachability(topology.endpoints, family);
+  const endpoints = endpointsOfFamily(topology.endpoints, family);
   return endpoints.flatMap((a, i) => endpoints.slice(i + 1).map((b) => ({ from: a.id, to: b.id, ...verdict(a, b) })));
 }
 
-/** The endpoints the lab's LAN neighbour (the watcher) can ping, by the same rules. */
-export function reachableFromWatcher(topology: Topology): Endpoint[] {
-  const { watcher, endpoints } = topology;
-  if (!watcher) return [];
-  const verdict = reachability([...endpoints, watcher]);
-  return endpoints.filter((endpoint) => verdict(watcher, endpoint).reach);
+/** The endpoints the lab's LAN neighbour (the watcher) can ping in the family, by the same rules. */
+export function reachableFromWatcher(topology: Topology, family: Family = 4): Endpoint[] {
+  const { watcher } = topology;
+  if (!watcher || addressOf(watcher, family) === undefined) return [];
+  const verdict = reachability([...topology.endpoints, watcher], family);
+  return endpointsOfFamily(topology.endpoints, family).filter((endpoint) => verdict(watcher, endpoint).reach);
 }

@@ -1,6 +1,7 @@
 // Node profiles: what a distribution ships that changes how a node treats an address changing MAC, as the lab
 // emulates it on an emulated node. Pure data, and the parsing of `lab --profile`.
 import { UsageError } from '../errors.js';
+import { ofFamily } from '../config/families.js';
 
 export const PROFILE_NAMES = ['debian', 'rhel', 'ubuntu', 'dhcp'] as const;
 export type ProfileName = (typeof PROFILE_NAMES)[number];
@@ -65,7 +66,7 @@ const allowedProfiles = (): string => `the profiles are ${PROFILE_NAMES.join(', 
  * Each node's profile from `--profile` values: NAME sets every node, NODE=NAME one node (it wins over NAME);
  * nodes left out get the default. Throws a UsageError naming what is allowed.
  */
-export function resolveProfiles(values: string[], nodes: Record<string, { gateway?: string | undefined }>): Record<string, ProfileName> {
+export function resolveProfiles(values: string[], nodes: Record<string, { gateway?: string | readonly string[] | undefined }>): Record<string, ProfileName> {
   const nodeNames = Object.keys(nodes);
   let everyNode: ProfileName | undefined;
   const perNode = new Map<string, ProfileName>();
@@ -87,7 +88,7 @@ export function resolveProfiles(values: string[], nodes: Record<string, { gatewa
   }
   const profiles = Object.fromEntries(nodeNames.map((node) => [node, perNode.get(node) ?? everyNode ?? DEFAULT_PROFILE]));
   // The lab's DHCP server answers from the gateway router, which has an address on the node's subnet only as its gateway.
-  const withoutGateway = nodeNames.filter((node) => PROFILES[profiles[node] ?? DEFAULT_PROFILE].dhcp && nodes[node]?.gateway === undefined);
+  const withoutGateway = nodeNames.filter((node) => PROFILES[profiles[node] ?? DEFAULT_PROFILE].dhcp && ofFamily(nodes[node]?.gateway, 4) === undefined);
   if (withoutGateway.length > 0) {
     throw new UsageError(`profile dhcp needs a gateway (the lab's DHCP server answers from it), and ${withoutGateway.join(', ')} ${withoutGateway.length === 1 ? 'has' : 'have'} none; give it a gateway or another profile`);
   }

@@ -1,11 +1,29 @@
-// formatLabReport: the connectivity matrix of each stage, what changed between stages, the longest outage a LAN
-// neighbour saw, and every surprise.
+// formatLabReport: the connectivity matrix of each stage (one per family in dual stack), what changed between
+// stages, the longest outage a LAN neighbour saw, and every surprise. An IPv4-only lab reads as it always has.
+import { familyOf, type Family } from '../ip.js';
 import { WATCH_INTERVAL_SECONDS } from './commands.js';
-import { isOutage, MAX_OUTAGE_SECONDS } from './outages.js';
+import { isOutage, MAX_OUTAGE_SECONDS, type Outage } from './outages.js';
 import { DEFAULT_PROFILE } from './profiles.js';
 import type { LabResult, ProbeResult, StageResult } from './runner.js';
 
 const MAX_GRID_ENDPOINTS = 24;
+
+/** How a report names a pair, an endpoint or a count in a family: as it always has in IPv4, marked in IPv6. */
+export const inFamily = (text: string, family: Family): string => (family === 6 ? `${text} (IPv6)` : text);
+
+interface FamilyResults {
+  family: Family;
+  /** The endpoints with an address of the family, in the stage's order. */
+  ids: string[];
+  results: ProbeResult[];
+}
+
+/** The stage's matrices: IPv4, and IPv6 in dual stack. */
+function byFamily(stage: StageResult): FamilyResults[] {
+  const ids = stage.endpoints.map((endpoint) => endpoint.id);
+  const ids6 = stage.endpoints.flatMap((endpoint) => (endpoint.ip6 === undefined ? [] : [endpoint.id]));
+  return [{ family: 4, ids, results: stage.results }, ...(stage.results6 === undefined ? [] : [{ family: 6 as const, ids: ids6, results: stage.results6 }])];
+}
 
 /** ok / -- as expected; a trailing "!" marks a result the rules did not predict. */
 function cell(result: ProbeResult | undefined): string {
@@ -13,12 +31,12 @@ function cell(result: ProbeResult | undefined): string {
   return `${result.actual ? 'ok' : '--'}${result.asExpected ? '' : '!'}`;
 }
 
-function grid(stage: StageResult): string[] {
-  const ids = stage.endpoints.map((endpoint) => endpoint.id);
-  const lookup = new Map(stage.results.flatMap((r) => [[`${r.from}\0${r.to}`, r] as const, [`${r.to}\0${r.from}`, r] as const]));
-  const labelWidth = Math.max(...ids.map((id) => id.length));
+/** One family's matrix; `corner` names the family in its top left corner (empty when there is only IPv4). */
+function grid({ ids, results }: FamilyResults, corner: string): string[] {
+  const lookup = new Map(results.flatMap((r) => [[`${r.from}\0${r.to}`, r] as const, [`${r.to}\0${r.from}`, r] as const]));
+  const labelWidth = Math.max(corner.length, ...ids.map((id) => id.length));
   const columnWidth = Math.max(4, ...ids.map((id) => id.length)) + 1;
-  const header = `${' '.repeat(labelWidth)}  ${ids.map((id) => id.padEnd(columnWidth)).join('')}`.trimEnd();
+  const header = `${corner.padEnd(labelWidth)}  ${ids.map((id) => id.padEnd(columnWidth)).join('')}`.trimEnd();
   const rows = ids.map((row) => {
     const cells = ids.map((column) => (row === column ? '.' : cell(lookup.get(`${row}\0${column}`))).padEnd(columnWidth));
     return `${row.padEnd(labelWidth)}  ${cells.join('')}`.trimEnd();
@@ -26,13 +44,17 @@ function grid(stage: StageResult): string[] {
   return [header, ...rows];
 }
 
-const pairName = (r: ProbeResult): string => `${r.from} <-> ${r.to}`;
+const pairName = (r: ProbeResult, family: Family): string => inFamily(`${r.from} <-> ${r.to}`, family);
+
+/** Every result of the stage, each with its name in the report. */
+const namedResults = (stage: StageResult): { name: string; result: ProbeResult }[] =>
+  byFamily(stage).flatMap(({ family, results }) => results.map((result) => ({ name: pairName(result, family), result })));
 
 function changes(previous: StageResult, current: StageResult): string[] {
-  const before = new Map(previous.results.map((r) => [pairName(r), r.actual]));
-  return current.results
-    .filter((r) => before.has(pairName(r)) && before.get(pairName(r)) !== r.actual)
-    .map((r) => `  ${pairName(r)}: ${r.actual ? 'now reach each other' : 'no longer reach each other'} (${r.reason})`);
+  const before = new Map(namedResults(previous).map(({ name, result }) => [name, result.actual]));
+  return namedResults(current)
+    .filter(({ name, result }) => before.has(name) && before.get(name) !== result.actual)
+    .map(({ name, result }) => `  ${name}: ${result.actual ? 'now reach each other' : 'no longer reach each other'} (${result.reason})`);
 }
 
 /** The watched endpoints' longest outages (exact figures only with timings: they differ between runs), then each one over the limit. */
@@ -40,19 +62,20 @@ function outageLines(stage: StageResult, timings: boolean): string[] {
   if (stage.outages.length === 0) return [];
   const watcher = `LAN neighbour pinging ${1 / WATCH_INTERVAL_SECONDS} times a second`;
   const longest = [...stage.outages].sort((a, b) => b.longestSeconds - a.longestSeconds)[0];
+  const named = (outage: Outage): string => inFamily(outage.endpoint, familyOf(outage.ip));
   const figures =
     stage.outages.length > MAX_GRID_ENDPOINTS
-      ? `${longest?.endpoint ?? ''} ${longest?.longestSeconds.toFixed(1) ?? ''} s, the longest of ${stage.outages.length} endpoints`
-      : stage.outages.map((outage) => `${outage.endpoint} ${outage.longestSeconds.toFixed(1)} s`).join(', ');
+      ? `${longest === undefined ? '' : named(longest)} ${longest?.longestSeconds.toFixed(1) ?? ''} s, the longest of ${new Set(stage.outages.map((outage) => outage.endpoint)).size} endpoints`
+      : stage.outages.map((outage) => `${named(outage)} ${outage.longestSeconds.toFixed(1)} s`).join(', ');
   const over = stage.outages.filter(isOutage);
   const summary = timings
     ? `${watcher}, longest outage: ${figures}`
-    : `${watcher}: ${over.length === 0 ? 'no' : over.length} outage${over.length === 1 ? '' : 's'} over ${MAX_OUTAGE_SECONDS} s among ${stage.outages.map((outage) => outage.endpoint).join(', ')}`;
+    : `${watcher}: ${over.length === 0 ? 'no' : over.length} outage${over.length === 1 ? '' : 's'} over ${MAX_OUTAGE_SECONDS} s among ${stage.outages.map(named).join(', ')}`;
   return [
     summary,
     ...over.map(
       (outage) =>
-        `  OUTAGE ${outage.endpoint}: ${outage.longestSeconds.toFixed(1)} s without an answer during stage ${stage.name}${outage.silentAtEnd ? ' (still none when the lab stopped watching)' : ''}`,
+        `  OUTAGE ${named(outage)}: ${outage.longestSeconds.toFixed(1)} s without an answer during stage ${stage.name}${outage.silentAtEnd ? ' (still none when the lab stopped watching)' : ''}`,
     ),
   ];
 }
@@ -67,16 +90,27 @@ export function formatStage(stage: StageResult, index: number, total: number, pr
       ...outageLines(stage, timings),
     ];
   }
-  if (stage.endpoints.length <= MAX_GRID_ENDPOINTS) lines.push(...grid(stage).map((row) => `  ${row}`));
-  else lines.push(`  (${stage.endpoints.length} endpoints: too many for a grid; --json has every pair)`);
+  const families = byFamily(stage);
+  const dualStack = families.length > 1;
+  for (const matrix of families) {
+    const corner = dualStack ? `IPv${matrix.family}` : '';
+    if (matrix.ids.length <= MAX_GRID_ENDPOINTS) lines.push(...grid(matrix, corner).map((row) => `  ${row}`));
+    else lines.push(`  (${inFamily(`${matrix.ids.length} endpoints`, matrix.family)}: too many for a grid; --json has every pair)`);
+  }
   if (previous) {
     const changed = changes(previous, stage);
     lines.push(changed.length > 0 ? 'Changed since the previous stage:' : 'Nothing changed since the previous stage.', ...changed);
   }
-  const unexpected = stage.results.filter((r) => !r.asExpected);
-  lines.push(...unexpected.map((r) => `  UNEXPECTED ${pairName(r)}: ${r.actual ? 'reach' : 'no reach'}, expected ${r.reach ? 'reach' : 'no reach'} (${r.reason})`));
+  const all = namedResults(stage);
+  const unexpected = all.filter(({ result }) => !result.asExpected);
+  lines.push(
+    ...unexpected.map(
+      ({ name, result: r }) => `  UNEXPECTED ${name}: ${r.actual ? 'reach' : 'no reach'}, expected ${r.reach ? 'reach' : 'no reach'} (${r.reason})`,
+    ),
+  );
   const timing = timings ? ` (build ${stage.seconds.build.toFixed(2)}s, apply ${stage.seconds.apply.toFixed(2)}s, probe ${stage.seconds.probe.toFixed(2)}s)` : '';
-  lines.push(`${stage.results.length} pairs: ${stage.results.length - unexpected.length} as expected, ${unexpected.length} unexpected${timing}`);
+  const perFamily = dualStack ? ` (${families.map(({ family, results }) => `${results.length} IPv${family}`).join(', ')})` : '';
+  lines.push(`${all.length} pairs${perFamily}: ${all.length - unexpected.length} as expected, ${unexpected.length} unexpected${timing}`);
   return [...lines, ...outageLines(stage, timings)];
 }
 

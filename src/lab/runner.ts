@@ -8,12 +8,14 @@ import type { Config } from '../config/schema.js';
 import { buildPlan } from '../plan/plan.js';
 import { renderConfig } from '../pipeline.js';
 import { sha256 } from '../output/assemble.js';
-import { expectReachability, reachableFromWatcher, type Expectation } from './expect.js';
-import { EmulatedLab, type ProbeResult } from './emulated-lab.js';
+import { familyOf } from '../ip.js';
+import { endpointsOfFamily, expectReachability, reachableFromWatcher, type Expectation } from './expect.js';
+import { inFamily } from './report.js';
+import { EmulatedLab, type ProbeResult, type WatchTarget } from './emulated-lab.js';
 import { isOutage, type Outage } from './outages.js';
 import { DEFAULT_PROFILE, PROFILES, type ProfileName } from './profiles.js';
 import { labBaseline, labStages, type Stage } from './stages.js';
-import { stageTopology, type Endpoint, type Topology } from './topology.js';
+import { addressOf, stageTopology, type Topology } from './topology.js';
 
 export { listLabs, removeLab, type ProbeResult } from './emulated-lab.js';
 
@@ -44,10 +46,16 @@ export interface ScriptRun {
 export interface StageResult {
   name: string;
   description: string;
-  endpoints: { id: string; ip: string }[];
+  endpoints: { id: string; ip: string; ip6?: string }[];
   scripts: ScriptRun[];
+  /** The IPv4 matrix. */
   results: ProbeResult[];
-  /** Per endpoint the LAN neighbour watched (reachable from the LAN before and after this stage), its longest outage. */
+  /** Dual stack: the IPv6 matrix, of the endpoints with an IPv6 address. */
+  results6?: ProbeResult[];
+  /**
+   * Per endpoint the LAN neighbour watched (reachable from the LAN before and after this stage), its longest outage;
+   * in dual stack once per family, the IPv6 one at the endpoint's IPv6 address.
+   */
   outages: Outage[];
   /** build: the lab (first stage) and the stage's scripts put in place. */
   seconds: { build: number; apply: number; probe: number };
@@ -59,7 +67,7 @@ export interface LabResult {
   prefix: string;
   /** Each node's profile. */
   profiles: Record<string, ProfileName>;
-  /** The LAN neighbour's addresses; none when the LAN subnets have no free address. */
+  /** The LAN neighbour's addresses (IPv4 first); none when the LAN subnets have no free address. */
   watcher: string[];
   stages: StageResult[];
   /** Stages not run because an earlier stage's script failed, as an operator stops a rollout. */
@@ -106,11 +114,19 @@ const WATCH_TAIL_SECONDS = 3;
 /** Long enough to see the whole of an outage that lasts as long as a stale ARP entry (the issue measured 37-52 s). */
 const WATCH_RECOVERY_SECONDS = 60;
 
-/** The endpoints a LAN neighbour can ping both before and after the stage: an endpoint not yet up is not watched. */
-function watchedEndpoints(before: Topology, after: Topology): Endpoint[] {
-  const reachableBefore = new Set(reachableFromWatcher(before).map((endpoint) => endpoint.id));
-  return reachableFromWatcher(after).filter((endpoint) => reachableBefore.has(endpoint.id));
+/**
+ * What a LAN neighbour can ping both before and after the stage, in each family: an endpoint not yet up is not
+ * watched. IPv4 first.
+ */
+function watchTargets(before: Topology, after: Topology): WatchTarget[] {
+  return after.families.flatMap((family) => {
+    const reachableBefore = new Set(reachableFromWatcher(before, family).map((endpoint) => endpoint.id));
+    return reachableFromWatcher(after, family)
+      .filter((endpoint) => reachableBefore.has(endpoint.id))
+      .map((endpoint) => ({ id: endpoint.id, ip: addressOf(endpoint, family) ?? '' }));
+  });
 }
+
 
 async function runStage(lab: EmulatedLab, stage: Stage, before: Topology, started: bigint, options: LabOptions): Promise<{ result: StageResult; topology: Topology }> {
   const rendered = renderConfig(stage.config, options.configSha256);
@@ -119,15 +135,16 @@ async function runStage(lab: EmulatedLab, stage: Stage, before: Topology, starte
   const result: StageResult = {
     name: stage.name,
     description: stage.description,
-    endpoints: topology.endpoints.map(({ id, ip }) => ({ id, ip })),
+    endpoints: topology.endpoints.map(({ id, ip, ip6 }) => ({ id, ip, ...(ip6 !== undefined && { ip6 }) })),
     scripts: [],
     results: [],
     outages: [],
     seconds: { build: seconds(started), apply: 0, probe: 0 },
   };
-  const watched = watchedEndpoints(before, topology);
+  const watched = watchTargets(before, topology);
   if (topology.watcher && watched.length > 0) {
-    options.progress(`a LAN neighbour at ${topology.watcher.ip} pings ${watched.map((endpoint) => endpoint.id).join(', ')} ten times a second`);
+    const named = watched.map((target) => inFamily(target.id, familyOf(target.ip)));
+    options.progress(`a LAN neighbour at ${topology.watcher.ip} pings ${named.join(', ')} ten times a second`);
   }
   const watch = lab.watch(watched);
   try {
@@ -145,10 +162,15 @@ async function runStage(lab: EmulatedLab, stage: Stage, before: Topology, starte
     const failed = result.scripts.filter((run) => run.status !== 0);
     for (const run of failed) options.progress(`${run.node}.sh apply failed with exit ${String(run.status)}:\n${run.output}`);
     if (failed.length === 0) {
-      const expectations = applyOverrides(expectReachability(topology), options.overrides);
       start = process.hrtime.bigint();
-      options.progress(`probing ${expectations.length} pairs among ${topology.endpoints.length} endpoints`);
-      result.results = await lab.probe(expectations);
+      for (const family of topology.families) {
+        const expectations = applyOverrides(expectReachability(topology, family), options.overrides);
+        const among = endpointsOfFamily(topology.endpoints, family).length;
+        options.progress(`probing ${inFamily(`${expectations.length} pairs among ${among} endpoints`, family)}`);
+        const results = await lab.probe(expectations, family);
+        if (family === 4) result.results = results;
+        else result.results6 = results;
+      }
       result.seconds.probe = seconds(start);
     }
     await sleep(Math.max(0, applied + WATCH_TAIL_SECONDS * 1000 - Date.now()));
@@ -160,7 +182,7 @@ async function runStage(lab: EmulatedLab, stage: Stage, before: Topology, starte
 }
 
 const stageOk = (stage: StageResult): boolean =>
-  stage.scripts.every((run) => run.status === 0) && stage.results.every((r) => r.asExpected) && !stage.outages.some(isOutage);
+  stage.scripts.every((run) => run.status === 0) && [...stage.results, ...(stage.results6 ?? [])].every((r) => r.asExpected) && !stage.outages.some(isOutage);
 
 export async function runLab(config: Config, options: LabOptions): Promise<LabResult> {
   const profiles = Object.fromEntries(Object.keys(config.nodes).map((node) => [node, options.profiles[node] ?? DEFAULT_PROFILE]));

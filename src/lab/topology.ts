@@ -1,9 +1,9 @@
 // buildTopology: a Plan -> the emulated LAN that rehearses it: one switch, one gateway router, one outside client,
-// one LAN neighbour that watches, one emulated machine per node, and every endpoint that can be pinged. Pure data;
-// the runner makes it real.
+// one LAN neighbour that watches, one emulated machine per node, and every endpoint that can be pinged, in IPv4 and,
+// when the config has any IPv6, in IPv6 too. Pure data; the runner makes it real.
 import type { MacvlanMode } from '../config/rules.js';
 import type { NodePlan, Plan, RoutePlan } from '../plan/plan.js';
-import { highestFreeHost, hostOf, isInSubnet, networkOf } from '../ipv4.js';
+import { familyOf, highestFreeHost, hostOf, isInSubnet, isLinkLocal6, networkOf, type Family } from '../ip.js';
 import { DEFAULT_PROFILE, type ProfileName } from './profiles.js';
 
 /** How an endpoint's frames meet the LAN. */
@@ -21,12 +21,21 @@ export interface Endpoint {
   netns?: string;
   /** The address others ping. */
   ip: string;
-  /** Interface addresses with prefix: they give the connected subnets. */
+  /** Dual stack: the IPv6 address others ping. */
+  ip6?: string;
+  /** Interface addresses with prefix, of both families: they give the connected subnets. */
   addresses: string[];
+  /** Routes of both families. */
   routes: RoutePlan[];
   defaultVia?: string;
+  defaultVia6?: string;
   attachment: Attachment;
 }
+
+/** The address others ping in a family, if the endpoint has one. */
+export const addressOf = (endpoint: Endpoint, family: Family): string | undefined => (family === 4 ? endpoint.ip : endpoint.ip6);
+
+export const defaultViaOf = (endpoint: Endpoint, family: Family): string | undefined => (family === 4 ? endpoint.defaultVia : endpoint.defaultVia6);
 
 export interface LabNode {
   name: string;
@@ -36,45 +45,109 @@ export interface LabNode {
   mtu: number;
   hostAddress: string;
   gateway?: string;
+  hostAddress6?: string;
+  gateway6?: string;
   profile: ProfileName;
+}
+
+interface OutsideSubnet {
+  subnet: string;
+  gatewayAddress: string;
+  clientAddress: string;
 }
 
 export interface Topology {
   prefix: string;
   nodes: LabNode[];
-  /** Addresses the gateway router owns on the LAN, with prefix. */
+  /** The families the matrix probes: 4, and 6 when the config has any IPv6 address. */
+  families: Family[];
+  /** Addresses the gateway router owns on the LAN, with prefix: the IPv4 ones first. */
   gatewayLanAddresses: string[];
-  outside: { subnet: string; gatewayAddress: string; clientAddress: string };
+  outside: OutsideSubnet;
+  /** Dual stack: the outside subnet's IPv6 side. */
+  outside6?: OutsideSubnet;
   /** What the matrix probes; the watcher is not one of them. */
   endpoints: Endpoint[];
   /** A LAN neighbour on the switch, at addresses the config does not use; absent when its subnets have none free. */
   watcher?: Endpoint;
 }
 
-const OUTSIDE_CANDIDATES = [
+const OUTSIDE_CANDIDATES: OutsideSubnet[] = [
   { subnet: '10.8.0.0/16', gatewayAddress: '10.8.0.1/16', clientAddress: '10.8.0.241/16' },
   { subnet: '198.18.0.0/24', gatewayAddress: '198.18.0.1/24', clientAddress: '198.18.0.241/24' },
   { subnet: '100.127.255.0/24', gatewayAddress: '100.127.255.1/24', clientAddress: '100.127.255.241/24' },
 ];
 
+// Documentation prefixes (RFC 3849, RFC 9637), as the IPv4 ones above are documentation or benchmarking ranges.
+const OUTSIDE_CANDIDATES6: OutsideSubnet[] = [
+  { subnet: '2001:db8:ffff::/64', gatewayAddress: '2001:db8:ffff::1/64', clientAddress: '2001:db8:ffff::241/64' },
+  { subnet: '3fff:ffff::/64', gatewayAddress: '3fff:ffff::1/64', clientAddress: '3fff:ffff::241/64' },
+];
+
+/** The prefix a link-local gateway has on the gateway router's LAN interface. */
+const LINK_LOCAL_PREFIX = 64;
+
 const overlaps = (a: string, b: string): boolean => isInSubnet(hostOf(networkOf(a)), b) || isInSubnet(hostOf(networkOf(b)), a);
+
+const defined = <T>(values: (T | undefined)[]): T[] => values.filter((value): value is T => value !== undefined);
 
 function usedSubnets(plan: Plan): string[] {
   return plan.nodes.flatMap((node) => [
-    node.hostAddress,
-    ...node.namespaces.flatMap((ns) => [ns.address, ...ns.routes.map((route) => route.to)]),
+    ...defined([node.hostAddress, node.hostAddress6]),
+    ...node.namespaces.flatMap((ns) => [...defined([ns.address, ns.address6]), ...ns.routes.map((route) => route.to)]),
     ...(node.hostShim?.routes.map((route) => route.to) ?? []),
   ]);
 }
 
-/** The gateway router answers at every gateway address the config names, with the prefix of the subnet it serves. */
+interface ConfigAddress {
+  address: string;
+  gateway?: string;
+  ofHost: boolean;
+}
+
+/** Every host and namespace address of the config, with prefix, each with the gateway of its family. */
+function configAddresses(plan: Plan): ConfigAddress[] {
+  const entry = (ofHost: boolean, address: string | undefined, gateway: string | undefined): ConfigAddress[] =>
+    address === undefined ? [] : [{ address, ofHost, ...(gateway !== undefined && { gateway }) }];
+  return plan.nodes.flatMap((node) => [
+    ...entry(true, node.hostAddress, node.gateway),
+    ...entry(true, node.hostAddress6, node.gateway6),
+    ...node.namespaces.flatMap((ns) => [...entry(false, ns.address, ns.gateway), ...entry(false, ns.address6, ns.gateway6)]),
+  ]);
+}
+
+/** Addresses (without prefix) the config names: of hosts and namespaces, gateways, next hops and probes. */
+function takenAddresses(plan: Plan): Set<string> {
+  return new Set([
+    ...configAddresses(plan).flatMap(({ address, gateway }) => [hostOf(address), ...defined([gateway])]),
+    ...plan.nodes.flatMap((node) => [
+      ...node.namespaces.flatMap((ns) => ns.routes.map((route) => route.via)),
+      ...(node.hostShim ? [...node.hostShim.routes.map((route) => route.via), ...node.hostShim.probes] : []),
+    ]),
+  ]);
+}
+
+/**
+ * The gateway router answers at every gateway address the config names, with the prefix of the subnet it serves
+ * (a host's, where a host and a namespace share a gateway; the IPv4 ones first). A link-local IPv6 gateway is one more address on its LAN interface; the router then also
+ * takes a free address in each subnet it serves that way, as a real one has, to route into it and be pinged there.
+ */
 function gatewayLanAddresses(plan: Plan): string[] {
   const byAddress = new Map<string, string>();
-  for (const node of plan.nodes) {
-    if (node.gateway) byAddress.set(node.gateway, `${node.gateway}/${node.hostAddress.split('/')[1] ?? '32'}`);
-    for (const ns of node.namespaces) {
-      if (ns.gateway && !byAddress.has(ns.gateway)) byAddress.set(ns.gateway, `${ns.gateway}/${ns.address.split('/')[1] ?? '32'}`);
-    }
+  const servedThroughLinkLocal: string[] = [];
+  const addresses = configAddresses(plan);
+  for (const { address, gateway, ofHost } of [...addresses.filter((a) => familyOf(a.address) === 4), ...addresses.filter((a) => familyOf(a.address) === 6)]) {
+    if (gateway === undefined || (!ofHost && byAddress.has(gateway))) continue;
+    if (isLinkLocal6(gateway)) servedThroughLinkLocal.push(networkOf(address));
+    byAddress.set(gateway, `${gateway}/${isLinkLocal6(gateway) ? LINK_LOCAL_PREFIX : (address.split('/')[1] ?? '32')}`);
+  }
+  const taken = new Set([...takenAddresses(plan), ...byAddress.keys()]);
+  for (const subnet of new Set(servedThroughLinkLocal)) {
+    if ([...byAddress.values()].some((cidr) => isInSubnet(hostOf(cidr), subnet))) continue;
+    const free = highestFreeHost(subnet, taken);
+    if (free === undefined) continue;
+    taken.add(free);
+    byAddress.set(free, `${free}/${subnet.split('/')[1] ?? ''}`);
   }
   return [...byAddress.values()];
 }
@@ -86,9 +159,11 @@ function nodeEndpoints(node: NodePlan): Endpoint[] {
     kind: 'host',
     node: node.name,
     ip: node.hostIp,
-    addresses: [node.hostAddress],
+    ...(node.hostAddress6 !== undefined && { ip6: hostOf(node.hostAddress6) }),
+    addresses: defined([node.hostAddress, node.hostAddress6]),
     routes: shim?.routes ?? [],
     ...(node.gateway !== undefined && { defaultVia: node.gateway }),
+    ...(node.gateway6 !== undefined && { defaultVia6: node.gateway6 }),
     attachment: shim
       ? { kind: 'macvlan', node: node.name, mode: shim.mode, sourceMacs: [], ...(shim.mac !== undefined && { mac: shim.mac }) }
       : { kind: 'parent', node: node.name },
@@ -100,9 +175,11 @@ function nodeEndpoints(node: NodePlan): Endpoint[] {
       node: node.name,
       netns: ns.name,
       ip: hostOf(ns.address),
-      addresses: [ns.address],
+      ...(ns.address6 !== undefined && { ip6: hostOf(ns.address6) }),
+      addresses: defined([ns.address, ns.address6]),
       routes: ns.routes,
       ...(ns.gateway !== undefined && { defaultVia: ns.gateway }),
+      ...(ns.gateway6 !== undefined && { defaultVia6: ns.gateway6 }),
       attachment: { kind: 'macvlan', node: node.name, mode: ns.mode, sourceMacs: ns.sourceMacs, ...(ns.mac !== undefined && { mac: ns.mac }) },
     }),
   );
@@ -110,21 +187,16 @@ function nodeEndpoints(node: NodePlan): Endpoint[] {
 }
 
 /**
- * One address in each LAN subnet (the widest, where subnets nest) that nothing in the config uses: the highest free
- * host address, so that a neighbour there never takes an address a node, namespace, gateway or route names.
+ * One address in each LAN subnet (the widest, where subnets nest; IPv4 first, never link-local) that nothing in the
+ * config uses: the highest free host address, so that a neighbour there never takes an address a node, namespace,
+ * gateway or route names.
  */
 function watcherAddresses(plan: Plan, lanAddresses: string[]): string[] {
-  const connected = [...lanAddresses, ...plan.nodes.flatMap((node) => [node.hostAddress, ...node.namespaces.map((ns) => ns.address)])];
-  const subnets = [...new Set(connected.map(networkOf))];
+  const connected = [...lanAddresses, ...configAddresses(plan).map(({ address }) => address)].filter((cidr) => !isLinkLocal6(hostOf(cidr)));
+  const subnets = [...new Set(connected.map(networkOf))].sort((a, b) => familyOf(a) - familyOf(b));
   const prefixOf = (cidr: string): number => Number(cidr.split('/')[1]);
   const widest = subnets.filter((subnet) => !subnets.some((other) => prefixOf(other) < prefixOf(subnet) && isInSubnet(hostOf(subnet), other)));
-  const taken = new Set([
-    ...connected.map(hostOf),
-    ...plan.nodes.flatMap((node) => [
-      ...node.namespaces.flatMap((ns) => ns.routes.map((route) => route.via)),
-      ...(node.hostShim ? [...node.hostShim.routes.map((route) => route.via), ...node.hostShim.probes] : []),
-    ]),
-  ]);
+  const taken = new Set([...connected.map(hostOf), ...takenAddresses(plan)]);
   return widest.flatMap((subnet) => {
     const free = highestFreeHost(subnet, taken);
     return free === undefined ? [] : [`${free}/${prefixOf(subnet)}`];
@@ -133,10 +205,22 @@ function watcherAddresses(plan: Plan, lanAddresses: string[]): string[] {
 
 const endpointsOf = (plan: Plan, lab: { gateway: Endpoint; client: Endpoint }): Endpoint[] => [...plan.nodes.flatMap(nodeEndpoints), lab.gateway, lab.client];
 
+function outsideSubnet(candidates: OutsideSubnet[], used: string[], family: string): OutsideSubnet {
+  const outside = candidates.find((candidate) => !used.some((subnet) => overlaps(subnet, candidate.subnet)));
+  if (!outside) throw new Error(`the config uses every ${family} subnet the lab could put its outside client in`);
+  return outside;
+}
+
+/** The one address of a family among addresses with prefix (the first, if there were more). */
+const hostOfFamily = (addresses: string[], family: Family): string | undefined => {
+  const found = addresses.find((cidr) => familyOf(cidr) === family && !isLinkLocal6(hostOf(cidr)));
+  return found === undefined ? undefined : hostOf(found);
+};
+
 export function buildTopology(plan: Plan, prefix: string, profiles: Record<string, ProfileName> = {}): Topology {
   const used = usedSubnets(plan);
-  const outside = OUTSIDE_CANDIDATES.find((candidate) => !used.some((subnet) => overlaps(subnet, candidate.subnet)));
-  if (!outside) throw new Error('the config uses every subnet the lab could put its outside client in');
+  const outside = outsideSubnet(OUTSIDE_CANDIDATES, used, 'IPv4');
+  const outside6 = plan.nodes.some((node) => node.ipv6) ? outsideSubnet(OUTSIDE_CANDIDATES6, used, 'IPv6') : undefined;
   const lanAddresses = gatewayLanAddresses(plan);
   const nodes = plan.nodes.map(
     (node, i): LabNode => ({
@@ -146,6 +230,8 @@ export function buildTopology(plan: Plan, prefix: string, profiles: Record<strin
       mtu: Math.max(1500, ...node.namespaces.map((ns) => ns.mtu ?? 0), node.hostShim?.mtu ?? 0),
       hostAddress: node.hostAddress,
       ...(node.gateway !== undefined && { gateway: node.gateway }),
+      ...(node.hostAddress6 !== undefined && { hostAddress6: node.hostAddress6 }),
+      ...(node.gateway6 !== undefined && { gateway6: node.gateway6 }),
       profile: profiles[node.name] ?? DEFAULT_PROFILE,
     }),
   );
@@ -153,7 +239,8 @@ export function buildTopology(plan: Plan, prefix: string, profiles: Record<strin
     id: 'gateway',
     kind: 'gateway',
     ip: hostOf(lanAddresses[0] ?? outside.gatewayAddress),
-    addresses: [...lanAddresses, outside.gatewayAddress],
+    ...(outside6 !== undefined && { ip6: hostOfFamily([...lanAddresses, outside6.gatewayAddress], 6) }),
+    addresses: [...lanAddresses, outside.gatewayAddress, ...defined([outside6?.gatewayAddress])],
     routes: [],
     attachment: { kind: 'lan' },
   };
@@ -161,19 +248,26 @@ export function buildTopology(plan: Plan, prefix: string, profiles: Record<strin
     id: 'client',
     kind: 'client',
     ip: hostOf(outside.clientAddress),
-    addresses: [outside.clientAddress],
+    ...(outside6 !== undefined && { ip6: hostOf(outside6.clientAddress), defaultVia6: hostOf(outside6.gatewayAddress) }),
+    addresses: [outside.clientAddress, ...defined([outside6?.clientAddress])],
     routes: [],
     defaultVia: hostOf(outside.gatewayAddress),
     attachment: { kind: 'outside' },
   };
   const watching = watcherAddresses(plan, lanAddresses);
+  const watcherIp = hostOfFamily(watching, 4);
+  const watcherIp6 = hostOfFamily(watching, 6);
   const watcher: Endpoint | undefined =
-    watching.length === 0 ? undefined : { id: 'watcher', kind: 'watcher', ip: hostOf(watching[0] ?? ''), addresses: watching, routes: [], attachment: { kind: 'lan' } };
+    watcherIp === undefined
+      ? undefined
+      : { id: 'watcher', kind: 'watcher', ip: watcherIp, ...(watcherIp6 !== undefined && { ip6: watcherIp6 }), addresses: watching, routes: [], attachment: { kind: 'lan' } };
   return {
     prefix,
     nodes,
+    families: outside6 === undefined ? [4] : [4, 6],
     gatewayLanAddresses: lanAddresses,
     outside,
+    ...(outside6 !== undefined && { outside6 }),
     endpoints: endpointsOf(plan, { gateway, client }),
     ...(watcher !== undefined && { watcher }),
   };

@@ -6,12 +6,14 @@ import {
   namespaceMacOwner,
   namespaceMode,
   namespaceMtu,
+  namespaceNodad,
   parentPromisc,
   resolveMac,
   shimMacOwner,
   shimMode,
 } from '../config/inherit.js';
-import { hostOf, networkOf } from '../ipv4.js';
+import { canonicalCidr, familyOf, hostOf, networkOf } from '../ip.js';
+import { ipv4Of, ofFamily } from '../config/families.js';
 
 export interface RoutePlan {
   to: string;
@@ -27,8 +29,15 @@ interface MacvlanPlan {
 
 export interface NamespacePlan extends MacvlanPlan {
   name: string;
+  /** The IPv4 address, which every namespace has. */
   address: string;
   gateway?: string;
+  /** Dual stack: the IPv6 address and gateway. */
+  address6?: string;
+  gateway6?: string;
+  /** Add the IPv6 address without duplicate address detection (`nodad`) instead of waiting for it. */
+  nodad?: boolean;
+  /** Routes of both families; each route's `to` and `via` are of one. */
   routes: RoutePlan[];
   sourceMacs: string[];
 }
@@ -37,6 +46,9 @@ export interface HostShimPlan extends MacvlanPlan {
   /** The host's connected subnet, re-added on the shim by the migration. */
   subnet: string;
   gateway: string;
+  /** Dual stack: the host's IPv6 subnet and gateway, moved with the IPv4 ones. */
+  subnet6?: string;
+  gateway6?: string;
   routes: RoutePlan[];
   probes: string[];
   confirmTimeout?: number;
@@ -68,6 +80,11 @@ export interface NodePlan {
   hostAddress: string;
   hostIp: string;
   gateway?: string;
+  /** Dual stack: the host's IPv6 address on the parent, and its IPv6 gateway. */
+  hostAddress6?: string;
+  gateway6?: string;
+  /** Anything of IPv6 on this node: the script then reads and sets up both families. */
+  ipv6: boolean;
   promisc: boolean;
   namespaces: NamespacePlan[];
   hostShim?: HostShimPlan;
@@ -78,6 +95,11 @@ export interface NodePlan {
 export interface Plan {
   nodes: NodePlan[];
 }
+
+/** IPv6 values in the one spelling `ip` prints them in, so that the script finds them in its output; IPv4 as written. */
+const spelled = (value: string): string => (familyOf(value) === 6 ? canonicalCidr(value) : value);
+const spelledOptional = (value: string | undefined): string | undefined => (value === undefined ? undefined : spelled(value));
+const spelledRoutes = (routes: RoutePlan[] | undefined): RoutePlan[] => (routes ?? []).map((route) => ({ to: spelled(route.to), via: spelled(route.via) }));
 
 function withOptional<T extends object>(base: T, optional: Record<string, unknown>): T {
   const defined = Object.entries(optional).filter(([, value]) => value !== undefined);
@@ -91,28 +113,45 @@ function planNode(config: Config, name: string, node: NodeConfig): NodePlan {
         name: nsName,
         interface: ns.interface,
         mode: namespaceMode(config, node, ns),
-        address: ns.address,
-        routes: ns.routes ?? [],
+        address: ipv4Of(ns.address),
+        routes: spelledRoutes(ns.routes),
         sourceMacs: (ns.sourceMacs ?? []).map((mac) => mac.toLowerCase()),
       },
-      { mtu: namespaceMtu(config, node, ns), mac: resolveMac(name, namespaceMacOwner(nsName), ns.mac), gateway: ns.gateway },
+      {
+        mtu: namespaceMtu(config, node, ns),
+        mac: resolveMac(name, namespaceMacOwner(nsName), ns.mac),
+        gateway: ofFamily(ns.gateway, 4),
+        address6: spelledOptional(ofFamily(ns.address, 6)),
+        gateway6: spelledOptional(ofFamily(ns.gateway, 6)),
+        nodad: ofFamily(ns.address, 6) !== undefined && namespaceNodad(config, node, ns) ? true : undefined,
+      },
     ),
   );
 
   const shim = node.hostShim;
-  // Validation guarantees a gateway whenever there is a host shim.
+  const hostAddress = ipv4Of(node.address);
+  const gateway = ofFamily(node.gateway, 4);
+  const hostAddress6 = spelledOptional(ofFamily(node.address, 6));
+  const gateway6 = spelledOptional(ofFamily(node.gateway, 6));
+  // Validation guarantees an IPv4 gateway whenever there is a host shim.
   const hostShim: HostShimPlan | undefined =
-    shim && node.gateway !== undefined
+    shim && gateway !== undefined
       ? withOptional(
           {
             interface: shim.interface,
             mode: shimMode(shim),
-            subnet: networkOf(node.address),
-            gateway: node.gateway,
-            routes: shim.routes ?? [],
-            probes: shim.probes ?? [node.gateway],
+            subnet: networkOf(hostAddress),
+            gateway,
+            routes: spelledRoutes(shim.routes),
+            probes: (shim.probes ?? (gateway6 === undefined ? [gateway] : [gateway, gateway6])).map(spelled),
           },
-          { mtu: shim.mtu, mac: resolveMac(name, shimMacOwner(shim), shim.mac), confirmTimeout: shim.confirmTimeout },
+          {
+            mtu: shim.mtu,
+            mac: resolveMac(name, shimMacOwner(shim), shim.mac),
+            confirmTimeout: shim.confirmTimeout,
+            subnet6: hostAddress6 === undefined ? undefined : networkOf(hostAddress6),
+            gateway6,
+          },
         )
       : undefined;
 
@@ -124,7 +163,7 @@ function planNode(config: Config, name: string, node: NodeConfig): NodePlan {
     'move-to-netns': namespaces.length > 0,
     address: namespaces.length > 0,
     'link-up': namespaces.length > 0,
-    routes: namespaces.some((ns) => ns.gateway !== undefined || ns.routes.length > 0),
+    routes: namespaces.some((ns) => ns.gateway !== undefined || ns.gateway6 !== undefined || ns.routes.length > 0),
     'host-shim': hostShim !== undefined,
   };
 
@@ -132,14 +171,15 @@ function planNode(config: Config, name: string, node: NodeConfig): NodePlan {
     {
       name,
       parent: node.parent,
-      hostAddress: node.address,
-      hostIp: hostOf(node.address),
+      hostAddress,
+      hostIp: hostOf(hostAddress),
+      ipv6: hostAddress6 !== undefined || namespaces.some((ns) => ns.address6 !== undefined),
       promisc,
       namespaces,
       steps: STEP_ORDER.filter((id) => present[id]).map((id) => ({ id })),
       install: installPlan(name),
     },
-    { gateway: node.gateway, hostShim },
+    { gateway, hostAddress6, gateway6, hostShim },
   );
 }
 

@@ -94,7 +94,7 @@ describe('macvlan-gen validate', () => {
     expect(JSON.parse(bad.stdout)).toEqual({
       valid: false,
       config: 'bad.json',
-      diagnostics: [{ severity: 'error', path: ['nodes', 'node1'], message: 'missing required key "address" (a string)', line: 1, column: 35 }],
+      diagnostics: [{ severity: 'error', path: ['nodes', 'node1'], message: 'missing required key "address" (a string or a list)', line: 1, column: 35 }],
     });
   });
 

@@ -62,7 +62,7 @@ const SEED = ['shellcheck'];
 // What the tests reach for: shellcheck (lint), ip/ping/arping/nsenter (lab), systemd-analyze, dnsmasq and dhclient
 // (the dhcp profile), Chromium and a CJK font (the docs site in both languages), qemu, mmdebstrap, mke2fs and ssh
 // (the VM bench).
-const TEST = ['shellcheck', 'iproute2', 'iputils-ping', 'iputils-arping', 'util-linux', 'systemd', 'dnsmasq-base', 'isc-dhcp-client', 'chromium', 'fonts-wqy-microhei',
+const TEST = ['shellcheck', 'iproute2', 'iputils-ping', 'iputils-arping', 'util-linux', 'systemd', 'dnsmasq-base', 'isc-dhcp-client', 'radvd', 'chromium', 'fonts-wqy-microhei',
   'qemu-system-x86', 'qemu-utils', 'mmdebstrap', 'e2fsprogs', 'openssh-client'];
 
 describe('scripts/system-packages.sh', () => {

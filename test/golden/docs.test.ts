@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { docsArtifacts, STANDALONE_DOWNLOAD_FILES } from '../../docs/.vitepress/generate.js';
+import { docsArtifacts, DOWNLOADED_EXAMPLES, STANDALONE_DOWNLOAD_FILES } from '../../docs/.vitepress/generate.js';
 import { ROOT } from '../support/cli.js';
 
 const DOCS = path.join(ROOT, 'docs');
@@ -20,7 +20,9 @@ describe('docs', () => {
   it('has every generated artifact current (npm run docs:generate)', () => {
     const artifacts = docsArtifacts();
     for (const [file, content] of artifacts) expect(readFileSync(path.join(ROOT, file), 'utf8'), file).toBe(content);
-    const downloads = readdirSync(path.join(DOCS, 'public', 'downloads', 'seed')).map((name) => `docs/public/downloads/seed/${name}`);
+    const downloads = DOWNLOADED_EXAMPLES.flatMap((example) =>
+      readdirSync(path.join(DOCS, 'public', 'downloads', example)).map((name) => `docs/public/downloads/${example}/${name}`),
+    );
     expect(downloads.sort()).toEqual([...artifacts.keys()].filter((file) => file.startsWith('docs/public/downloads/')).sort());
   });
 

@@ -1,7 +1,7 @@
 // The lab in real network namespaces, under every node profile. Needs root; in CI (root, CI=true) it must run, never skip.
 // All lab runs live in this one file so that no other test creates namespaces while the host is compared.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CLI, EXAMPLES, runCli, tempDir } from '../support/cli.js';
@@ -65,9 +65,10 @@ function expectNoOutage(report: LabResult): void {
 const sysctl = (prefix: string, node: string, file: string): string =>
   execFileSync('nsenter', [`--net=/run/netns/${prefix}-node-${node}`, 'cat', `/proc/sys/net/ipv4/conf/${file}`], { encoding: 'utf8' }).trim();
 
-function pair(stage: StageResult | undefined, a: string, b: string): ProbeResult {
-  const found = stage?.results.find((r) => (r.from === a && r.to === b) || (r.from === b && r.to === a));
-  if (!found) throw new Error(`no probe between ${a} and ${b} in stage ${stage?.name ?? '?'}`);
+function pair(stage: StageResult | undefined, a: string, b: string, family: 4 | 6 = 4): ProbeResult {
+  const results = family === 4 ? stage?.results : stage?.results6;
+  const found = results?.find((r) => (r.from === a && r.to === b) || (r.from === b && r.to === a));
+  if (!found) throw new Error(`no IPv${family} probe between ${a} and ${b} in stage ${stage?.name ?? '?'}`);
   return found;
 }
 
@@ -191,6 +192,64 @@ describe.skipIf(!isRoot)('lab (root: network namespaces)', () => {
       } finally {
         runCli(['lab', 'down', prefix], tempDir('lab'));
       }
+      expect(hostState()).toBe(before);
+    });
+  });
+
+  describe('the dual-stack seed (examples/seed-dual-stack.yaml) reproduces the seed experiment in both families', () => {
+    let dual: LabRun;
+    beforeAll(async () => {
+      dual = await lab([path.join(EXAMPLES, 'seed-dual-stack.yaml')]);
+    }, 180_000);
+
+    it('runs three stages, probes every pair in each family, every pair as the rules predict, and exits 0', () => {
+      expect(dual.report.stages.map((stage) => stage.name)).toEqual(['no-default-routes', 'default-routes', 'host-migrated']);
+      for (const stage of dual.report.stages) {
+        expect(stage.scripts.map((script) => [script.node, script.status])).toEqual([['node1', 0], ['node2', 0]]);
+        expect(stage.endpoints.every((endpoint) => endpoint.ip6 !== undefined)).toBe(true);
+        const pairs = (stage.endpoints.length * (stage.endpoints.length - 1)) / 2;
+        expect([stage.results.length, stage.results6?.length]).toEqual([pairs, pairs]);
+        expect([...stage.results, ...(stage.results6 ?? [])].filter((r) => !r.asExpected)).toEqual([]);
+      }
+      expect(dual.report.ok).toBe(true);
+      expect(dual.status).toBe(0);
+    });
+
+    it('IPv6 gives the seed results that IPv4 gives, stage by stage', () => {
+      const [noRoute, withRoute, migrated] = dual.report.stages;
+      for (const family of [4, 6] as const) {
+        for (const stage of dual.report.stages) {
+          expect(pair(stage, 'node1/ns1', 'node1/ns2', family).actual).toBe(true);
+          expect(pair(stage, 'node1/ns1', 'node2', family).actual).toBe(true);
+          expect(pair(stage, 'node1/ns1', 'node2/ns1', family).actual).toBe(true);
+        }
+        expect([noRoute, withRoute].map((stage) => pair(stage, 'client', 'node1/ns1', family).actual)).toEqual([false, true]);
+        expect([noRoute, withRoute, migrated].map((stage) => pair(stage, 'node1/ns1', 'node1', family).actual)).toEqual([false, false, true]);
+        for (const other of ['gateway', 'node2', 'client']) expect(pair(migrated, 'node1', other, family).actual).toBe(true);
+      }
+    });
+
+    it('ran the committed scripts, and a LAN neighbour watching both families lost no endpoint in any stage', () => {
+      const manifest = JSON.parse(readFileSync(path.join(EXAMPLES, 'out', 'seed-dual-stack', 'manifest.json'), 'utf8')) as { nodes: { name: string; sha256: string }[] };
+      expect(dual.report.stages[2]?.scripts.map((run) => ({ name: run.node, sha256: run.sha256 }))).toEqual(manifest.nodes.map(({ name, sha256 }) => ({ name, sha256 })));
+      expect(dual.report.watcher).toEqual(['192.168.255.254/16', '2001:db8:179:0:ffff:ffff:ffff:ff7f/64']);
+      const watched = (stage: StageResult, family: 4 | 6) => stage.outages.filter((outage) => outage.ip.includes(':') === (family === 6)).map((outage) => outage.endpoint);
+      for (const family of [4, 6] as const) expect(dual.report.stages.map((stage) => watched(stage, family))).toEqual(SEED_WATCHED);
+      for (const stage of dual.report.stages) {
+        for (const outage of stage.outages) expect(outage.longestSeconds, `${outage.endpoint} at ${outage.ip} in ${stage.name}`).toBeLessThanOrEqual(2);
+      }
+      expect(hostState()).toBe(before);
+    });
+
+    it('a link-local IPv6 gateway (fe80::1) routes the namespace to the outside client', async () => {
+      const config = path.join(tempDir('lab'), 'link-local.yaml');
+      writeFileSync(config, readFileSync(path.join(EXAMPLES, 'seed-dual-stack.yaml'), 'utf8').replaceAll('2001:db8:179::1]', 'fe80::1]'));
+      const { status, report } = await lab([config, '--no-stage']);
+      const [stage] = report.stages;
+      expect([...(stage?.results ?? []), ...(stage?.results6 ?? [])].filter((r) => !r.asExpected)).toEqual([]);
+      expect(pair(stage, 'client', 'node1/ns1', 6)).toMatchObject({ actual: true, reason: 'routed through the gateway fe80::1' });
+      expect(pair(stage, 'node1', 'client', 6).actual).toBe(true);
+      expect(status).toBe(0);
       expect(hostState()).toBe(before);
     });
   });

@@ -1,16 +1,18 @@
 // What the LAN sees when node1's host address changes MAC: a neighbour with node1 in its ARP cache (node2, as the
 // operator's jump host would be) must keep reaching it through the migration, a revert, a rollback and teardown,
 // on nodes with rp_filter 0 (Debian), 1 (RHEL family) and 2 (Ubuntu); and fresh ARP resolutions must always get the
-// MAC of the interface that holds the address. Root only; never skipped in CI.
+// MAC of the interface that holds the address. The same for the IPv6 host address of a dual-stack node, with the
+// neighbour's neighbour discovery cache warm. Root only; never skipped in CI.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EmulatedLab } from '../../src/lab/emulated-lab.js';
 import { MAX_OUTAGE_SECONDS } from '../../src/lab/outages.js';
-import { buildLab, configOf, FAST_PROBES, longestOutage, nodeState, SEED_TEXT, withNode1Shim, shellIn } from '../support/lab.js';
+import { buildLab, configOf, FAST_PROBES, longestOutage, nodeState, SEED_DUAL_STACK_TEXT, SEED_TEXT, withNode1Shim, shellIn } from '../support/lab.js';
 
 const isRoot = process.getuid?.() === 0;
 if (process.env['CI'] && !isRoot) throw new Error('CI runs as root: the lab tests must run there, not be skipped');
 
 const HOST = '192.168.179.9';
+const HOST6 = '2001:db8:179::9';
 /** A node without iputils arping: PATH starts with an arping that is another program (Thomas Habets' arping). */
 const NO_IPUTILS_ARPING = (lab: EmulatedLab): Record<string, string> => ({ PATH: `/run/${lab.prefix}/other-arping:/usr/sbin:/usr/bin:/sbin:/bin` });
 
@@ -23,9 +25,9 @@ async function arpSettings(lab: EmulatedLab, dev: string): Promise<string> {
   return shellIn(lab, 'node1', `cd /proc/sys/net/ipv4/conf/${dev} && echo "arp_ignore=$(<arp_ignore) arp_announce=$(<arp_announce)"`);
 }
 
-/** Ten times in a row node2 forgets node1's MAC and asks the LAN again; how many answers came back. */
-async function freshResolutions(lab: EmulatedLab): Promise<number> {
-  const out = await shellIn(lab, 'node2', `n=0; for _ in $(seq 10); do ip neigh flush dev ens160; ping -n -q -c 1 -W 1 ${HOST} >/dev/null 2>&1 && n=$((n + 1)); done; echo $n`);
+/** Ten times in a row node2 forgets node1's MAC and asks the LAN again (ARP, or neighbour discovery for IPv6); how many answers came back. */
+async function freshResolutions(lab: EmulatedLab, address = HOST): Promise<number> {
+  const out = await shellIn(lab, 'node2', `n=0; for _ in $(seq 10); do ip neigh flush dev ens160; ping -n -q -c 1 -W 1 ${address} >/dev/null 2>&1 && n=$((n + 1)); done; echo $n`);
   return Number(out.trim());
 }
 
@@ -124,6 +126,53 @@ describe.skipIf(!isRoot)('the LAN keeps reaching the node when its host address 
       expect(await nodeState(lab, 'node1')).toBe(pristine);
       expect(await arpSettings(lab, 'ens160')).toBe('arp_ignore=0 arp_announce=0\n');
     });
+  });
+});
+
+describe.skipIf(!isRoot)('the LAN keeps reaching the IPv6 host address of a dual-stack node when it changes MAC', () => {
+  let lab: EmulatedLab;
+  beforeAll(async () => {
+    lab = await buildLab(withNode1Shim('      confirmTimeout: 10\n', SEED_DUAL_STACK_TEXT));
+  });
+  afterAll(() => lab.remove());
+
+  /** Where node2 sends to node1's IPv6 host address: the MAC its neighbour cache holds, and the MAC of each of node1's interfaces. */
+  const cachedMac = async (): Promise<string> => (await shellIn(lab, 'node2', `ip -6 neigh show ${HOST6} dev ens160`)).split(' ')[2] ?? '';
+  const macOf = async (dev: string): Promise<string> => (await shellIn(lab, 'node1', `cat /sys/class/net/${dev}/address`)).trim();
+
+  // Each move is announced (an unsolicited neighbour advertisement): node2's cache then holds the MAC of the
+  // interface that has the address, whether or not the old one still happens to deliver to the node.
+  it('the migration: no outage over 2 s, the address announced on mac0, fresh resolutions all answered', async () => {
+    expect(await freshResolutions(lab, HOST6)).toBe(10);
+    const migration = await longestOutage(lab, 'node2', HOST6, async () => {
+      expect((await lab.runScript('node1', ['apply'], FAST_PROBES)).status).toBe(0);
+    });
+    expect(migration).toBeLessThanOrEqual(MAX_OUTAGE_SECONDS);
+    expect(await cachedMac()).toBe(await macOf('mac0'));
+    expect(await freshResolutions(lab, HOST6)).toBe(10);
+  });
+
+  it('a revert without confirm: no outage over 2 s, the address announced on ens160', async () => {
+    const revert = await longestOutage(lab, 'node2', HOST6, async () => {
+      await waitForLog(lab, 'reverted:', 15);
+    });
+    expect(revert).toBeLessThanOrEqual(MAX_OUTAGE_SECONDS);
+    expect(await cachedMac()).toBe(await macOf('ens160'));
+    expect(await freshResolutions(lab, HOST6)).toBe(10);
+  });
+
+  it('apply again after the revert, confirm, then teardown: each announces the address where it goes, no outage over 2 s', async () => {
+    // node2 asks afresh, so it holds the parent's MAC whatever the revert announced.
+    expect(await freshResolutions(lab, HOST6)).toBe(10);
+    expect(await cachedMac()).toBe(await macOf('ens160'));
+    expect((await lab.runScript('node1', ['apply'], FAST_PROBES)).status).toBe(0);
+    expect((await lab.runScript('node1', ['confirm'])).status).toBe(0);
+    expect(await cachedMac()).toBe(await macOf('mac0'));
+    const teardown = await longestOutage(lab, 'node2', HOST6, async () => {
+      expect((await lab.runScript('node1', ['teardown'])).status).toBe(0);
+    });
+    expect(teardown).toBeLessThanOrEqual(MAX_OUTAGE_SECONDS);
+    expect(await cachedMac()).toBe(await macOf('ens160'));
   });
 });
 

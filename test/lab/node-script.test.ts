@@ -407,9 +407,10 @@ ${spaces.join('\n')}
 });
 
 describe.skipIf(!isRoot)('docs transcripts', () => {
-  it('docs/generated/lab/seed holds exactly the transcripts and staged matrices the lab records today (npm run docs:record)', async () => {
-    const recorded = await recordLab(SEED, sha256(SEED_TEXT), () => undefined);
-    const dir = path.join(ROOT, 'docs', 'generated', 'lab', 'seed');
+  it.each(['seed', 'seed-dual-stack'])('docs/generated/lab/%s holds exactly the transcripts and staged matrices the lab records today (npm run docs:record)', async (example) => {
+    const text = readFileSync(path.join(ROOT, 'examples', `${example}.yaml`), 'utf8');
+    const recorded = await recordLab(configOf(text), sha256(text), () => undefined);
+    const dir = path.join(ROOT, 'docs', 'generated', 'lab', example);
     expect(readdirSync(dir).sort()).toEqual(recorded.map((file) => file.name).sort());
     for (const file of recorded) expect(readFileSync(path.join(dir, file.name), 'utf8'), file.name).toBe(file.content);
   });

@@ -8,13 +8,14 @@ import type { Config } from '../../src/config/schema.js';
 import { EXAMPLES } from './cli.js';
 
 export const SEED_TEXT = readFileSync(path.join(EXAMPLES, 'seed.yaml'), 'utf8');
+export const SEED_DUAL_STACK_TEXT = readFileSync(path.join(EXAMPLES, 'seed-dual-stack.yaml'), 'utf8');
 
 export function configOf(text: string): Config {
   return validateText(text, 'test.yaml').config;
 }
 
-/** The seed config with more settings for node1's host shim (YAML lines, indented to sit under hostShim). */
-export const withNode1Shim = (extra: string): Config => configOf(SEED_TEXT.replace('      interface: mac0\n', `      interface: mac0\n${extra}`));
+/** The seed config (or the dual-stack one) with more settings for node1's host shim (YAML lines, indented to sit under hostShim). */
+export const withNode1Shim = (extra: string, seed = SEED_TEXT): Config => configOf(seed.replace('      interface: mac0\n', `      interface: mac0\n${extra}`));
 
 /** Probes that give up after 3 s instead of 30 s, for tests of a migration that must revert. */
 export const FAST_PROBES = { MACVLAN_GEN_PROBE_TIMEOUT: '3' };
@@ -78,12 +79,14 @@ export async function nodeState(lab: EmulatedLab, node: string): Promise<string>
 
 /**
  * The longest time a LAN neighbour goes without an answer from `address` while `action` runs: the neighbour pings
- * ten times a second from a second before until three seconds after, so its ARP cache is warm as on a real LAN.
+ * ten times a second from a second before until three seconds after, so its ARP (or, for an IPv6 address, neighbour
+ * discovery) cache is warm as on a real LAN.
  */
 export async function longestOutage(lab: EmulatedLab, neighbour: string, address: string, action: () => Promise<void>): Promise<number> {
   const output = `/run/${lab.prefix}/outage-${neighbour}-${address}.txt`;
   const pidFile = `${output}.pid`;
-  const pinging = lab.runInNode(neighbour, ['bash', '-c', 'ping -n -D -i 0.1 -W 0.2 -w 300 "$1" >"$2" 2>&1 & echo $! >"$3"; wait', 'outage', address, output, pidFile]);
+  const family = address.includes(':') ? '-6' : '-4';
+  const pinging = lab.runInNode(neighbour, ['bash', '-c', 'ping "$4" -n -D -i 0.1 -W 0.2 -w 300 "$1" >"$2" 2>&1 & echo $! >"$3"; wait', 'outage', address, output, pidFile, family]);
   const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
   await sleep(1000);
   try {

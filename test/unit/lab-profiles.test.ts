@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/errors.js';
-import { highestFreeHost } from '../../src/ipv4.js';
+import { highestFreeHost } from '../../src/ip.js';
 import { validateText } from '../../src/pipeline.js';
 import { buildPlan } from '../../src/plan/plan.js';
 import { dnsmasqConfig, probeCommand, setupScript, watchCommand } from '../../src/lab/commands.js';

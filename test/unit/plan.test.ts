@@ -68,4 +68,34 @@ nodes:
     }
     expect(macs[0]).toBe(deriveMac('n1', 'netns/a'));
   });
+
+  it('plans dual stack: the IPv6 values beside the IPv4 ones, spelt as ip prints them, probes of both gateways', () => {
+    const plan = planOf(`version: 1
+defaults: { nodad: true }
+nodes:
+  n1:
+    parent: eth0
+    address: [10.0.0.2/24, 2001:DB8:1:0::2/64]
+    gateway: [10.0.0.1, 2001:db8:1::1]
+    hostShim: { interface: mac0 }
+    namespaces:
+      a: { interface: m1, address: [10.0.0.3/24, 2001:db8:1::3/64], gateway: [10.0.0.1, FE80::1], routes: [{ to: '2001:db8:0100::/48', via: '2001:db8:1::fe' }] }
+      b: { interface: m2, address: 10.0.0.4/24, nodad: false }
+  n2:
+    parent: eth0
+    address: 10.0.0.5/24
+`);
+    const [n1, n2] = plan.nodes;
+    expect(n1).toMatchObject({ hostAddress: '10.0.0.2/24', hostAddress6: '2001:db8:1::2/64', gateway: '10.0.0.1', gateway6: '2001:db8:1::1', ipv6: true });
+    expect(n1?.hostShim).toMatchObject({ subnet: '10.0.0.0/24', subnet6: '2001:db8:1::/64', gateway6: '2001:db8:1::1', probes: ['10.0.0.1', '2001:db8:1::1'] });
+    expect(n1?.namespaces[0]).toMatchObject({
+      address: '10.0.0.3/24', address6: '2001:db8:1::3/64', gateway: '10.0.0.1', gateway6: 'fe80::1', nodad: true,
+      routes: [{ to: '2001:db8:100::/48', via: '2001:db8:1::fe' }],
+    });
+    // nodad concerns IPv6 addresses only: a namespace without one has none to skip detection for.
+    expect(n1?.namespaces[1]?.address6).toBeUndefined();
+    expect(n1?.namespaces[1]?.nodad).toBeUndefined();
+    expect(n2?.ipv6).toBe(false);
+    expect(n2?.hostAddress6).toBeUndefined();
+  });
 });

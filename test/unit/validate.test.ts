@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { BASE, problemsOf } from '../support/config.js';
+import { renderConfig, validateText } from '../../src/pipeline.js';
+
+const generateFrom = (text: string) => renderConfig(validateText(text, 'test.yaml').config, 'test');
 
 const withNode = (nodeLines: string) => `version: 1\nnodes:\n  node1:\n${nodeLines}`;
 
@@ -19,7 +22,7 @@ describe('validation: one test per rule, asserting message and line:column', () 
     ['unknown key with did-you-mean', BASE.replace('    gateway:', '    gatway:'), 'error: nodes.node1.gatway (line 6:5): unknown key "gatway"; did you mean "gateway"?'],
     ['unknown key without a close match', BASE.replace('version: 1', 'version: 1\ncolour: blue'), 'error: colour (line 2:1): unknown key "colour"; allowed here: $schema, version, defaults, nodes'],
     ['wrong type', BASE.replace('parent: eth0', 'parent: [eth0]'), 'error: nodes.node1.parent (line 4:13): expected a string, got a list'],
-    ['missing required key', withNode('    parent: eth0\n'), 'error: nodes.node1 (line 4:5): missing required key "address" (a string)'],
+    ['missing required key', withNode('    parent: eth0\n'), 'error: nodes.node1 (line 4:5): missing required key "address" (a string or a list)'],
     ['unknown mode', BASE.replace('address: 10.0.0.3/24', 'address: 10.0.0.3/24\n        mode: bridged'), 'error: nodes.node1.namespaces.ns1.mode (line 11:15): the string "bridged" is not allowed; use one of "bridge", "private", "vepa", "passthru", "source"'],
     ['node name not usable as a host name', BASE.replace('  node1:', '  Node_1:'), 'error: nodes.Node_1 (line 3:3): node name "Node_1" is not usable as a host and file name; use lowercase letters, digits and "-", not at the start or end'],
     ['netns name with a slash', BASE.replace('      ns1:', '      ns/1:'), 'error: nodes.node1.namespaces.ns/1 (line 8:7): namespace name: "ns/1" contains "/", which is not allowed; use letters, digits, "_", "." and "-"'],
@@ -40,7 +43,7 @@ describe('validation: one test per rule, asserting message and line:column', () 
     ['route via on-link', BASE.replace('address: 10.0.0.3/24', 'address: 10.0.0.3/24\n        routes: [{ to: 172.16.0.0/12, via: 10.9.0.1 }]'), 'error: nodes.node1.namespaces.ns1.routes[0].via (line 11:44): next hop 10.9.0.1 is not on-link: it must be inside 10.0.0.0/24'],
     ['route destination with host bits', BASE.replace('address: 10.0.0.3/24', 'address: 10.0.0.3/24\n        routes: [{ to: 172.16.0.1/12, via: 10.0.0.1 }]'), 'error: nodes.node1.namespaces.ns1.routes[0].to (line 11:24): "172.16.0.1/12" has host bits set; the network is 172.16.0.0/12'],
     ['duplicate route destination', BASE.replace('address: 10.0.0.3/24', 'address: 10.0.0.3/24\n        routes: [{ to: 172.16.0.0/12, via: 10.0.0.1 }, { to: 172.16.0.0/12, via: 10.0.0.4 }]'), 'error: nodes.node1.namespaces.ns1.routes[1].to (line 11:62): route to 172.16.0.0/12 is already given at nodes.node1.namespaces.ns1.routes.0.to'],
-    ['hostShim needs a node gateway', withNode('    parent: eth0\n    address: 10.0.0.2/24\n    hostShim: { interface: mac0 }\n'), 'error: nodes.node1 (line 4:5): hostShim needs "gateway" on the node: the migration re-adds the default route through it'],
+    ['hostShim needs a node gateway', withNode('    parent: eth0\n    address: 10.0.0.2/24\n    hostShim: { interface: mac0 }\n'), 'error: nodes.node1 (line 4:5): hostShim needs an IPv4 "gateway" on the node: the migration re-adds the default route through it'],
     ['passthru must be the only macvlan on its parent', `${BASE}        mode: passthru\n      ns2:\n        interface: mac2\n        address: 10.0.0.4/24\n`, 'error: nodes.node1.namespaces.ns1.mode (line 11:15): mode "passthru" takes the whole parent eth0, so it must be the only macvlan on it (this node has 2)'],
     ['passthru not with a host shim', BASE.replace('    namespaces:', '    hostShim: { interface: mac0 }\n    namespaces:').concat('        mode: passthru\n'), 'error: nodes.node1.namespaces.ns1.mode (line 12:15): mode "passthru" takes the whole parent eth0, so it must be the only macvlan on it (this node has 2, including the host shim)'],
     ['passthru host shim', BASE.replace('    namespaces:', '    hostShim: { interface: mac0, mode: passthru }\n    namespaces:'), 'error: nodes.node1.hostShim.mode (line 7:40): a host shim cannot use mode "passthru"; use "bridge"'],
@@ -70,6 +73,52 @@ describe('validation: one test per rule, asserting message and line:column', () 
     ['namespace interface is the loopback interface', BASE.replace('interface: mac1', 'interface: lo'), 'error: nodes.node1.namespaces.ns1.interface (line 9:20): "lo" is the loopback interface: every namespace already has one, and macvlan cannot sit on it; choose another name'],
     ['interface named all', BASE.replace('interface: mac1', 'interface: all'), 'error: nodes.node1.namespaces.ns1.interface (line 9:20): "all" is reserved: /proc/sys/net/ipv4/conf/all sets every interface, so the kernel cannot register a device of that name; choose another name'],
     ['shim interface named default', BASE.replace('    namespaces:', '    hostShim: { interface: default }\n    namespaces:'), 'error: nodes.node1.hostShim.interface (line 7:28): "default" is reserved: /proc/sys/net/ipv4/conf/default sets new interfaces, so the kernel cannot register a device of that name; choose another name'],
+  ];
+
+  it.each(cases)('%s', (_rule, text, expected) => {
+    expect(problemsOf(text)).toEqual([expected]);
+  });
+});
+
+describe('validation of dual stack (issue 16): addresses and gateways per family', () => {
+  const DUAL = `version: 1
+nodes:
+  node1:
+    parent: eth0
+    address: [10.0.0.2/24, 2001:db8:1::2/64]
+    gateway: [10.0.0.1, 2001:db8:1::1]
+    namespaces:
+      ns1:
+        interface: mac1
+        address: [10.0.0.3/24, 2001:db8:1::3/64]
+        gateway: [10.0.0.1, fe80::1]
+        routes: [{ to: 2001:db8:100::/48, via: 2001:db8:1::fe }, { to: 172.16.0.0/12, via: 10.0.0.1 }]
+`;
+
+  it('accepts one address and one gateway of each family, a link-local IPv6 gateway and routes of both families', () => {
+    expect(problemsOf(DUAL)).toEqual([]);
+  });
+
+  const cases: [rule: string, text: string, expected: string][] = [
+    ['two addresses of one family', DUAL.replace('[10.0.0.3/24, 2001:db8:1::3/64]', '[10.0.0.3/24, 10.0.0.4/24]').replace('[10.0.0.1, fe80::1]', '10.0.0.1').replace('{ to: 2001:db8:100::/48, via: 2001:db8:1::fe }, ', ''), 'error: nodes.node1.namespaces.ns1.address[1] (line 10:32): a second IPv4 address (10.0.0.4/24 after 10.0.0.3/24); give at most one address of each family'],
+    ['IPv6 only', DUAL.replace('[10.0.0.3/24, 2001:db8:1::3/64]', '2001:db8:1::3/64').replace('[10.0.0.1, fe80::1]', 'fe80::1').replace(', { to: 172.16.0.0/12, via: 10.0.0.1 }', ''), 'error: nodes.node1.namespaces.ns1.address (line 10:18): needs an IPv4 address; an IPv6 address comes in addition to it (dual stack)'],
+    ['more than two addresses', DUAL.replace('[10.0.0.3/24, 2001:db8:1::3/64]', '[10.0.0.3/24, 2001:db8:1::3/64, 2001:db8:1::4/64]'), 'error: nodes.node1.namespaces.ns1.address (line 10:18): must have at most 2 item(s), has 3'],
+    ['an address of the wrong type', DUAL.replace('[10.0.0.3/24, 2001:db8:1::3/64]', '5'), 'error: nodes.node1.namespaces.ns1.address (line 10:18): expected a string or a list, got number 5'],
+    ['an IPv6 address that is not one', DUAL.replace('2001:db8:1::3/64', '2001:db8:1::g/64'), 'error: nodes.node1.namespaces.ns1.address[1] (line 10:32): "2001:db8:1::g/64": "2001:db8:1::g" is not an IPv6 address; write it like 2001:db8::1 (without a %zone)'],
+    ['an IPv6 subnet-router anycast address', DUAL.replace('2001:db8:1::3/64', '2001:db8:1::/64'), 'error: nodes.node1.namespaces.ns1.address[1] (line 10:32): "2001:db8:1::/64" is the subnet-router anycast address of 2001:db8:1::/64; use a host address'],
+    ['an IPv6 address assigned twice, spelt two ways', DUAL.replace('2001:db8:1::3/64', '2001:DB8:1:0::2/64'), 'error: nodes.node1.namespaces.ns1.address[1] (line 10:32): address 2001:DB8:1:0::2 is already assigned at nodes.node1.address.1'],
+    ['two gateways of one family', DUAL.replace('[10.0.0.1, 2001:db8:1::1]', '[10.0.0.1, 10.0.0.254]'), 'error: nodes.node1.gateway[1] (line 6:25): a second IPv4 gateway (10.0.0.254 after 10.0.0.1); give at most one gateway of each family'],
+    ['an IPv6 gateway without an IPv6 address', DUAL.replace('[10.0.0.3/24, 2001:db8:1::3/64]', '10.0.0.3/24').replace('{ to: 2001:db8:100::/48, via: 2001:db8:1::fe }, ', ''), 'error: nodes.node1.namespaces.ns1.gateway[1] (line 11:29): gateway fe80::1 is IPv6, and this interface has no IPv6 address'],
+    ['an IPv6 gateway off-link', DUAL.replace('[10.0.0.1, 2001:db8:1::1]', '[10.0.0.1, 2001:db8:2::1]'), 'error: nodes.node1.gateway[1] (line 6:25): gateway 2001:db8:2::1 is not on-link: it must be inside 2001:db8:1::/64'],
+    ['a gateway that is an assigned IPv6 address', DUAL.replace('[10.0.0.1, 2001:db8:1::1]', '[10.0.0.1, 2001:db8:1::3]'), 'error: nodes.node1.gateway[1] (line 6:25): gateway 2001:db8:1::3 is the address assigned at nodes.node1.namespaces.ns1.address.1; a gateway must be another machine'],
+    ['a route across families', DUAL.replace('via: 2001:db8:1::fe', 'via: 10.0.0.254'), 'error: nodes.node1.namespaces.ns1.routes[0].via (line 12:48): next hop 10.0.0.254 is IPv4, and the destination 2001:db8:100::/48 is IPv6'],
+    ['an IPv6 route next hop off-link', DUAL.replace('via: 2001:db8:1::fe', 'via: 2001:db8:9::fe'), 'error: nodes.node1.namespaces.ns1.routes[0].via (line 12:48): next hop 2001:db8:9::fe is not on-link: it must be inside 2001:db8:1::/64'],
+    ['an IPv6 route destination with host bits', DUAL.replace('to: 2001:db8:100::/48', 'to: 2001:db8:100::1/48'), 'error: nodes.node1.namespaces.ns1.routes[0].to (line 12:24): "2001:db8:100::1/48" has host bits set; the network is 2001:db8:100::/48'],
+    ['an MTU too small for IPv6 on a namespace', DUAL.replace('        interface: mac1\n', '        interface: mac1\n        mtu: 1200\n'), 'error: nodes.node1.namespaces.ns1.mtu (line 10:14): MTU 1200 is below 1280, the least IPv6 works with: the kernel turns IPv6 off on mac1, and its IPv6 address could not be set. Raise the MTU, or give it no IPv6 address'],
+    ['an MTU too small for IPv6 on the host shim', DUAL.replace('    namespaces:', '    hostShim: { interface: mac0, mtu: 1200 }\n    namespaces:'), 'error: nodes.node1.hostShim.mtu (line 7:39): MTU 1200 is below 1280, the least IPv6 works with: the kernel turns IPv6 off on mac0, and its IPv6 address could not be set. Raise the MTU, or give it no IPv6 address'],
+    ['nodad that is not a boolean', DUAL.replace('        interface: mac1\n', '        interface: mac1\n        nodad: yes\n'), 'error: nodes.node1.namespaces.ns1.nodad (line 10:16): expected true or false, got the string "yes"'],
+    ['warning: nodad on a namespace without IPv6', DUAL.replace('[10.0.0.3/24, 2001:db8:1::3/64]', '10.0.0.3/24').replace('[10.0.0.1, fe80::1]', '10.0.0.1').replace('{ to: 2001:db8:100::/48, via: 2001:db8:1::fe }, ', '').replace('        interface: mac1\n', '        interface: mac1\n        nodad: true\n'), 'warning: nodes.node1.namespaces.ns1.nodad (line 10:16): nodad concerns IPv6 addresses, and this namespace has none; it changes nothing here'],
+    ['warning: an IPv6 namespace address outside the host subnet', DUAL.replace('2001:db8:1::3/64', '2001:db8:5::3/64').replace('via: 2001:db8:1::fe', 'via: 2001:db8:5::fe'), "warning: nodes.node1.namespaces.ns1.address[1] (line 10:32): 2001:db8:5::3/64 is outside the host's subnet 2001:db8:1::/64; the namespace reaches the host's LAN only through a router"],
   ];
 
   it.each(cases)('%s', (_rule, text, expected) => {
