@@ -414,5 +414,20 @@ describe.skipIf(!isRoot)('the host migration in dual stack', () => {
       lab.remove();
     }
   });
+
+  it('rollback with a saved state that lacks the IPv6 address (saved by a script without IPv6) puts it back from the config', async () => {
+    const lab = await dualStackLab();
+    try {
+      expect((await lab.runScript('node1', ['apply'])).status).toBe(0);
+      await shellIn(lab, 'node1', `sed -i '/^address 2001:/d' /run/${lab.prefix}/run/node1/node1.parent-before-migration`);
+      const rollback = await lab.runScript('node1', ['rollback']);
+      expect(rollback.status, rollback.stdout + rollback.stderr).toBe(0);
+      expect(rollback.stdout).toContain('  + ip addr add 2001:db8:62::2/64 dev ens160\n');
+      expect(await shellIn(lab, 'node1', 'ip -6 addr show dev ens160 scope global')).toContain('inet6 2001:db8:62::2/64 ');
+      expect(await shellIn(lab, 'node1', 'ip -6 addr show dev mac0 scope global')).toBe('');
+    } finally {
+      lab.remove();
+    }
+  });
 });
 

@@ -1498,14 +1498,15 @@ readonly DAD_WAIT_ON_PARENT=3
 # line added there (proto boot: ip's default) - unless the detection failed.
 begin_ipv6_restore() {
   live_has_address "${PARENT}" "${HOST_ADDRESS6}" && return 0
-  local entry
+  # As saved, or as the config says when the saved state has none (one saved by a script without IPv6).
+  local entry="${HOST_ADDRESS6}" saved
   local -a words=()
-  for entry in "${SAVED_ADDRESSES[@]}"; do
-    read -r -a words <<<"${entry}"
-    [[ "${words[0]}" == "${HOST_ADDRESS6}" ]] || continue
-    read -r -a words <<<"${entry/ nodad/}"
-    restore_step ip addr add "${words[@]}" dev "${PARENT}"
+  for saved in "${SAVED_ADDRESSES[@]}"; do
+    read -r -a words <<<"${saved}"
+    if [[ "${words[0]}" == "${HOST_ADDRESS6}" ]]; then entry="${saved/ nodad/}"; fi
   done
+  read -r -a words <<<"${entry}"
+  restore_step ip addr add "${words[@]}" dev "${PARENT}"
 }
 
 finish_ipv6_restore() {
@@ -1516,8 +1517,10 @@ finish_ipv6_restore() {
     waited+=1
     sleep 0.1
   done
-  if [[ "${LIVE_DETAIL}" == *' dadfailed '* ]]; then
-    printf '  failed: %s on %s failed duplicate address detection: another machine has it; it stays on %s\n' "${HOST_ADDRESS6}" "${PARENT}" "${SHIM}"
+  if [[ -z "${LIVE_DETAIL}" || "${LIVE_DETAIL}" == *' dadfailed '* ]]; then
+    local why='is not there'
+    if [[ -n "${LIVE_DETAIL}" ]]; then why='failed duplicate address detection: another machine has it'; fi
+    printf '  failed: %s on %s %s; not taken off %s\n' "${HOST_ADDRESS6}" "${PARENT}" "${why}" "${SHIM}"
     RESTORE_FAILURES+=1
     return 0
   fi
