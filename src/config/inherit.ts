@@ -27,9 +27,14 @@ export function parentPromisc(config: Config, node: NodeConfig): boolean {
   return node.promisc ?? config.defaults?.promisc ?? DEFAULT_PROMISC;
 }
 
-/** The MAC an interface gets: a literal one, one derived for `auto`, or none (the kernel picks a random one). */
-export function resolveMac(nodeName: string, ownerName: string, mac: string | undefined): string | undefined {
-  return mac === 'auto' ? deriveMac(nodeName, ownerName) : mac?.toLowerCase();
+/**
+ * The MAC an interface gets from its own setting, else the defaults': a literal one, one derived for `auto`, or none
+ * for `random` or nothing set (the kernel picks a random one).
+ */
+export function resolveMac(config: Config, nodeName: string, ownerName: string, own: string | undefined): string | undefined {
+  const mac = own ?? config.defaults?.mac;
+  if (mac === 'auto') return deriveMac(nodeName, ownerName);
+  return mac === 'random' ? undefined : mac?.toLowerCase();
 }
 
 export const shimMacOwner = (shim: HostShimConfig): string => `hostShim/${shim.interface}`;

@@ -178,8 +178,13 @@ export function checkMac(value: string): string | undefined {
   return undefined;
 }
 
-export function checkMacOrAuto(value: string): string | undefined {
-  return value === 'auto' ? undefined : checkMac(value);
+/** A MAC setting: a unicast MAC, `auto` (derived from the node and interface names) or `random` (the kernel's choice). */
+export const MAC_KEYWORDS = ['auto', 'random'] as const;
+
+export function checkMacSetting(value: string): string | undefined {
+  if ((MAC_KEYWORDS as readonly string[]).includes(value)) return undefined;
+  const problem = checkMac(value);
+  return problem !== undefined && !new RegExp(MAC_PATTERN).test(value) ? `${problem}, or "auto" (derived) or "random"` : problem;
 }
 
 export function checkMtu(value: number): string | undefined {

@@ -14,7 +14,7 @@ import {
   checkInterfaceName,
   checkIpAddress,
   checkMac,
-  checkMacOrAuto,
+  checkMacSetting,
   checkRouteCidr,
 } from './rules.js';
 import { DOCS_SITE } from '../site.js';
@@ -82,10 +82,11 @@ const route = z
   .meta({ description: 'A static route: `ip route add TO via VIA dev INTERFACE`.' });
 const routes = z.array(route).meta({ description: 'Extra static routes, added after the address and default route.' });
 
-const macAddress = checkedString(checkMacOrAuto, {
-  description: 'A unicast MAC address, or "auto" for one derived from the node and namespace names (locally administered).',
-  anyOf: [{ const: 'auto' }, { pattern: MAC_PATTERN }],
-  examples: ['auto', '02:42:c0:a8:b3:0c'],
+const macAddress = checkedString(checkMacSetting, {
+  description:
+    'A unicast MAC address, "auto" for one derived from the node and interface names (locally administered, the same on every apply), or "random" for the kernel\'s choice; inherits the defaults\'.',
+  anyOf: [{ const: 'auto' }, { const: 'random' }, { pattern: MAC_PATTERN }],
+  examples: ['auto', 'random', '02:42:c0:a8:b3:0c'],
 });
 
 const namespace = z
@@ -164,6 +165,14 @@ export const configSchema = z
         promisc: z.boolean().optional().meta({ description: 'Put each parent NIC in promiscuous mode.', default: true }),
         mtu: mtu.optional(),
         nodad: nodad.optional(),
+        mac: z
+          .enum(['auto', 'random'])
+          .optional()
+          .meta({
+            description:
+              'MAC of every macvlan interface (namespaces and host shims) that sets none: "auto" derives a stable one from the node and interface names, "random" lets the kernel choose on every apply. `init` writes "auto".',
+            default: 'random',
+          }),
       })
       .optional()
       .meta({ description: 'Values every node and namespace inherits unless it sets its own.' }),

@@ -146,7 +146,7 @@ function checkNode(findings: Finding[], config: Config, nodeName: string, node: 
         findings.push({ path: [...shimBase, 'probes', i], message: `probe ${probe} is ${FAMILY_NAME[family]}, and the host has no ${FAMILY_NAME[family]} address to ask from` });
       }
     });
-    const shimMac = resolveMac(nodeName, shimMacOwner(shim), shim.mac);
+    const shimMac = resolveMac(config, nodeName, shimMacOwner(shim), shim.mac);
     if (shimMac) macs.claim(shimMac, [...shimBase, 'mac'], (first) => `MAC ${shimMac} is already used at ${first}`);
   }
 
@@ -211,7 +211,7 @@ function checkNode(findings: Finding[], config: Config, nodeName: string, node: 
         message: `the host shim ${shim.interface} (mode ${shimMode(shim)}) cannot reach this namespace (mode ${mode}) directly: macvlan delivers between siblings only when both are in bridge mode`,
       });
     }
-    const mac = resolveMac(nodeName, namespaceMacOwner(namespaceName), namespace.mac);
+    const mac = resolveMac(config, nodeName, namespaceMacOwner(namespaceName), namespace.mac);
     if (mac) macs.claim(mac, [...nsBase, 'mac'], (first) => `MAC ${mac} is already used at ${first}`);
   }
 }

@@ -119,7 +119,7 @@ function planNode(config: Config, name: string, node: NodeConfig): NodePlan {
       },
       {
         mtu: namespaceMtu(config, node, ns),
-        mac: resolveMac(name, namespaceMacOwner(nsName), ns.mac),
+        mac: resolveMac(config, name, namespaceMacOwner(nsName), ns.mac),
         gateway: ofFamily(ns.gateway, 4),
         address6: spelledOptional(ofFamily(ns.address, 6)),
         gateway6: spelledOptional(ofFamily(ns.gateway, 6)),
@@ -147,7 +147,7 @@ function planNode(config: Config, name: string, node: NodeConfig): NodePlan {
           },
           {
             mtu: shim.mtu,
-            mac: resolveMac(name, shimMacOwner(shim), shim.mac),
+            mac: resolveMac(config, name, shimMacOwner(shim), shim.mac),
             confirmTimeout: shim.confirmTimeout,
             subnet6: hostAddress6 === undefined ? undefined : networkOf(hostAddress6),
             gateway6,

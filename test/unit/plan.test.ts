@@ -69,6 +69,33 @@ nodes:
     expect(macs[0]).toBe(deriveMac('n1', 'netns/a'));
   });
 
+  it('derives the same MACs in every generator version: pinned values of the seed names', () => {
+    expect(deriveMac('node1', 'netns/ns1')).toBe('96:52:f1:6b:b7:1c');
+    expect(deriveMac('node1', 'netns/ns2')).toBe('96:52:f1:6b:bc:35');
+    expect(deriveMac('node1', 'hostShim/mac0')).toBe('4a:ae:2e:49:0f:18');
+  });
+
+  it('defaults.mac auto gives every macvlan without a MAC of its own a derived one, the shim too; random and literals win', () => {
+    const plan = planOf(`version: 1
+defaults: { mac: auto }
+nodes:
+  node1:
+    parent: eth0
+    address: 10.0.0.2/24
+    gateway: 10.0.0.1
+    hostShim: { interface: mac0 }
+    namespaces:
+      ns1: { interface: mac1, address: 10.0.0.3/24 }
+      ns2: { interface: mac2, address: 10.0.0.4/24, mac: random }
+      ns3: { interface: mac3, address: 10.0.0.5/24, mac: '02:00:00:00:00:AA' }
+`);
+    const node = plan.nodes[0];
+    expect(node?.hostShim?.mac).toBe('4a:ae:2e:49:0f:18');
+    expect(node?.namespaces.map((ns) => ns.mac)).toEqual(['96:52:f1:6b:b7:1c', undefined, '02:00:00:00:00:aa']);
+    // Without defaults.mac (every v1 config so far) nothing changes: the kernel picks.
+    expect(planOf('version: 1\nnodes:\n  n1: { parent: eth0, address: 10.0.0.2/24, namespaces: { a: { interface: m1, address: 10.0.0.3/24 } } }\n').nodes[0]?.namespaces[0]?.mac).toBeUndefined();
+  });
+
   it('plans dual stack: the IPv6 values beside the IPv4 ones, spelt as ip prints them, probes of both gateways', () => {
     const plan = planOf(`version: 1
 defaults: { nodad: true }
