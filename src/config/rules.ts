@@ -2,7 +2,12 @@
 import ipaddr from 'ipaddr.js';
 
 export const MACVLAN_MODES = ['bridge', 'private', 'vepa', 'passthru', 'source'] as const;
-export type MacvlanMode = (typeof MACVLAN_MODES)[number];
+export const IPVLAN_MODES = ['l2', 'l3', 'l3s'] as const;
+export const LINK_TYPES = ['macvlan', 'ipvlan'] as const;
+export type LinkType = (typeof LINK_TYPES)[number];
+/** A mode of either link type: the names do not overlap, so a mode also tells its type. */
+export type MacvlanMode = (typeof MACVLAN_MODES)[number] | (typeof IPVLAN_MODES)[number];
+export const MODES_OF_TYPE: Record<LinkType, readonly MacvlanMode[]> = { macvlan: MACVLAN_MODES, ipvlan: IPVLAN_MODES };
 
 export const INTERFACE_NAME_PATTERN = '^[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}$';
 export const NODE_NAME_PATTERN = '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$';

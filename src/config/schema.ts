@@ -2,6 +2,8 @@
 import { z } from 'zod';
 import {
   INTERFACE_NAME_PATTERN,
+  IPVLAN_MODES,
+  LINK_TYPES,
   MACVLAN_MODES,
   MAC_PATTERN,
   MTU_MAX,
@@ -58,7 +60,14 @@ const gateways = (description: string) =>
     ['192.168.1.1', '2001:db8:179::1'],
   ]);
 
-const mode = z.enum(MACVLAN_MODES);
+const mode = z.enum([...MACVLAN_MODES, ...IPVLAN_MODES]);
+const linkType = z
+  .enum(LINK_TYPES)
+  .meta({
+    description:
+      'Kind of link on the parent: "macvlan" (a MAC of its own per child; the uplink must accept several MACs per port) or "ipvlan" (every child shares the parent\'s MAC: Wi-Fi, cloud VMs, VMware port groups without promiscuous mode). Modes: macvlan bridge, private, vepa, passthru, source; ipvlan l2, l3, l3s. One parent carries one kind.',
+  });
+const modeText = 'mode of the link: bridge, private, vepa, passthru or source with type macvlan; l2, l3 or l3s with type ipvlan';
 const mtu = z
   .number()
   .int()
@@ -97,7 +106,8 @@ const namespace = z
       '2001:db8:179::12/64',
     ]),
     gateway: gateways('Default gateway inside the namespace, at most one per family; without one only the local subnet is reachable.').optional(),
-    mode: mode.optional().meta({ description: 'macvlan mode; inherits the node\'s, then the defaults\'.' }),
+    type: linkType.optional(),
+    mode: mode.optional().meta({ description: `The ${modeText}; inherits the node\'s, then the defaults\'.` }),
     mtu: mtu.optional(),
     mac: macAddress.optional(),
     nodad: nodad.optional(),
@@ -113,7 +123,7 @@ const namespace = z
 const hostShim = z
   .strictObject({
     interface: interfaceName('Name of the macvlan interface that takes over the host address (1-15 characters).', 'mac0'),
-    mode: mode.optional().meta({ description: 'macvlan mode of the shim.', default: 'bridge' }),
+    mode: mode.optional().meta({ description: 'Mode of the shim, which is of the node\'s type: a macvlan mode (default bridge), or with type ipvlan the children\'s mode (only l2 carries the host address).', default: 'bridge' }),
     mtu: mtu.optional(),
     mac: macAddress.optional(),
     routes: routes.optional(),
@@ -144,7 +154,8 @@ const node = z
     ]),
     gateway: gateways('The host\'s default gateway, at most one per family; an IPv4 one is required with hostShim.').optional(),
     promisc: z.boolean().optional().meta({ description: 'Put the parent NIC in promiscuous mode; inherits the defaults\'.' }),
-    mode: mode.optional().meta({ description: 'macvlan mode for this node\'s namespaces; inherits the defaults\'.' }),
+    type: linkType.optional(),
+    mode: mode.optional().meta({ description: `The ${modeText}, for this node\'s namespaces; inherits the defaults\'.` }),
     mtu: mtu.optional(),
     nodad: nodad.optional(),
     hostShim: hostShim.optional(),
@@ -161,7 +172,8 @@ export const configSchema = z
     version: z.literal(1).meta({ description: 'Config format version; must be 1.' }),
     defaults: z
       .strictObject({
-        mode: mode.optional().meta({ description: 'macvlan mode.', default: 'bridge' }),
+        type: linkType.optional().meta({ default: 'macvlan' }),
+        mode: mode.optional().meta({ description: `The ${modeText}; without one: bridge (macvlan), l2 (ipvlan).`, default: 'bridge' }),
         promisc: z.boolean().optional().meta({ description: 'Put each parent NIC in promiscuous mode.', default: true }),
         mtu: mtu.optional(),
         nodad: nodad.optional(),

@@ -1,7 +1,8 @@
 // Rules that span fields, nodes and namespaces; they run once the shape is right.
 import type { PathSegment } from './diagnostics.js';
 import type { Config, NodeConfig, RouteConfig } from './schema.js';
-import { namespaceEntries, namespaceMacOwner, namespaceMode, namespaceMtu, resolveMac, shimMacOwner, shimMode } from './inherit.js';
+import { linkMac, namespaceEntries, namespaceMacOwner, namespaceMode, namespaceMtu, namespaceType, nodeType, shimMacOwner, shimMode } from './inherit.js';
+import { checkLinkTypes } from './link-types.js';
 import { canonicalAddress, familyOf, hostOf, isInSubnet, isLinkLocal6, networkOf, type Family } from '../ip.js';
 import { listOf } from './families.js';
 
@@ -132,8 +133,9 @@ function checkNode(findings: Finding[], config: Config, nodeName: string, node: 
     if (!hostGateways.has(4)) {
       findings.push({ path: base, message: 'hostShim needs an IPv4 "gateway" on the node: the migration re-adds the default route through it' });
     }
-    if (shimMode(shim) === 'passthru') findings.push({ path: [...shimBase, 'mode'], message: 'a host shim cannot use mode "passthru"; use "bridge"' });
-    if (shimMode(shim) === 'source') findings.push({ path: [...shimBase, 'mode'], message: 'a host shim cannot use mode "source"; use "bridge"' });
+    const shimModeOf = shimMode(config, node, shim);
+    if (shimModeOf === 'passthru') findings.push({ path: [...shimBase, 'mode'], message: 'a host shim cannot use mode "passthru"; use "bridge"' });
+    if (shimModeOf === 'source') findings.push({ path: [...shimBase, 'mode'], message: 'a host shim cannot use mode "source"; use "bridge"' });
     checkRoutes(findings, shim.routes, hostAddresses, shimBase);
     if (hostAddresses.has(6) && shim.mtu !== undefined && shim.mtu < IPV6_MIN_MTU) {
       findings.push({ path: [...shimBase, 'mtu'], message: ipv6MtuProblem(shim.mtu, shim.interface) });
@@ -146,7 +148,7 @@ function checkNode(findings: Finding[], config: Config, nodeName: string, node: 
         findings.push({ path: [...shimBase, 'probes', i], message: `probe ${probe} is ${FAMILY_NAME[family]}, and the host has no ${FAMILY_NAME[family]} address to ask from` });
       }
     });
-    const shimMac = resolveMac(config, nodeName, shimMacOwner(shim), shim.mac);
+    const shimMac = linkMac(config, nodeName, shimMacOwner(shim), shim.mac, nodeType(config, node));
     if (shimMac) macs.claim(shimMac, [...shimBase, 'mac'], (first) => `MAC ${shimMac} is already used at ${first}`);
   }
 
@@ -203,15 +205,16 @@ function checkNode(findings: Finding[], config: Config, nodeName: string, node: 
       findings.push({ path: [...nsBase, 'sourceMacs'], message: `"sourceMacs" only applies to mode "source", and this namespace uses "${mode}"` });
     }
     // With a shim, passthru is already an error above (it must be the only macvlan on the parent).
-    const modes = shim ? [mode, shimMode(shim)] : [];
-    if (shim && modes.some((m) => m !== 'bridge') && !modes.includes('passthru')) {
+    const modes = shim ? [mode, shimMode(config, node, shim)] : [];
+    const macvlans = namespaceType(config, node, namespace) === 'macvlan' && (!shim || nodeType(config, node) === 'macvlan');
+    if (shim && macvlans && modes.some((m) => m !== 'bridge') && !modes.includes('passthru')) {
       findings.push({
         path: [...nsBase, namespace.mode ? 'mode' : 'interface'],
         severity: 'warning',
-        message: `the host shim ${shim.interface} (mode ${shimMode(shim)}) cannot reach this namespace (mode ${mode}) directly: macvlan delivers between siblings only when both are in bridge mode`,
+        message: `the host shim ${shim.interface} (mode ${shimMode(config, node, shim)}) cannot reach this namespace (mode ${mode}) directly: macvlan delivers between siblings only when both are in bridge mode`,
       });
     }
-    const mac = resolveMac(config, nodeName, namespaceMacOwner(namespaceName), namespace.mac);
+    const mac = linkMac(config, nodeName, namespaceMacOwner(namespaceName), namespace.mac, namespaceType(config, node, namespace));
     if (mac) macs.claim(mac, [...nsBase, 'mac'], (first) => `MAC ${mac} is already used at ${first}`);
   }
 }
@@ -236,7 +239,10 @@ export function checkSemantics(config: Config): Finding[] {
   const findings: Finding[] = [];
   const addresses = new FirstUse(findings);
   const macs = new FirstUse(findings);
-  for (const [nodeName, node] of Object.entries(config.nodes)) checkNode(findings, config, nodeName, node, addresses, macs);
+  for (const [nodeName, node] of Object.entries(config.nodes)) {
+    checkNode(findings, config, nodeName, node, addresses, macs);
+    checkLinkTypes(findings, config, nodeName, node);
+  }
   checkGatewaysAreNotAssigned(findings, config, addresses);
   if (Object.keys(config.nodes).length === 0) findings.push({ path: ['nodes'], message: 'no nodes: add at least one' });
   return findings;

@@ -1,14 +1,16 @@
 // buildPlan: validated Config -> one NodePlan per node, with every inherited and derived value resolved.
 import type { Config, NodeConfig } from '../config/schema.js';
-import type { MacvlanMode } from '../config/rules.js';
+import type { LinkType, MacvlanMode } from '../config/rules.js';
 import {
+  linkMac,
   namespaceEntries,
   namespaceMacOwner,
   namespaceMode,
   namespaceMtu,
   namespaceNodad,
+  namespaceType,
+  nodeType,
   parentPromisc,
-  resolveMac,
   shimMacOwner,
   shimMode,
 } from '../config/inherit.js';
@@ -22,6 +24,8 @@ export interface RoutePlan {
 
 interface MacvlanPlan {
   interface: string;
+  /** macvlan or ipvlan: one for every link of a node (validation sees to it). */
+  type: LinkType;
   mode: MacvlanMode;
   mtu?: number;
   mac?: string;
@@ -85,6 +89,12 @@ export interface NodePlan {
   gateway6?: string;
   /** Anything of IPv6 on this node: the script then reads and sets up both families. */
   ipv6: boolean;
+  /** The type of every link this node makes on its parent. */
+  linkType: LinkType;
+  /** Its links are ipvlans: the script then reads and names ipvlans (absent for macvlan, so its script stays as it was). */
+  ipvlan?: boolean;
+  /** The mode of the throwaway link preflight makes: an ipvlan one sets the mode of every child on the parent. */
+  probeMode: MacvlanMode;
   promisc: boolean;
   namespaces: NamespacePlan[];
   hostShim?: HostShimPlan;
@@ -112,6 +122,7 @@ function planNode(config: Config, name: string, node: NodeConfig): NodePlan {
       {
         name: nsName,
         interface: ns.interface,
+        type: namespaceType(config, node, ns),
         mode: namespaceMode(config, node, ns),
         address: ipv4Of(ns.address),
         routes: spelledRoutes(ns.routes),
@@ -119,7 +130,7 @@ function planNode(config: Config, name: string, node: NodeConfig): NodePlan {
       },
       {
         mtu: namespaceMtu(config, node, ns),
-        mac: resolveMac(config, name, namespaceMacOwner(nsName), ns.mac),
+        mac: linkMac(config, name, namespaceMacOwner(nsName), ns.mac, namespaceType(config, node, ns)),
         gateway: ofFamily(ns.gateway, 4),
         address6: spelledOptional(ofFamily(ns.address, 6)),
         gateway6: spelledOptional(ofFamily(ns.gateway, 6)),
@@ -139,7 +150,8 @@ function planNode(config: Config, name: string, node: NodeConfig): NodePlan {
       ? withOptional(
           {
             interface: shim.interface,
-            mode: shimMode(shim),
+            type: nodeType(config, node),
+            mode: shimMode(config, node, shim),
             subnet: networkOf(hostAddress),
             gateway,
             routes: spelledRoutes(shim.routes),
@@ -147,7 +159,7 @@ function planNode(config: Config, name: string, node: NodeConfig): NodePlan {
           },
           {
             mtu: shim.mtu,
-            mac: resolveMac(config, name, shimMacOwner(shim), shim.mac),
+            mac: linkMac(config, name, shimMacOwner(shim), shim.mac, nodeType(config, node)),
             confirmTimeout: shim.confirmTimeout,
             subnet6: hostAddress6 === undefined ? undefined : networkOf(hostAddress6),
             gateway6,
@@ -156,6 +168,8 @@ function planNode(config: Config, name: string, node: NodeConfig): NodePlan {
       : undefined;
 
   const promisc = parentPromisc(config, node);
+  const linkType = namespaces[0]?.type ?? nodeType(config, node);
+  const ipvlanMode = namespaces[0]?.mode ?? hostShim?.mode ?? 'l2';
   const present: Record<StepId, boolean> = {
     promisc,
     netns: namespaces.length > 0,
@@ -174,12 +188,14 @@ function planNode(config: Config, name: string, node: NodeConfig): NodePlan {
       hostAddress,
       hostIp: hostOf(hostAddress),
       ipv6: hostAddress6 !== undefined || namespaces.some((ns) => ns.address6 !== undefined),
+      linkType,
+      probeMode: linkType === 'ipvlan' ? ipvlanMode : 'bridge',
       promisc,
       namespaces,
       steps: STEP_ORDER.filter((id) => present[id]).map((id) => ({ id })),
       install: installPlan(name),
     },
-    { gateway, hostAddress6, gateway6, hostShim },
+    { gateway, hostAddress6, gateway6, hostShim, ipvlan: linkType === 'ipvlan' ? true : undefined },
   );
 }
 
