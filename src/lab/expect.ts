@@ -28,6 +28,26 @@ function sourceFilter(receiver: Endpoint, sender: Endpoint): Verdict | undefined
   return no(`${receiver.id} is in source mode and accepts frames only from its sourceMacs`);
 }
 
+/**
+ * ipvlan, as measured on Debian 12's kernel: children on one parent reach each other (l2 switches them by MAC, l3 by
+ * address), never the parent; an l3 or l3s child answers no ARP (its parent hands the request to it, and it has
+ * NOARP), so nothing on the LAN can resolve its address: only a router with a route to it via the host reaches it.
+ */
+function ipvlanRule(a: Endpoint, b: Endpoint, sameNode: boolean): Verdict | undefined {
+  const [x, y] = [a.attachment, b.attachment];
+  if (x.kind !== 'ipvlan' && y.kind !== 'ipvlan') return undefined;
+  if (sameNode) {
+    if (x.kind === 'ipvlan' && y.kind === 'ipvlan') return ok(`ipvlan siblings on one parent are switched inside the kernel (mode ${x.mode})`);
+    const child = x.kind === 'ipvlan' ? a : b;
+    return no(`${child.id} is an ipvlan child of the parent that carries the host address, and ipvlan children never reach their parent`);
+  }
+  const routedOnly = [a, b].find((endpoint) => endpoint.attachment.kind === 'ipvlan' && endpoint.attachment.mode !== 'l2');
+  if (routedOnly) {
+    return no(`${routedOnly.id} is an ipvlan in mode ${routedOnly.attachment.kind === 'ipvlan' ? routedOnly.attachment.mode : ''}: it answers no ARP, so the LAN cannot resolve its address (only a router with a route to it via its host could reach it)`);
+  }
+  return ok('different machines meet through the switch (an l2 ipvlan answers ARP with its parent\'s MAC)');
+}
+
 /** Can these two exchange frames on the LAN? */
 function layer2(a: Endpoint, b: Endpoint, passthruNodes: Set<string>): Verdict {
   for (const endpoint of [a, b]) {
@@ -39,6 +59,8 @@ function layer2(a: Endpoint, b: Endpoint, passthruNodes: Set<string>): Verdict {
   if (filtered) return filtered;
   const [x, y] = [a.attachment, b.attachment];
   const sameNode = 'node' in x && 'node' in y && x.node === y.node;
+  const ipvlan = ipvlanRule(a, b, sameNode);
+  if (ipvlan) return ipvlan;
   if (!sameNode) return ok('different machines meet through the switch');
   if (x.kind === 'parent' || y.kind === 'parent') {
     const child = x.kind === 'parent' ? b : a;

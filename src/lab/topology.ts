@@ -10,6 +10,8 @@ import { DEFAULT_PROFILE, type ProfileName } from './profiles.js';
 export type Attachment =
   | { kind: 'parent'; node: string }
   | { kind: 'macvlan'; node: string; mode: MacvlanMode; mac?: string; sourceMacs: string[] }
+  /** Shares its parent's MAC; the mode (l2, l3, l3s) is the parent's. */
+  | { kind: 'ipvlan'; node: string; mode: MacvlanMode }
   | { kind: 'lan' }
   | { kind: 'outside' };
 
@@ -165,7 +167,9 @@ function nodeEndpoints(node: NodePlan): Endpoint[] {
     ...(node.gateway !== undefined && { defaultVia: node.gateway }),
     ...(node.gateway6 !== undefined && { defaultVia6: node.gateway6 }),
     attachment: shim
-      ? { kind: 'macvlan', node: node.name, mode: shim.mode, sourceMacs: [], ...(shim.mac !== undefined && { mac: shim.mac }) }
+      ? shim.type === 'ipvlan'
+        ? { kind: 'ipvlan', node: node.name, mode: shim.mode }
+        : { kind: 'macvlan', node: node.name, mode: shim.mode, sourceMacs: [], ...(shim.mac !== undefined && { mac: shim.mac }) }
       : { kind: 'parent', node: node.name },
   };
   const namespaces = node.namespaces.map(
@@ -180,7 +184,10 @@ function nodeEndpoints(node: NodePlan): Endpoint[] {
       routes: ns.routes,
       ...(ns.gateway !== undefined && { defaultVia: ns.gateway }),
       ...(ns.gateway6 !== undefined && { defaultVia6: ns.gateway6 }),
-      attachment: { kind: 'macvlan', node: node.name, mode: ns.mode, sourceMacs: ns.sourceMacs, ...(ns.mac !== undefined && { mac: ns.mac }) },
+      attachment:
+        ns.type === 'ipvlan'
+          ? { kind: 'ipvlan', node: node.name, mode: ns.mode }
+          : { kind: 'macvlan', node: node.name, mode: ns.mode, sourceMacs: ns.sourceMacs, ...(ns.mac !== undefined && { mac: ns.mac }) },
     }),
   );
   return [host, ...namespaces];
