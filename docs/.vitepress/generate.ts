@@ -13,7 +13,8 @@ import { buildStandalone, STANDALONE_NAME, writeStandalone } from '../../scripts
 import { configJsonSchema, SCHEMA_ID } from '../../src/config/schema.js';
 import { CHECKSUMS_FILE, checksumLine } from '../../src/output/assemble.js';
 import { SCHEMA_MODELINE } from '../../src/package-info.js';
-import { generateFromText } from '../../src/pipeline.js';
+import { generateFromText, validateText } from '../../src/pipeline.js';
+import { expectationsText } from './ipvlan-expectations.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CLI = path.join(ROOT, 'dist', 'cli.js');
@@ -168,7 +169,7 @@ function persistenceArtifacts(script: string): Map<string, string> {
 }
 
 /** The examples whose config and scripts the site offers for download and embeds region by region. */
-export const DOWNLOADED_EXAMPLES = ['seed', 'seed-dual-stack'] as const;
+export const DOWNLOADED_EXAMPLES = ['seed', 'seed-dual-stack', 'ipvlan'] as const;
 
 /** Every generated file of the docs, by path relative to the repository root. */
 export function docsArtifacts(): Map<string, string> {
@@ -191,6 +192,8 @@ export function docsArtifacts(): Map<string, string> {
   files.set(`docs/public${new URL(SCHEMA_ID).pathname}`, readFileSync(path.join(ROOT, 'schema', 'macvlan-gen.schema.json'), 'utf8'));
   files.set('docs/generated/reference/config.en.md', configReference('en'));
   files.set('docs/generated/reference/config.zh.md', configReference('zh'));
+  const ipvlan = readFileSync(path.join(ROOT, 'examples', 'ipvlan.yaml'), 'utf8');
+  files.set('docs/generated/lab/ipvlan/expected.txt', expectationsText(validateText(ipvlan, 'examples/ipvlan.yaml').config));
   return files;
 }
 
