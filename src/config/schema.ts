@@ -113,6 +113,11 @@ const namespace = z
 const hostShim = z
   .strictObject({
     interface: interfaceName('Name of the macvlan interface that takes over the host address (1-15 characters).', 'mac0'),
+    address: perFamily(
+      checkedString(checkInterfaceCidr, { description: 'A single-host address: IPv4 /32 or IPv6 /128.' }),
+      'The other strategy: the shim gets this address of its own (/32, and a /128 beside it on a dual-stack node) and a host route to each namespace of this node, and the host address never leaves the parent (no guard, probes or confirm). Without it, the host address moves onto the shim.',
+      ['192.168.179.250/32', ['192.168.179.250/32', '2001:db8:179::250/128']],
+    ).optional(),
     mode: mode.optional().meta({ description: 'macvlan mode of the shim.', default: 'bridge' }),
     mtu: mtu.optional(),
     mac: macAddress.optional(),
@@ -132,7 +137,7 @@ const hostShim = z
   })
   .meta({
     description:
-      'Move the host address from the parent NIC onto a macvlan sub-interface, so the host can reach its own namespaces.',
+      'A macvlan sub-interface through which the host reaches its own namespaces: the host address moves onto it, or, with `address`, the shim gets an address of its own and the host address stays on the parent.',
   });
 
 const node = z

@@ -4,6 +4,7 @@ import type { Config, NodeConfig, RouteConfig } from './schema.js';
 import { namespaceEntries, namespaceMacOwner, namespaceMode, namespaceMtu, resolveMac, shimMacOwner, shimMode } from './inherit.js';
 import { canonicalAddress, familyOf, hostOf, isInSubnet, isLinkLocal6, networkOf, type Family } from '../ip.js';
 import { listOf } from './families.js';
+import { checkShimAddress } from './shim-address.js';
 
 export interface Finding {
   path: PathSegment[];
@@ -129,12 +130,12 @@ function checkNode(findings: Finding[], config: Config, nodeName: string, node: 
   if (shim) {
     const shimBase = [...base, 'hostShim'];
     claimInterface(shim.interface, [...shimBase, 'interface']);
-    if (!hostGateways.has(4)) {
+    if (shim.address === undefined && !hostGateways.has(4)) {
       findings.push({ path: base, message: 'hostShim needs an IPv4 "gateway" on the node: the migration re-adds the default route through it' });
     }
     if (shimMode(shim) === 'passthru') findings.push({ path: [...shimBase, 'mode'], message: 'a host shim cannot use mode "passthru"; use "bridge"' });
     if (shimMode(shim) === 'source') findings.push({ path: [...shimBase, 'mode'], message: 'a host shim cannot use mode "source"; use "bridge"' });
-    checkRoutes(findings, shim.routes, hostAddresses, shimBase);
+    if (shim.address === undefined) checkRoutes(findings, shim.routes, hostAddresses, shimBase);
     if (hostAddresses.has(6) && shim.mtu !== undefined && shim.mtu < IPV6_MIN_MTU) {
       findings.push({ path: [...shimBase, 'mtu'], message: ipv6MtuProblem(shim.mtu, shim.interface) });
     }
@@ -213,6 +214,14 @@ function checkNode(findings: Finding[], config: Config, nodeName: string, node: 
     }
     const mac = resolveMac(config, nodeName, namespaceMacOwner(namespaceName), namespace.mac);
     if (mac) macs.claim(mac, [...nsBase, 'mac'], (first) => `MAC ${mac} is already used at ${first}`);
+  }
+
+  if (shim?.address !== undefined) {
+    const shimBase = [...base, 'hostShim'];
+    const shimAddresses = checkAddresses(findings, shim.address, [...shimBase, 'address']);
+    checkShimAddress(findings, node, shim, shimAddresses, shimBase, (address, path) =>
+      addresses.claim(canonicalAddress(address), path, (first) => `address ${address} is already assigned at ${first}`),
+    );
   }
 }
 

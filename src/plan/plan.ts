@@ -1,5 +1,5 @@
 // buildPlan: validated Config -> one NodePlan per node, with every inherited and derived value resolved.
-import type { Config, NodeConfig } from '../config/schema.js';
+import type { Config, HostShimConfig, NodeConfig } from '../config/schema.js';
 import type { MacvlanMode } from '../config/rules.js';
 import {
   namespaceEntries,
@@ -54,8 +54,24 @@ export interface HostShimPlan extends MacvlanPlan {
   confirmTimeout?: number;
 }
 
+/** A host route through the shim to one namespace address, from the shim's own address of that family. */
+export interface ShimRoutePlan {
+  to: string;
+  src: string;
+}
+
+/** The host shim's other strategy: an address of its own and a host route to each namespace; the host address stays. */
+export interface AddressShimPlan extends MacvlanPlan {
+  /** The shim's IPv4 address, /32. */
+  address: string;
+  /** Dual stack: its IPv6 address, /128. */
+  address6?: string;
+  routes: ShimRoutePlan[];
+  routes6: ShimRoutePlan[];
+}
+
 /** Steps in the order apply runs them; each names the template partial that renders it. */
-export const STEP_ORDER = ['promisc', 'netns', 'macvlan-link', 'move-to-netns', 'address', 'link-up', 'routes', 'host-shim'] as const;
+export const STEP_ORDER = ['promisc', 'netns', 'macvlan-link', 'move-to-netns', 'address', 'link-up', 'routes', 'host-shim', 'shim-address'] as const;
 export type StepId = (typeof STEP_ORDER)[number];
 
 export interface StepPlan {
@@ -88,6 +104,8 @@ export interface NodePlan {
   promisc: boolean;
   namespaces: NamespacePlan[];
   hostShim?: HostShimPlan;
+  /** A host shim with `address`: the host address never moves (exclusive with hostShim). */
+  addressShim?: AddressShimPlan;
   steps: StepPlan[];
   install: InstallPlan;
 }
@@ -104,6 +122,23 @@ const spelledRoutes = (routes: RoutePlan[] | undefined): RoutePlan[] => (routes 
 function withOptional<T extends object>(base: T, optional: Record<string, unknown>): T {
   const defined = Object.entries(optional).filter(([, value]) => value !== undefined);
   return { ...base, ...Object.fromEntries(defined) };
+}
+
+function planAddressShim(config: Config, nodeName: string, shim: HostShimConfig, address: string | string[], namespaces: NamespacePlan[]): AddressShimPlan {
+  const shimAddress = ipv4Of(address);
+  const shimAddress6 = spelledOptional(ofFamily(address, 6));
+  const routesTo = (addresses: (string | undefined)[], src: string | undefined): ShimRoutePlan[] =>
+    src === undefined ? [] : addresses.flatMap((cidr) => (cidr === undefined ? [] : [{ to: hostOf(cidr), src: hostOf(src) }]));
+  return withOptional(
+    {
+      interface: shim.interface,
+      mode: shimMode(shim),
+      address: shimAddress,
+      routes: routesTo(namespaces.map((ns) => ns.address), shimAddress),
+      routes6: routesTo(namespaces.map((ns) => ns.address6), shimAddress6),
+    },
+    { mtu: shim.mtu, mac: resolveMac(config, nodeName, shimMacOwner(shim), shim.mac), address6: shimAddress6 },
+  );
 }
 
 function planNode(config: Config, name: string, node: NodeConfig): NodePlan {
@@ -135,7 +170,7 @@ function planNode(config: Config, name: string, node: NodeConfig): NodePlan {
   const gateway6 = spelledOptional(ofFamily(node.gateway, 6));
   // Validation guarantees an IPv4 gateway whenever there is a host shim.
   const hostShim: HostShimPlan | undefined =
-    shim && gateway !== undefined
+    shim && shim.address === undefined && gateway !== undefined
       ? withOptional(
           {
             interface: shim.interface,
@@ -155,6 +190,8 @@ function planNode(config: Config, name: string, node: NodeConfig): NodePlan {
         )
       : undefined;
 
+  const addressShim = shim?.address === undefined ? undefined : planAddressShim(config, name, shim, shim.address, namespaces);
+
   const promisc = parentPromisc(config, node);
   const present: Record<StepId, boolean> = {
     promisc,
@@ -165,6 +202,7 @@ function planNode(config: Config, name: string, node: NodeConfig): NodePlan {
     'link-up': namespaces.length > 0,
     routes: namespaces.some((ns) => ns.gateway !== undefined || ns.gateway6 !== undefined || ns.routes.length > 0),
     'host-shim': hostShim !== undefined,
+    'shim-address': addressShim !== undefined,
   };
 
   return withOptional(
@@ -179,7 +217,7 @@ function planNode(config: Config, name: string, node: NodeConfig): NodePlan {
       steps: STEP_ORDER.filter((id) => present[id]).map((id) => ({ id })),
       install: installPlan(name),
     },
-    { gateway, hostAddress6, gateway6, hostShim },
+    { gateway, hostAddress6, gateway6, hostShim, addressShim },
   );
 }
 
