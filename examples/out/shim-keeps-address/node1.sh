@@ -87,6 +87,9 @@ Commands:
                   compare the node with the config, probe reachability, and check
                   the boot-time setup
   teardown        undo what apply made, host address back on ${PARENT}
+  confirm, rollback
+                  nothing to do: the host address never leaves ${PARENT} (the
+                  shim ${SHIM} has an address of its own); they say so
   install [--root DIR]
                   keep this setup across reboots: copy this script to ${INSTALLED_SCRIPT}
                   and enable the systemd unit ${UNIT_NAME}, which runs
@@ -874,6 +877,7 @@ preflight() {
 # host at the shim's address (never at the host address: macvlan children
 # never reach their parent).
 readonly SHIM_ADDRESS=192.168.179.250/32
+readonly -a SHIM_ADDRESSES=("${SHIM_ADDRESS}")
 readonly SHIM_MODE=bridge
 readonly SHIM_MTU=''
 readonly SHIM_MAC=''
@@ -1010,7 +1014,7 @@ migration_problems() {
     problem "the host address ${HOST_ADDRESS} is on ${SHIM}, moved there by a script of the other strategy: run that script's rollback first (this one keeps the host address on ${PARENT})"
   fi
   local address
-  for address in "${SHIM_ADDRESS}"; do
+  for address in "${SHIM_ADDRESSES[@]}"; do
     interfaces_with_address "${address}"
     if [[ -n "${HOLDERS}" && "${HOLDERS}" != "${SHIM} " ]]; then
       problem "the shim's address ${address} is already used on this node (${HOLDERS% }); two interfaces would answer for it"
@@ -1677,6 +1681,8 @@ main() {
     teardown) cmd_teardown ;;
     install) cmd_install ;;
     uninstall) cmd_uninstall ;;
+    confirm) cmd_confirm ;;
+    rollback) cmd_rollback ;;
     -h | --help | help) usage ;;
     --version) printf '%s (%s, config sha256 %s)\n' "${SCRIPT_NAME}" "${GENERATOR}" "${CONFIG_SHA256}" ;;
     *)
