@@ -53,13 +53,14 @@ const ZH: Record<string, string> = {
   'nodes.<node>': '一台 Linux 节点；它的名称就是生成脚本的文件名。',
   'nodes.<node>.parent': 'macvlan 接口所依附的物理网卡（脚本从不把它关掉）。',
   'nodes.<node>.address': '主机自身在父网卡上的地址，带前缀长度；或一个 IPv4 加一个 IPv6 地址（双栈）。',
-  'nodes.<node>.gateway': '主机的默认网关，每个地址族最多一个；配置 hostShim 时必须有 IPv4 网关。',
+  'nodes.<node>.gateway': '主机的默认网关，每个地址族最多一个；hostShim 迁移主机地址时（未设置 `address`）必须有 IPv4 网关。',
   'nodes.<node>.promisc': '把父网卡设为混杂模式；未设置时继承 defaults。',
   'nodes.<node>.mode': '本节点命名空间的 macvlan 模式；未设置时继承 defaults。',
   'nodes.<node>.mtu': 'macvlan 接口的 MTU，不能超过父网卡的 MTU。',
   'nodes.<node>.nodad': '以 `nodad` 添加 IPv6 地址：立即可用，不做重复地址检测。默认情况下 apply 会等待检测结束，发现地址重复则失败。',
-  'nodes.<node>.hostShim': '把主机地址从父网卡迁到一个 macvlan 子接口上，使主机能访问自己的命名空间。',
+  'nodes.<node>.hostShim': '一个 macvlan 子接口，主机经由它访问自己的命名空间：主机地址迁到它上面；或者设置 `address` 时，shim 使用自己的地址，主机地址留在父网卡上。',
   'nodes.<node>.hostShim.interface': '接管主机地址的 macvlan 接口名（1–15 个字符）。',
+  'nodes.<node>.hostShim.address': '另一种做法：shim 使用这个自己的地址（/32；双栈节点上再加一个 /128），并经由它添加到本节点每个命名空间的主机路由；主机地址从不离开父网卡（不需要守护进程、探测和确认）。不设置时，主机地址迁到 shim 上。',
   'nodes.<node>.hostShim.mode': 'shim 的 macvlan 模式。',
   'nodes.<node>.hostShim.mtu': 'shim 的 MTU，不能超过父网卡的 MTU。',
   'nodes.<node>.hostShim.mac': '单播 MAC 地址；"auto"（由节点名和接口名派生的本地管理地址，每次 apply 都相同）；或 "random"（由内核随机选择）。未设置时继承 defaults。',
@@ -168,7 +169,7 @@ function persistenceArtifacts(script: string): Map<string, string> {
 }
 
 /** The examples whose config and scripts the site offers for download and embeds region by region. */
-export const DOWNLOADED_EXAMPLES = ['seed', 'seed-dual-stack'] as const;
+export const DOWNLOADED_EXAMPLES = ['seed', 'seed-dual-stack', 'shim-keeps-address'] as const;
 
 /** Every generated file of the docs, by path relative to the repository root. */
 export function docsArtifacts(): Map<string, string> {

@@ -147,7 +147,7 @@ const node = z
       '192.168.179.9/16',
       '2001:db8:179::9/64',
     ]),
-    gateway: gateways('The host\'s default gateway, at most one per family; an IPv4 one is required with hostShim.').optional(),
+    gateway: gateways('The host\'s default gateway, at most one per family; an IPv4 one is required with a hostShim that moves the host address (one without `address`).').optional(),
     promisc: z.boolean().optional().meta({ description: 'Put the parent NIC in promiscuous mode; inherits the defaults\'.' }),
     mode: mode.optional().meta({ description: 'macvlan mode for this node\'s namespaces; inherits the defaults\'.' }),
     mtu: mtu.optional(),
