@@ -59,7 +59,7 @@ const ZH: Record<string, string> = {
   'nodes.<node>.mtu': 'macvlan 接口的 MTU，不能超过父网卡的 MTU。',
   'nodes.<node>.nodad': '以 `nodad` 添加 IPv6 地址：立即可用，不做重复地址检测。默认情况下 apply 会等待检测结束，发现地址重复则失败。',
   'nodes.<node>.hostShim': '一个 macvlan 子接口，主机经由它访问自己的命名空间：主机地址迁到它上面；或者设置 `address` 时，shim 使用自己的地址，主机地址留在父网卡上。',
-  'nodes.<node>.hostShim.interface': '接管主机地址的 macvlan 接口名（1–15 个字符）。',
+  'nodes.<node>.hostShim.interface': '主机 shim 的 macvlan 接口名（1–15 个字符）。',
   'nodes.<node>.hostShim.address': '另一种做法：shim 使用这个自己的地址（/32；双栈节点上再加一个 /128），并经由它添加到本节点每个命名空间的主机路由；主机地址从不离开父网卡（不需要守护进程、探测和确认）。不设置时，主机地址迁到 shim 上。',
   'nodes.<node>.hostShim.mode': 'shim 的 macvlan 模式。',
   'nodes.<node>.hostShim.mtu': 'shim 的 MTU，不能超过父网卡的 MTU。',

@@ -112,7 +112,7 @@ const namespace = z
 
 const hostShim = z
   .strictObject({
-    interface: interfaceName('Name of the macvlan interface that takes over the host address (1-15 characters).', 'mac0'),
+    interface: interfaceName('Name of the host shim\'s macvlan interface (1-15 characters).', 'mac0'),
     address: perFamily(
       checkedString(checkInterfaceCidr, { description: 'A single-host address: IPv4 /32 or IPv6 /128.' }),
       'The other strategy: the shim gets this address of its own (/32, and a /128 beside it on a dual-stack node) and a host route to each namespace of this node, and the host address never leaves the parent (no guard, probes or confirm). Without it, the host address moves onto the shim.',

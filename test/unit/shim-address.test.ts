@@ -1,6 +1,11 @@
 // The host shim's other strategy (issue 17): `hostShim.address` gives the shim an address of its own; the host
 // address stays on the parent. One test per validation rule, and what the plan makes of it.
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { buildPlan } from '../../src/plan/plan.js';
+import { buildTopology } from '../../src/lab/topology.js';
+import { expectReachability, type Expectation } from '../../src/lab/expect.js';
+import { labStages, type Stage } from '../../src/lab/stages.js';
 import { BASE, problemsOf } from '../support/config.js';
 import { renderConfig, validateText } from '../../src/pipeline.js';
 
@@ -66,5 +71,48 @@ describe('the plan and script of a shim that keeps the host address', () => {
     expect(script).toContain("run ip route add 2001:db8:1::3 dev mac0 src 2001:db8:1::250\n");
     expect(script).not.toContain('migrate_guarded');
     expect(script).toContain("'Nothing to confirm: the host address %s never leaves %s");
+  });
+});
+
+describe('the lab with a shim that keeps the host address', () => {
+  const config = validateText(readFileSync(new URL('../../examples/shim-keeps-address.yaml', import.meta.url), 'utf8'), 'shim-keeps-address.yaml').config;
+  const stages = labStages(config, true);
+  const expectationsOf = (stage: Stage | undefined, family: 4 | 6 = 4): Expectation[] => {
+    if (!stage) throw new Error('no such stage');
+    return expectReachability(buildTopology(buildPlan(stage.config), 'mvlab-test'), family);
+  };
+  const between = (list: Expectation[], a: string, b: string) => list.find((e) => (e.from === a && e.to === b) || (e.from === b && e.to === a));
+
+  it('ends with a stage that adds the shim, and names both strategies when a config has both', () => {
+    expect(stages.map((stage) => stage.name)).toEqual(['no-default-routes', 'default-routes', 'host-shim-added']);
+    expect(stages[2]?.description).toBe('after adding a macvlan shim with an address of its own (the host address stays on the parent)');
+    const mixed = { ...config, nodes: { ...config.nodes, node2: { ...config.nodes['node2'], parent: 'ens160', address: '192.168.179.10/16', gateway: '192.168.1.1', hostShim: { interface: 'mac0' } } } };
+    expect(labStages(mixed, true).at(-1)?.name).toBe('host-migrated');
+    expect(labStages(mixed, true).at(-1)?.description).toBe('after moving the host address onto the macvlan shim, or adding a macvlan shim with an address of its own (the host address stays on the parent)');
+  });
+
+  it('the host reaches its namespaces through the shim, from the shim address, while the host address stays on the parent', () => {
+    expect(between(expectationsOf(stages[1]), 'node1', 'node1/ns1')?.reach).toBe(false);
+    expect(between(expectationsOf(stages[2]), 'node1', 'node1/ns1')).toEqual({
+      from: 'node1',
+      to: 'node1/ns1',
+      reach: true,
+      reason: 'node1 routes 192.168.179.12 through its shim mac0, which has an address of its own: bridge-mode siblings on one parent are switched inside the kernel',
+    });
+    // node2 still meets node1 at its host address, on the parent.
+    expect(between(expectationsOf(stages[2]), 'node1', 'node2')?.reason).toBe('different machines meet through the switch');
+  });
+
+  it('a private-mode namespace stays out of reach of the shim', () => {
+    const privateNs = { ...config, nodes: { ...config.nodes, node1: { ...config.nodes['node1'], parent: 'ens160', address: '192.168.179.9/16', namespaces: { ns1: { interface: 'mac1', address: '192.168.179.12/16', mode: 'private' as const } } } } };
+    expect(between(expectationsOf({ name: 'x', description: '', config: privateNs }), 'node1', 'node1/ns1')).toMatchObject({
+      reach: false,
+      reason: "node1 routes 192.168.179.12 through its shim mac0, which has an address of its own, but: node1/ns1 is in private mode: it never talks to siblings on its parent",
+    });
+  });
+
+  it('in dual stack, over IPv6 too', () => {
+    const dual = validateText(DUAL.replace('    namespaces:', '    hostShim: { interface: mac0, address: [10.0.0.250/32, 2001:db8:1::250/128] }\n    namespaces:'), 'dual.yaml').config;
+    expect(between(expectationsOf({ name: 'x', description: '', config: dual }, 6), 'node1', 'node1/ns1')?.reach).toBe(true);
   });
 });
