@@ -20,7 +20,7 @@ describe('buildPlan', () => {
 
   it('derives the host shim routes from the host address and gateway, and probes the gateway by default', () => {
     expect(seed.nodes[0]?.hostShim).toEqual({
-      interface: 'mac0', mode: 'bridge', subnet: '192.168.0.0/16', gateway: '192.168.1.1', routes: [], probes: ['192.168.1.1'],
+      interface: 'mac0', mode: 'bridge', mac: deriveMac('node1', 'hostShim/mac0'), subnet: '192.168.0.0/16', gateway: '192.168.1.1', routes: [], probes: ['192.168.1.1'],
     });
   });
 
