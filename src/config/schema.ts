@@ -4,18 +4,22 @@ import {
   INTERFACE_NAME_PATTERN,
   MACVLAN_MODES,
   MAC_PATTERN,
+  MAX_NAMESERVERS,
+  MAX_SEARCH_DOMAINS,
   MTU_MAX,
   MTU_MIN,
   NETNS_NAME_PATTERN,
   NODE_NAME_PATTERN,
   RESERVED_INTERFACE_NAMES,
   RESERVED_KEY_NAMES,
+  SEARCH_DOMAIN_PATTERN,
   checkInterfaceCidr,
   checkInterfaceName,
   checkIpAddress,
   checkMac,
   checkMacSetting,
   checkRouteCidr,
+  checkSearchDomain,
 } from './rules.js';
 import { DOCS_SITE } from '../site.js';
 
@@ -74,6 +78,20 @@ const nodad = z
     default: false,
   });
 
+const dns = z
+  .array(ipAddress('A nameserver, IPv4 or IPv6, of a family the namespace has an address of.'))
+  .meta({
+    maxItems: MAX_NAMESERVERS,
+    description: `Nameservers for the namespace (at most ${MAX_NAMESERVERS}, what the resolver reads), written to /etc/netns/NAMESPACE/resolv.conf, which \`ip netns exec\` shows as /etc/resolv.conf; teardown removes it. An empty list writes none.`,
+    examples: [['192.168.1.53'], ['192.168.1.53', '2001:db8:179::53']],
+  });
+const search = z
+  .array(checkedString(checkSearchDomain, { description: 'A search domain.', pattern: SEARCH_DOMAIN_PATTERN }))
+  .min(1)
+  .meta({
+    maxItems: MAX_SEARCH_DOMAINS,
+    description: `Search domains for the namespace's resolv.conf (at most ${MAX_SEARCH_DOMAINS}); needs "dns".`, examples: [['lab.example.com']] });
+
 const route = z
   .strictObject({
     to: checkedString(checkRouteCidr, { description: 'Destination network.', examples: ['10.8.0.0/16'] }),
@@ -102,6 +120,8 @@ const namespace = z
     mac: macAddress.optional(),
     nodad: nodad.optional(),
     routes: routes.optional(),
+    dns: dns.optional(),
+    search: search.optional(),
     sourceMacs: z
       .array(checkedString(checkMac, { pattern: MAC_PATTERN }))
       .min(1)
@@ -165,6 +185,8 @@ export const configSchema = z
         promisc: z.boolean().optional().meta({ description: 'Put each parent NIC in promiscuous mode.', default: true }),
         mtu: mtu.optional(),
         nodad: nodad.optional(),
+        dns: dns.optional().meta({ description: 'Nameservers for every namespace that names none (see a namespace\'s "dns").' }),
+        search: search.optional(),
         mac: z
           .enum(['auto', 'random'])
           .optional()

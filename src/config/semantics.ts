@@ -1,9 +1,10 @@
 // Rules that span fields, nodes and namespaces; they run once the shape is right.
 import type { PathSegment } from './diagnostics.js';
-import type { Config, NodeConfig, RouteConfig } from './schema.js';
-import { namespaceEntries, namespaceMacOwner, namespaceMode, namespaceMtu, resolveMac, shimMacOwner, shimMode } from './inherit.js';
+import type { Config, NamespaceConfig, NodeConfig, RouteConfig } from './schema.js';
+import { namespaceEntries, namespaceMacOwner, namespaceMode, namespaceMtu, namespaceResolver, resolveMac, shimMacOwner, shimMode } from './inherit.js';
 import { canonicalAddress, familyOf, hostOf, isInSubnet, isLinkLocal6, networkOf, type Family } from '../ip.js';
 import { listOf } from './families.js';
+import { MAX_NAMESERVERS, MAX_SEARCH_DOMAINS } from './rules.js';
 
 export interface Finding {
   path: PathSegment[];
@@ -103,6 +104,57 @@ function checkRoutes(findings: Finding[], routes: RouteConfig[] | undefined, add
   });
 }
 
+/** The resolver reads no more than MAX_NAMESERVERS nameservers and (glibc before 2.26, musl) MAX_SEARCH_DOMAINS search domains. */
+function checkResolverLength(findings: Finding[], dns: readonly string[] | undefined, search: readonly string[] | undefined, base: PathSegment[]): void {
+  if (dns !== undefined && dns.length > MAX_NAMESERVERS) {
+    findings.push({ path: [...base, 'dns'], message: `${dns.length} nameservers; give at most ${MAX_NAMESERVERS}: the resolver (glibc, musl) ignores every one after the ${MAX_NAMESERVERS}rd` });
+  }
+  if (search !== undefined && search.length > MAX_SEARCH_DOMAINS) {
+    findings.push({ path: [...base, 'search'], message: `${search.length} search domains; give at most ${MAX_SEARCH_DOMAINS}: older resolvers (glibc before 2.26, musl) ignore the rest` });
+  }
+}
+
+/**
+ * A namespace's nameservers: each once, of a family the namespace has an address of (its own list: an error; the
+ * defaults': a warning, as a dual-stack fleet shares one list), and reachable: on-link, or through a gateway or route.
+ */
+function checkResolver(findings: Finding[], config: Config, namespace: NamespaceConfig, addresses: Addresses, gateways: Map<Family, string>, nsBase: PathSegment[]): void {
+  checkResolverLength(findings, namespace.dns, namespace.search, nsBase);
+  const resolver = namespaceResolver(config, namespace);
+  if (resolver === undefined) {
+    if (namespace.search !== undefined) {
+      findings.push({ path: [...nsBase, 'search'], message: 'search domains need a nameserver: give the namespace "dns" (or the defaults one), or remove "search"' });
+    }
+    return;
+  }
+  const own = namespace.dns !== undefined;
+  const listPath = own ? [...nsBase, 'dns'] : ['defaults', 'dns'];
+  const seen = new FirstUse(findings);
+  resolver.nameservers.forEach((nameserver, i) => {
+    const path = own ? [...listPath, i] : nsBase;
+    const where = own ? '' : ` (defaults.dns.${i})`;
+    if (own) seen.claim(canonicalAddress(nameserver), path, (first) => `nameserver ${nameserver} is already listed at ${first}`);
+    const family = familyOf(nameserver);
+    const address = addresses.get(family);
+    if (address === undefined) {
+      findings.push({
+        path,
+        severity: own ? 'error' : 'warning',
+        message: `nameserver ${nameserver}${where} is ${FAMILY_NAME[family]}, and this namespace has no ${FAMILY_NAME[family]} address: it cannot reach it${own ? '' : ', and asks the others'}`,
+      });
+      return;
+    }
+    const routed = gateways.has(family) || (namespace.routes ?? []).some((route) => familyOf(route.to) === family && isInSubnet(nameserver, route.to));
+    if (!isLinkLocal6(nameserver) && !isInSubnet(nameserver, address) && !routed) {
+      findings.push({
+        path,
+        severity: 'warning',
+        message: `nameserver ${nameserver}${where} is outside ${networkOf(address)}, and this namespace has no ${FAMILY_NAME[family]} gateway or route to it: it cannot reach it`,
+      });
+    }
+  });
+}
+
 function checkNode(findings: Finding[], config: Config, nodeName: string, node: NodeConfig, addresses: FirstUse, macs: FirstUse): void {
   const base: PathSegment[] = ['nodes', nodeName];
 
@@ -168,8 +220,9 @@ function checkNode(findings: Finding[], config: Config, nodeName: string, node: 
         });
       }
     });
-    checkGateways(findings, namespace.gateway, nsAddresses, [...nsBase, 'gateway']);
+    const nsGateways = checkGateways(findings, namespace.gateway, nsAddresses, [...nsBase, 'gateway']);
     checkRoutes(findings, namespace.routes, nsAddresses, nsBase);
+    checkResolver(findings, config, namespace, nsAddresses, nsGateways, nsBase);
     const nsMtu = namespaceMtu(config, node, namespace);
     if (nsAddresses.has(6) && nsMtu !== undefined && nsMtu < IPV6_MIN_MTU) {
       findings.push({ path: [...nsBase, namespace.mtu === undefined ? 'address' : 'mtu'], message: ipv6MtuProblem(nsMtu, namespace.interface) });
@@ -236,6 +289,11 @@ export function checkSemantics(config: Config): Finding[] {
   const findings: Finding[] = [];
   const addresses = new FirstUse(findings);
   const macs = new FirstUse(findings);
+  checkResolverLength(findings, config.defaults?.dns, config.defaults?.search, ['defaults']);
+  const defaultNameservers = new FirstUse(findings);
+  (config.defaults?.dns ?? []).forEach((nameserver, i) =>
+    defaultNameservers.claim(canonicalAddress(nameserver), ['defaults', 'dns', i], (first) => `nameserver ${nameserver} is already listed at ${first}`),
+  );
   for (const [nodeName, node] of Object.entries(config.nodes)) checkNode(findings, config, nodeName, node, addresses, macs);
   checkGatewaysAreNotAssigned(findings, config, addresses);
   if (Object.keys(config.nodes).length === 0) findings.push({ path: ['nodes'], message: 'no nodes: add at least one' });

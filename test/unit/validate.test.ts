@@ -201,3 +201,50 @@ describe('validation as a whole', () => {
     ]);
   });
 });
+
+describe('validation of per-namespace DNS (issue 17)', () => {
+  const DNS = `version: 1
+defaults:
+  dns: [10.0.0.53]
+  search: [lab.example.com]
+nodes:
+  node1:
+    parent: eth0
+    address: [10.0.0.2/24, 2001:db8:1::2/64]
+    gateway: 10.0.0.1
+    namespaces:
+      ns1:
+        interface: mac1
+        address: [10.0.0.3/24, 2001:db8:1::3/64]
+        gateway: [10.0.0.1, 2001:db8:1::1]
+        dns: [10.0.0.53, 2001:db8:1::53, 192.0.2.53]
+        search: [apps.example.com, lab.example.com]
+      ns2:
+        interface: mac2
+        address: 10.0.0.4/24
+`;
+
+  it('accepts nameservers of both families, off-link ones behind a gateway, search domains, and the defaults\' for a namespace without', () => {
+    expect(problemsOf(DNS)).toEqual([]);
+  });
+
+  const cases: [rule: string, text: string, expected: string][] = [
+    ['a nameserver that is not an address', DNS.replace('192.0.2.53]', '192.0.2.053]'), 'error: nodes.node1.namespaces.ns1.dns[2] (line 15:42): "192.0.2.053" is not an IPv4 address; write four decimal numbers 0-255, like 192.168.1.1'],
+    ['four nameservers', DNS.replace('192.0.2.53]', '192.0.2.53, 192.0.2.54]'), 'error: nodes.node1.namespaces.ns1.dns (line 15:14): 4 nameservers; give at most 3: the resolver (glibc, musl) ignores every one after the 3rd'],
+    ['four nameservers in the defaults', DNS.replace('dns: [10.0.0.53]', 'dns: [10.0.0.53, 10.0.0.54, 10.0.0.55, 10.0.0.56]'), 'error: defaults.dns (line 3:8): 4 nameservers; give at most 3: the resolver (glibc, musl) ignores every one after the 3rd'],
+    ['a nameserver listed twice, spelt two ways', DNS.replace('192.0.2.53]', '2001:DB8:1:0::53]'), 'error: nodes.node1.namespaces.ns1.dns[2] (line 15:42): nameserver 2001:DB8:1:0::53 is already listed at nodes.node1.namespaces.ns1.dns.1'],
+    ['a nameserver listed twice in the defaults', DNS.replace('dns: [10.0.0.53]', 'dns: [10.0.0.53, 10.0.0.53]'), 'error: defaults.dns[1] (line 3:20): nameserver 10.0.0.53 is already listed at defaults.dns.0'],
+    ['an IPv6 nameserver for a namespace without IPv6', DNS.replace('        address: 10.0.0.4/24\n', '        address: 10.0.0.4/24\n        dns: [2001:db8:1::53]\n'), 'error: nodes.node1.namespaces.ns2.dns[0] (line 20:15): nameserver 2001:db8:1::53 is IPv6, and this namespace has no IPv6 address: it cannot reach it'],
+    ['warning: an IPv6 nameserver of the defaults for a namespace without IPv6', DNS.replace('dns: [10.0.0.53]', 'dns: [10.0.0.53, 2001:db8:1::53]'), "warning: nodes.node1.namespaces.ns2 (line 18:9): nameserver 2001:db8:1::53 (defaults.dns.1) is IPv6, and this namespace has no IPv6 address: it cannot reach it, and asks the others"],
+    ['warning: an off-link nameserver without a gateway or route', DNS.replace('        address: 10.0.0.4/24\n', '        address: 10.0.0.4/24\n        dns: [192.0.2.53]\n'), 'warning: nodes.node1.namespaces.ns2.dns[0] (line 20:15): nameserver 192.0.2.53 is outside 10.0.0.0/24, and this namespace has no IPv4 gateway or route to it: it cannot reach it'],
+    ['search domains without a nameserver', DNS.replace('        address: 10.0.0.4/24\n', '        address: 10.0.0.4/24\n        dns: []\n        search: [x.example]\n'), 'error: nodes.node1.namespaces.ns2.search (line 21:17): search domains need a nameserver: give the namespace "dns" (or the defaults one), or remove "search"'],
+    ['a search domain that is not a domain name', DNS.replace('apps.example.com', 'apps.example.com;reboot'), 'error: nodes.node1.namespaces.ns1.search[0] (line 16:18): "apps.example.com;reboot" is not a domain name; write labels of letters, digits, "-" and "_" joined by dots, like lab.example.com (each label 1-63 characters, not starting or ending with "-"; 253 in all)'],
+    ['a search domain label of 64 characters', DNS.replace('apps.example.com', `${'a'.repeat(64)}.example.com`), `error: nodes.node1.namespaces.ns1.search[0] (line 16:18): "${'a'.repeat(64)}.example.com" is not a domain name; write labels of letters, digits, "-" and "_" joined by dots, like lab.example.com (each label 1-63 characters, not starting or ending with "-"; 253 in all)`],
+    ['seven search domains', DNS.replace('[apps.example.com, lab.example.com]', '[a.example, b.example, c.example, d.example, e.example, f.example, g.example]'), 'error: nodes.node1.namespaces.ns1.search (line 16:17): 7 search domains; give at most 6: older resolvers (glibc before 2.26, musl) ignore the rest'],
+    ['dns on a node', DNS.replace('    gateway: 10.0.0.1\n', '    gateway: 10.0.0.1\n    dns: [10.0.0.53]\n'), 'error: nodes.node1.dns (line 10:5): unknown key "dns"; allowed here: parent, address, gateway, promisc, mode, mtu, nodad, hostShim, namespaces'],
+  ];
+
+  it.each(cases)('%s', (_rule, text, expected) => {
+    expect(problemsOf(text)).toEqual([expected]);
+  });
+});
