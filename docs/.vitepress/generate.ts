@@ -73,7 +73,8 @@ const ZH: Record<string, string> = {
   'nodes.<node>.namespaces': '按名称列出的网络命名空间。',
   'nodes.<node>.namespaces.<netns>': '一个网络命名空间，带一个挂在父网卡上的 macvlan 接口。',
   'nodes.<node>.namespaces.<netns>.interface': '命名空间内 macvlan 接口的名称（1–15 个字符）。',
-  'nodes.<node>.namespaces.<netns>.address': '命名空间的地址，带前缀长度；或一个 IPv4 加一个 IPv6 地址（双栈）。',
+  'nodes.<node>.namespaces.<netns>.address':
+    '命名空间的地址，带前缀长度；或两个地址族的地址列表（双栈）：每个地址族的第一个地址是命名空间发出流量时使用的地址，其余地址在它之后添加。',
   'nodes.<node>.namespaces.<netns>.gateway': '命名空间内的默认网关，每个地址族最多一个；不设置时只能访问本子网。',
   'nodes.<node>.namespaces.<netns>.mode': 'macvlan 模式；依次继承节点和 defaults 的设置。',
   'nodes.<node>.namespaces.<netns>.mtu': 'macvlan 接口的 MTU，不能超过父网卡的 MTU。',
@@ -173,7 +174,7 @@ function persistenceArtifacts(script: string): Map<string, string> {
 }
 
 /** The examples whose config and scripts the site offers for download and embeds region by region. */
-export const DOWNLOADED_EXAMPLES = ['seed', 'seed-dual-stack', 'dns'] as const;
+export const DOWNLOADED_EXAMPLES = ['seed', 'seed-dual-stack', 'dns', 'several-addresses'] as const;
 
 /** Every generated file of the docs, by path relative to the repository root. */
 export function docsArtifacts(): Map<string, string> {

@@ -51,11 +51,8 @@ const ipAddress = (description: string) =>
 /** One value or a list of up to two, one of each family: `address: 192.168.179.9/16` or `[192.168.179.9/16, 2001:db8:179::9/64]`. */
 const perFamily = <T extends z.ZodType>(item: T, description: string, examples: unknown[]) =>
   z.union([item, z.array(item).min(1).max(2)]).meta({ description, examples });
-const interfaceCidrs = (description: string, examples: string[]) =>
-  perFamily(checkedString(checkInterfaceCidr, { description: 'An address with prefix length, IPv4 or IPv6.' }), description, [
-    examples[0],
-    examples,
-  ]);
+const interfaceCidr = checkedString(checkInterfaceCidr, { description: 'An address with prefix length, IPv4 or IPv6.' });
+const interfaceCidrs = (description: string, examples: string[]) => perFamily(interfaceCidr, description, [examples[0], examples]);
 const gateways = (description: string) =>
   perFamily(ipAddress('A gateway, IPv4 or IPv6 (an IPv6 one may be link-local, fe80::/10).'), description, [
     '192.168.1.1',
@@ -110,10 +107,11 @@ const macAddress = checkedString(checkMacSetting, {
 const namespace = z
   .strictObject({
     interface: interfaceName('Name of the macvlan interface inside the namespace (1-15 characters).', 'mac1'),
-    address: interfaceCidrs('The namespace\'s address with prefix length, or one IPv4 and one IPv6 address (dual stack).', [
-      '192.168.179.12/16',
-      '2001:db8:179::12/64',
-    ]),
+    address: z.union([interfaceCidr, z.array(interfaceCidr).min(1)]).meta({
+      description:
+        'The namespace\'s address with prefix length, or a list of addresses of both families (dual stack); the first of each family is the one the namespace sends from, the others are added after it.',
+      examples: ['192.168.179.12/16', ['192.168.179.12/16', '2001:db8:179::12/64'], ['192.168.179.12/16', '192.168.179.20/16', '10.20.0.12/24']],
+    }),
     gateway: gateways('Default gateway inside the namespace, at most one per family; without one only the local subnet is reachable.').optional(),
     mode: mode.optional().meta({ description: 'macvlan mode; inherits the node\'s, then the defaults\'.' }),
     mtu: mtu.optional(),

@@ -14,7 +14,7 @@ import {
   shimMode,
 } from '../config/inherit.js';
 import { canonicalAddress, canonicalCidr, familyOf, hostOf, networkOf } from '../ip.js';
-import { ipv4Of, ofFamily } from '../config/families.js';
+import { beyondFirstOfFamily, ipv4Of, ofFamily } from '../config/families.js';
 
 export interface RoutePlan {
   to: string;
@@ -38,11 +38,29 @@ export interface NamespacePlan extends MacvlanPlan {
   gateway6?: string;
   /** Add the IPv6 address without duplicate address detection (`nodad`) instead of waiting for it. */
   nodad?: boolean;
+  /** Addresses after the first of each family, added after them in the config's order. */
+  moreAddresses?: MoreAddressPlan[];
   /** Routes of both families; each route's `to` and `via` are of one. */
   routes: RoutePlan[];
   sourceMacs: string[];
   /** The namespace's /etc/netns/NAME/resolv.conf, whole, where the config gives it nameservers. */
   resolvConf?: string;
+}
+
+export interface MoreAddressPlan {
+  address: string;
+  /** An IPv6 address added with `nodad`. */
+  nodad?: boolean;
+  /**
+   * An IPv6 address added deprecated (`preferred_lft 0`): it answers, but Linux would otherwise pick the newest address
+   * of a prefix as the source of new connections, and the first one must stay the source.
+   */
+  notSource?: boolean;
+}
+
+/** Every address of a namespace, with prefix: the first of each family, then the further ones. */
+export function namespaceAddresses(ns: NamespacePlan): string[] {
+  return [ns.address, ...(ns.address6 === undefined ? [] : [ns.address6]), ...(ns.moreAddresses ?? []).map((more) => more.address)];
 }
 
 export interface HostShimPlan extends MacvlanPlan {
@@ -90,6 +108,8 @@ export interface NodePlan {
   ipv6: boolean;
   /** Some namespace has a resolver to write. */
   dns?: true;
+  /** Some namespace has more than one address of a family. */
+  moreAddresses?: true;
   promisc: boolean;
   namespaces: NamespacePlan[];
   hostShim?: HostShimPlan;
@@ -109,6 +129,16 @@ const spelledRoutes = (routes: RoutePlan[] | undefined): RoutePlan[] => (routes 
 function withOptional<T extends object>(base: T, optional: Record<string, unknown>): T {
   const defined = Object.entries(optional).filter(([, value]) => value !== undefined);
   return { ...base, ...Object.fromEntries(defined) };
+}
+
+/** A namespace's addresses after the first of each family, spelt as `ip` prints them; none: undefined. */
+function moreAddressesOf(config: Config, node: NodeConfig, namespace: NamespaceConfig): MoreAddressPlan[] | undefined {
+  const more = beyondFirstOfFamily(namespace.address);
+  if (more.length === 0) return undefined;
+  const nodad = namespaceNodad(config, node, namespace);
+  return more.map((address) =>
+    familyOf(address) === 6 ? { address: spelled(address), ...(nodad && { nodad: true }), notSource: true } : { address: spelled(address) },
+  );
 }
 
 /** A namespace's resolv.conf: a first line that marks it as this tool's (the script replaces and removes only such files), then the resolver's. */
@@ -142,6 +172,7 @@ function planNode(config: Config, name: string, node: NodeConfig): NodePlan {
         gateway6: spelledOptional(ofFamily(ns.gateway, 6)),
         nodad: ofFamily(ns.address, 6) !== undefined && namespaceNodad(config, node, ns) ? true : undefined,
         resolvConf: resolvConfOf(config, name, nsName, ns),
+        moreAddresses: moreAddressesOf(config, node, ns),
       },
     ),
   );
@@ -198,7 +229,14 @@ function planNode(config: Config, name: string, node: NodeConfig): NodePlan {
       steps: STEP_ORDER.filter((id) => present[id]).map((id) => ({ id })),
       install: installPlan(name),
     },
-    { gateway, hostAddress6, gateway6, hostShim, dns: present.dns ? true : undefined },
+    {
+      gateway,
+      hostAddress6,
+      gateway6,
+      hostShim,
+      dns: present.dns ? true : undefined,
+      moreAddresses: namespaces.some((ns) => ns.moreAddresses !== undefined) ? true : undefined,
+    },
   );
 }
 

@@ -161,3 +161,30 @@ nodes:
     expect(seed.nodes.every((node) => node.dns === undefined && !node.steps.some((step) => step.id === 'dns'))).toBe(true);
   });
 });
+
+describe('buildPlan: several addresses on a namespace', () => {
+  const plan = planOf(`version: 1
+nodes:
+  n1:
+    parent: eth0
+    address: [10.0.0.2/24, 2001:db8::2/64]
+    namespaces:
+      a: { interface: m1, address: [10.0.0.3/24, 2001:DB8:0::3/64, 10.0.0.9/24, 2001:db8::9/64, 10.9.0.3/24], nodad: true }
+      b: { interface: m2, address: [10.0.0.4/24, 10.0.0.10/24] }
+      c: { interface: m3, address: 10.0.0.5/24 }
+`);
+  const [a, b, c] = plan.nodes[0]?.namespaces ?? [];
+
+  it('keeps the first address of each family as the primary, and the rest in order, IPv6 ones as ip spells them and not as a source', () => {
+    expect([a?.address, a?.address6]).toEqual(['10.0.0.3/24', '2001:db8::3/64']);
+    expect(a?.moreAddresses).toEqual([
+      { address: '10.0.0.9/24' },
+      { address: '2001:db8::9/64', nodad: true, notSource: true },
+      { address: '10.9.0.3/24' },
+    ]);
+    expect(b?.moreAddresses).toEqual([{ address: '10.0.0.10/24' }]);
+    expect(c?.moreAddresses).toBeUndefined();
+    expect(plan.nodes[0]?.moreAddresses).toBe(true);
+    expect(seed.nodes.every((node) => node.moreAddresses === undefined)).toBe(true);
+  });
+});
