@@ -31,7 +31,7 @@ export function checkShimAddress(
   findings: Finding[],
   node: NodeConfig,
   shim: HostShimConfig,
-  addresses: Map<Family, string>,
+  addresses: Map<Family, string[]>,
   base: PathSegment[],
   claim: (address: string, path: PathSegment[]) => void,
 ): void {
@@ -49,7 +49,7 @@ export function checkShimAddress(
     claim(hostOf(cidr), itemPath(i));
   });
   const namespaces = namespaceEntries(node);
-  const shim6 = addresses.get(6);
+  const shim6 = addresses.get(6)?.[0];
   if (shim6 !== undefined && !listOf(node.address).some((cidr) => familyOf(cidr) === 6)) {
     findings.push({ path, message: `${shim6} is IPv6, and the host has no IPv6 address: give the shim an IPv6 address only on a dual-stack node` });
   }
@@ -58,9 +58,12 @@ export function checkShimAddress(
     findings.push({ path, message: `the node is dual stack: give the shim an IPv6 /128 (in ${networkOf(host6)}) beside its IPv4 address, or the host cannot reach its namespaces over IPv6` });
   }
   for (const [name, ns] of namespaces) {
-    for (const cidr of listOf(ns.address)) {
-      const own = addresses.get(familyOf(cidr));
-      if (own === undefined || isInSubnet(hostOf(own), cidr)) continue;
+    for (const [family, shimCidrs] of addresses) {
+      const own = shimCidrs[0];
+      // A namespace with several addresses of a family answers directly when the shim is in any of its subnets.
+      const subnets = listOf(ns.address).filter((cidr) => familyOf(cidr) === family);
+      const cidr = subnets[0];
+      if (own === undefined || cidr === undefined || subnets.some((subnet) => isInSubnet(hostOf(own), subnet))) continue;
       findings.push({
         path: [...base, 'address'],
         severity: 'warning',

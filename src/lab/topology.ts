@@ -2,7 +2,7 @@
 // one LAN neighbour that watches, one emulated machine per node, and every endpoint that can be pinged, in IPv4 and,
 // when the config has any IPv6, in IPv6 too. Pure data; the runner makes it real.
 import type { MacvlanMode } from '../config/rules.js';
-import type { AddressShimPlan, NodePlan, Plan, RoutePlan } from '../plan/plan.js';
+import { namespaceAddresses, type AddressShimPlan, type NodePlan, type Plan, type RoutePlan } from '../plan/plan.js';
 import { familyOf, highestFreeHost, hostOf, isInSubnet, isLinkLocal6, networkOf, type Family } from '../ip.js';
 import { DEFAULT_PROFILE, type ProfileName } from './profiles.js';
 
@@ -105,7 +105,7 @@ const defined = <T>(values: (T | undefined)[]): T[] => values.filter((value): va
 function usedSubnets(plan: Plan): string[] {
   return plan.nodes.flatMap((node) => [
     ...defined([node.hostAddress, node.hostAddress6]),
-    ...node.namespaces.flatMap((ns) => [...defined([ns.address, ns.address6]), ...ns.routes.map((route) => route.to)]),
+    ...node.namespaces.flatMap((ns) => [...namespaceAddresses(ns), ...ns.routes.map((route) => route.to)]),
     ...(node.hostShim?.routes.map((route) => route.to) ?? []),
   ]);
 }
@@ -123,7 +123,11 @@ function configAddresses(plan: Plan): ConfigAddress[] {
   return plan.nodes.flatMap((node) => [
     ...entry(true, node.hostAddress, node.gateway),
     ...entry(true, node.hostAddress6, node.gateway6),
-    ...node.namespaces.flatMap((ns) => [...entry(false, ns.address, ns.gateway), ...entry(false, ns.address6, ns.gateway6)]),
+    ...node.namespaces.flatMap((ns) => [
+      ...entry(false, ns.address, ns.gateway),
+      ...entry(false, ns.address6, ns.gateway6),
+      ...(ns.moreAddresses ?? []).flatMap((more) => entry(false, more.address, undefined)),
+    ]),
   ]);
 }
 
@@ -198,7 +202,7 @@ function nodeEndpoints(node: NodePlan): Endpoint[] {
       netns: ns.name,
       ip: hostOf(ns.address),
       ...(ns.address6 !== undefined && { ip6: hostOf(ns.address6) }),
-      addresses: defined([ns.address, ns.address6]),
+      addresses: namespaceAddresses(ns),
       routes: ns.routes,
       ...(ns.gateway !== undefined && { defaultVia: ns.gateway }),
       ...(ns.gateway6 !== undefined && { defaultVia6: ns.gateway6 }),

@@ -1,5 +1,5 @@
 // buildPlan: validated Config -> one NodePlan per node, with every inherited and derived value resolved.
-import type { Config, HostShimConfig, NodeConfig } from '../config/schema.js';
+import type { Config, HostShimConfig, NamespaceConfig, NodeConfig } from '../config/schema.js';
 import type { MacvlanMode } from '../config/rules.js';
 import {
   namespaceEntries,
@@ -7,13 +7,14 @@ import {
   namespaceMode,
   namespaceMtu,
   namespaceNodad,
+  namespaceResolver,
   parentPromisc,
   resolveMac,
   shimMacOwner,
   shimMode,
 } from '../config/inherit.js';
-import { canonicalCidr, familyOf, hostOf, networkOf } from '../ip.js';
-import { ipv4Of, ofFamily } from '../config/families.js';
+import { canonicalAddress, canonicalCidr, familyOf, hostOf, networkOf } from '../ip.js';
+import { beyondFirstOfFamily, ipv4Of, ofFamily } from '../config/families.js';
 
 export interface RoutePlan {
   to: string;
@@ -37,9 +38,29 @@ export interface NamespacePlan extends MacvlanPlan {
   gateway6?: string;
   /** Add the IPv6 address without duplicate address detection (`nodad`) instead of waiting for it. */
   nodad?: boolean;
+  /** Addresses after the first of each family, added after them in the config's order. */
+  moreAddresses?: MoreAddressPlan[];
   /** Routes of both families; each route's `to` and `via` are of one. */
   routes: RoutePlan[];
   sourceMacs: string[];
+  /** The namespace's /etc/netns/NAME/resolv.conf, whole, where the config gives it nameservers. */
+  resolvConf?: string;
+}
+
+export interface MoreAddressPlan {
+  address: string;
+  /** An IPv6 address added with `nodad`. */
+  nodad?: boolean;
+  /**
+   * An IPv6 address added deprecated (`preferred_lft 0`): it answers, but Linux would otherwise pick the newest address
+   * of a prefix as the source of new connections, and the first one must stay the source.
+   */
+  notSource?: boolean;
+}
+
+/** Every address of a namespace, with prefix: the first of each family, then the further ones. */
+export function namespaceAddresses(ns: NamespacePlan): string[] {
+  return [ns.address, ...(ns.address6 === undefined ? [] : [ns.address6]), ...(ns.moreAddresses ?? []).map((more) => more.address)];
 }
 
 export interface HostShimPlan extends MacvlanPlan {
@@ -71,7 +92,7 @@ export interface AddressShimPlan extends MacvlanPlan {
 }
 
 /** Steps in the order apply runs them; each names the template partial that renders it. */
-export const STEP_ORDER = ['promisc', 'netns', 'macvlan-link', 'move-to-netns', 'address', 'link-up', 'routes', 'host-shim', 'shim-address'] as const;
+export const STEP_ORDER = ['promisc', 'netns', 'macvlan-link', 'move-to-netns', 'address', 'link-up', 'routes', 'dns', 'host-shim', 'shim-address'] as const;
 export type StepId = (typeof STEP_ORDER)[number];
 
 export interface StepPlan {
@@ -101,6 +122,10 @@ export interface NodePlan {
   gateway6?: string;
   /** Anything of IPv6 on this node: the script then reads and sets up both families. */
   ipv6: boolean;
+  /** Some namespace has a resolver to write. */
+  dns?: true;
+  /** Some namespace has more than one address of a family. */
+  moreAddresses?: true;
   promisc: boolean;
   namespaces: NamespacePlan[];
   hostShim?: HostShimPlan;
@@ -134,11 +159,33 @@ function planAddressShim(config: Config, nodeName: string, shim: HostShimConfig,
       interface: shim.interface,
       mode: shimMode(shim),
       address: shimAddress,
-      routes: routesTo(namespaces.map((ns) => ns.address), shimAddress),
-      routes6: routesTo(namespaces.map((ns) => ns.address6), shimAddress6),
+      routes: routesTo(namespaces.flatMap((ns) => namespaceAddresses(ns).filter((cidr) => familyOf(cidr) === 4)), shimAddress),
+      routes6: routesTo(namespaces.flatMap((ns) => namespaceAddresses(ns).filter((cidr) => familyOf(cidr) === 6)), shimAddress6),
     },
     { mtu: shim.mtu, mac: resolveMac(config, nodeName, shimMacOwner(shim), shim.mac), address6: shimAddress6 },
   );
+}
+
+/** A namespace's addresses after the first of each family, spelt as `ip` prints them; none: undefined. */
+function moreAddressesOf(config: Config, node: NodeConfig, namespace: NamespaceConfig): MoreAddressPlan[] | undefined {
+  const more = beyondFirstOfFamily(namespace.address);
+  if (more.length === 0) return undefined;
+  const nodad = namespaceNodad(config, node, namespace);
+  return more.map((address) =>
+    familyOf(address) === 6 ? { address: spelled(address), ...(nodad && { nodad: true }), notSource: true } : { address: spelled(address) },
+  );
+}
+
+/** A namespace's resolv.conf: a first line that marks it as this tool's (the script replaces and removes only such files), then the resolver's. */
+function resolvConfOf(config: Config, nodeName: string, namespaceName: string, namespace: NamespaceConfig): string | undefined {
+  const resolver = namespaceResolver(config, namespace);
+  if (resolver === undefined) return undefined;
+  return [
+    `# macvlan-gen: the resolver of namespace ${namespaceName} on node ${nodeName}, from its config; teardown removes this file.`,
+    ...resolver.nameservers.map((nameserver) => `nameserver ${canonicalAddress(nameserver)}`),
+    ...(resolver.search.length > 0 ? [`search ${resolver.search.join(' ')}`] : []),
+    '',
+  ].join('\n');
 }
 
 function planNode(config: Config, name: string, node: NodeConfig): NodePlan {
@@ -159,6 +206,8 @@ function planNode(config: Config, name: string, node: NodeConfig): NodePlan {
         address6: spelledOptional(ofFamily(ns.address, 6)),
         gateway6: spelledOptional(ofFamily(ns.gateway, 6)),
         nodad: ofFamily(ns.address, 6) !== undefined && namespaceNodad(config, node, ns) ? true : undefined,
+        resolvConf: resolvConfOf(config, name, nsName, ns),
+        moreAddresses: moreAddressesOf(config, node, ns),
       },
     ),
   );
@@ -201,6 +250,7 @@ function planNode(config: Config, name: string, node: NodeConfig): NodePlan {
     address: namespaces.length > 0,
     'link-up': namespaces.length > 0,
     routes: namespaces.some((ns) => ns.gateway !== undefined || ns.gateway6 !== undefined || ns.routes.length > 0),
+    dns: namespaces.some((ns) => ns.resolvConf !== undefined),
     'host-shim': hostShim !== undefined,
     'shim-address': addressShim !== undefined,
   };
@@ -217,7 +267,15 @@ function planNode(config: Config, name: string, node: NodeConfig): NodePlan {
       steps: STEP_ORDER.filter((id) => present[id]).map((id) => ({ id })),
       install: installPlan(name),
     },
-    { gateway, hostAddress6, gateway6, hostShim, addressShim },
+    {
+      gateway,
+      hostAddress6,
+      gateway6,
+      hostShim,
+      addressShim,
+      dns: present.dns ? true : undefined,
+      moreAddresses: namespaces.some((ns) => ns.moreAddresses !== undefined) ? true : undefined,
+    },
   );
 }
 
