@@ -43,6 +43,13 @@ export function namespaceNodad(config: Config, node: NodeConfig, namespace: Name
   return namespace.nodad ?? node.nodad ?? config.defaults?.nodad ?? false;
 }
 
+/** A namespace's resolver: its own nameservers and search domains, else the defaults'; none when it has no nameserver. */
+export function namespaceResolver(config: Config, namespace: NamespaceConfig): { nameservers: string[]; search: string[] } | undefined {
+  const nameservers = namespace.dns ?? config.defaults?.dns ?? [];
+  if (nameservers.length === 0) return undefined;
+  return { nameservers, search: namespace.search ?? config.defaults?.search ?? [] };
+}
+
 /** A node whose links are all ipvlans takes promisc from its own key only: the defaults' concerns macvlan. */
 export function parentPromisc(config: Config, node: NodeConfig): boolean {
   if (onlyIpvlans(config, node)) return node.promisc ?? false;

@@ -196,3 +196,14 @@ export function checkMtu(value: number): string | undefined {
   if (!Number.isInteger(value) || value < MTU_MIN || value > MTU_MAX) return `MTU ${value} must be a whole number from ${MTU_MIN} to ${MTU_MAX}`;
   return undefined;
 }
+
+/** glibc reads at most three nameservers (MAXNS) and, before 2.26, six search domains; musl likewise. */
+export const MAX_NAMESERVERS = 3;
+export const MAX_SEARCH_DOMAINS = 6;
+export const SEARCH_DOMAIN_PATTERN = '^(?=.{1,253}\\.?$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)(\\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\\.?$';
+
+/** A resolv.conf search domain: DNS labels of letters, digits, `-` and `_`, at most 63 characters each, 253 in all. */
+export function checkSearchDomain(value: string): string | undefined {
+  if (new RegExp(SEARCH_DOMAIN_PATTERN).test(value)) return undefined;
+  return `${JSON.stringify(value)} is not a domain name; write labels of letters, digits, "-" and "_" joined by dots, like lab.example.com (each label 1-63 characters, not starting or ending with "-"; 253 in all)`;
+}

@@ -1,5 +1,5 @@
 // buildPlan: validated Config -> one NodePlan per node, with every inherited and derived value resolved.
-import type { Config, NodeConfig } from '../config/schema.js';
+import type { Config, HostShimConfig, NamespaceConfig, NodeConfig } from '../config/schema.js';
 import type { LinkType, MacvlanMode } from '../config/rules.js';
 import {
   linkMac,
@@ -8,14 +8,15 @@ import {
   namespaceMode,
   namespaceMtu,
   namespaceNodad,
+  namespaceResolver,
   namespaceType,
   nodeType,
   parentPromisc,
   shimMacOwner,
   shimMode,
 } from '../config/inherit.js';
-import { canonicalCidr, familyOf, hostOf, networkOf } from '../ip.js';
-import { ipv4Of, ofFamily } from '../config/families.js';
+import { canonicalAddress, canonicalCidr, familyOf, hostOf, networkOf } from '../ip.js';
+import { beyondFirstOfFamily, ipv4Of, ofFamily } from '../config/families.js';
 
 export interface RoutePlan {
   to: string;
@@ -41,9 +42,29 @@ export interface NamespacePlan extends MacvlanPlan {
   gateway6?: string;
   /** Add the IPv6 address without duplicate address detection (`nodad`) instead of waiting for it. */
   nodad?: boolean;
+  /** Addresses after the first of each family, added after them in the config's order. */
+  moreAddresses?: MoreAddressPlan[];
   /** Routes of both families; each route's `to` and `via` are of one. */
   routes: RoutePlan[];
   sourceMacs: string[];
+  /** The namespace's /etc/netns/NAME/resolv.conf, whole, where the config gives it nameservers. */
+  resolvConf?: string;
+}
+
+export interface MoreAddressPlan {
+  address: string;
+  /** An IPv6 address added with `nodad`. */
+  nodad?: boolean;
+  /**
+   * An IPv6 address added deprecated (`preferred_lft 0`): it answers, but Linux would otherwise pick the newest address
+   * of a prefix as the source of new connections, and the first one must stay the source.
+   */
+  notSource?: boolean;
+}
+
+/** Every address of a namespace, with prefix: the first of each family, then the further ones. */
+export function namespaceAddresses(ns: NamespacePlan): string[] {
+  return [ns.address, ...(ns.address6 === undefined ? [] : [ns.address6]), ...(ns.moreAddresses ?? []).map((more) => more.address)];
 }
 
 export interface HostShimPlan extends MacvlanPlan {
@@ -58,8 +79,24 @@ export interface HostShimPlan extends MacvlanPlan {
   confirmTimeout?: number;
 }
 
+/** A host route through the shim to one namespace address, from the shim's own address of that family. */
+export interface ShimRoutePlan {
+  to: string;
+  src: string;
+}
+
+/** The host shim's other strategy: an address of its own and a host route to each namespace; the host address stays. */
+export interface AddressShimPlan extends MacvlanPlan {
+  /** The shim's IPv4 address, /32. */
+  address: string;
+  /** Dual stack: its IPv6 address, /128. */
+  address6?: string;
+  routes: ShimRoutePlan[];
+  routes6: ShimRoutePlan[];
+}
+
 /** Steps in the order apply runs them; each names the template partial that renders it. */
-export const STEP_ORDER = ['promisc', 'netns', 'macvlan-link', 'move-to-netns', 'address', 'link-up', 'routes', 'host-shim'] as const;
+export const STEP_ORDER = ['promisc', 'netns', 'macvlan-link', 'move-to-netns', 'address', 'link-up', 'routes', 'dns', 'host-shim', 'shim-address'] as const;
 export type StepId = (typeof STEP_ORDER)[number];
 
 export interface StepPlan {
@@ -95,9 +132,15 @@ export interface NodePlan {
   ipvlan?: boolean;
   /** The mode of the throwaway link preflight makes: an ipvlan one sets the mode of every child on the parent. */
   probeMode: MacvlanMode;
+  /** Some namespace has a resolver to write. */
+  dns?: true;
+  /** Some namespace has more than one address of a family. */
+  moreAddresses?: true;
   promisc: boolean;
   namespaces: NamespacePlan[];
   hostShim?: HostShimPlan;
+  /** A host shim with `address`: the host address never moves (exclusive with hostShim). */
+  addressShim?: AddressShimPlan;
   steps: StepPlan[];
   install: InstallPlan;
 }
@@ -114,6 +157,47 @@ const spelledRoutes = (routes: RoutePlan[] | undefined): RoutePlan[] => (routes 
 function withOptional<T extends object>(base: T, optional: Record<string, unknown>): T {
   const defined = Object.entries(optional).filter(([, value]) => value !== undefined);
   return { ...base, ...Object.fromEntries(defined) };
+}
+
+function planAddressShim(config: Config, nodeName: string, node: NodeConfig, shim: HostShimConfig, address: string | string[], namespaces: NamespacePlan[]): AddressShimPlan {
+  const shimAddress = ipv4Of(address);
+  const shimAddress6 = spelledOptional(ofFamily(address, 6));
+  const routesTo = (addresses: (string | undefined)[], src: string | undefined): ShimRoutePlan[] =>
+    src === undefined ? [] : addresses.flatMap((cidr) => (cidr === undefined ? [] : [{ to: hostOf(cidr), src: hostOf(src) }]));
+  return withOptional(
+    {
+      interface: shim.interface,
+      // Validation keeps this strategy to macvlan nodes.
+      type: nodeType(config, node),
+      mode: shimMode(config, node, shim),
+      address: shimAddress,
+      routes: routesTo(namespaces.flatMap((ns) => namespaceAddresses(ns).filter((cidr) => familyOf(cidr) === 4)), shimAddress),
+      routes6: routesTo(namespaces.flatMap((ns) => namespaceAddresses(ns).filter((cidr) => familyOf(cidr) === 6)), shimAddress6),
+    },
+    { mtu: shim.mtu, mac: linkMac(config, nodeName, shimMacOwner(shim), shim.mac, nodeType(config, node)), address6: shimAddress6 },
+  );
+}
+
+/** A namespace's addresses after the first of each family, spelt as `ip` prints them; none: undefined. */
+function moreAddressesOf(config: Config, node: NodeConfig, namespace: NamespaceConfig): MoreAddressPlan[] | undefined {
+  const more = beyondFirstOfFamily(namespace.address);
+  if (more.length === 0) return undefined;
+  const nodad = namespaceNodad(config, node, namespace);
+  return more.map((address) =>
+    familyOf(address) === 6 ? { address: spelled(address), ...(nodad && { nodad: true }), notSource: true } : { address: spelled(address) },
+  );
+}
+
+/** A namespace's resolv.conf: a first line that marks it as this tool's (the script replaces and removes only such files), then the resolver's. */
+function resolvConfOf(config: Config, nodeName: string, namespaceName: string, namespace: NamespaceConfig): string | undefined {
+  const resolver = namespaceResolver(config, namespace);
+  if (resolver === undefined) return undefined;
+  return [
+    `# macvlan-gen: the resolver of namespace ${namespaceName} on node ${nodeName}, from its config; teardown removes this file.`,
+    ...resolver.nameservers.map((nameserver) => `nameserver ${canonicalAddress(nameserver)}`),
+    ...(resolver.search.length > 0 ? [`search ${resolver.search.join(' ')}`] : []),
+    '',
+  ].join('\n');
 }
 
 function planNode(config: Config, name: string, node: NodeConfig): NodePlan {
@@ -135,6 +219,8 @@ function planNode(config: Config, name: string, node: NodeConfig): NodePlan {
         address6: spelledOptional(ofFamily(ns.address, 6)),
         gateway6: spelledOptional(ofFamily(ns.gateway, 6)),
         nodad: ofFamily(ns.address, 6) !== undefined && namespaceNodad(config, node, ns) ? true : undefined,
+        resolvConf: resolvConfOf(config, name, nsName, ns),
+        moreAddresses: moreAddressesOf(config, node, ns),
       },
     ),
   );
@@ -146,7 +232,7 @@ function planNode(config: Config, name: string, node: NodeConfig): NodePlan {
   const gateway6 = spelledOptional(ofFamily(node.gateway, 6));
   // Validation guarantees an IPv4 gateway whenever there is a host shim.
   const hostShim: HostShimPlan | undefined =
-    shim && gateway !== undefined
+    shim && shim.address === undefined && gateway !== undefined
       ? withOptional(
           {
             interface: shim.interface,
@@ -167,6 +253,8 @@ function planNode(config: Config, name: string, node: NodeConfig): NodePlan {
         )
       : undefined;
 
+  const addressShim = shim?.address === undefined ? undefined : planAddressShim(config, name, node, shim, shim.address, namespaces);
+
   const promisc = parentPromisc(config, node);
   const linkType = namespaces[0]?.type ?? nodeType(config, node);
   const ipvlanMode = namespaces[0]?.mode ?? hostShim?.mode ?? 'l2';
@@ -178,7 +266,9 @@ function planNode(config: Config, name: string, node: NodeConfig): NodePlan {
     address: namespaces.length > 0,
     'link-up': namespaces.length > 0,
     routes: namespaces.some((ns) => ns.gateway !== undefined || ns.gateway6 !== undefined || ns.routes.length > 0),
+    dns: namespaces.some((ns) => ns.resolvConf !== undefined),
     'host-shim': hostShim !== undefined,
+    'shim-address': addressShim !== undefined,
   };
 
   return withOptional(
@@ -195,7 +285,16 @@ function planNode(config: Config, name: string, node: NodeConfig): NodePlan {
       steps: STEP_ORDER.filter((id) => present[id]).map((id) => ({ id })),
       install: installPlan(name),
     },
-    { gateway, hostAddress6, gateway6, hostShim, ipvlan: linkType === 'ipvlan' ? true : undefined },
+    {
+      gateway,
+      hostAddress6,
+      gateway6,
+      hostShim,
+      addressShim,
+      dns: present.dns ? true : undefined,
+      ipvlan: linkType === 'ipvlan' ? true : undefined,
+      moreAddresses: namespaces.some((ns) => ns.moreAddresses !== undefined) ? true : undefined,
+    },
   );
 }
 
