@@ -50,6 +50,11 @@ export function isLinkLocal6(address: string): boolean {
   return familyOf(address) === 6 && ipaddr.IPv6.parse(address).range() === 'linkLocal';
 }
 
+/** ipaddr.js's name of the range an address is in: "unicast", "loopback", "multicast", "unspecified", "linkLocal", ... */
+export function rangeOf(address: string): string {
+  return ipaddr.parse(address).range();
+}
+
 /** RFC 2526 reserves the highest 128 interface identifiers of an IPv6 subnet for anycast. */
 const RESERVED_ANYCAST6 = 128n;
 

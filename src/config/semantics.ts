@@ -3,7 +3,7 @@ import type { PathSegment } from './diagnostics.js';
 import type { Config, NamespaceConfig, NodeConfig, RouteConfig } from './schema.js';
 import { linkMac, namespaceEntries, namespaceMacOwner, namespaceMode, namespaceMtu, namespaceResolver, namespaceType, nodeType, shimMacOwner, shimMode } from './inherit.js';
 import { checkLinkTypes } from './link-types.js';
-import { canonicalAddress, familyOf, hostOf, isInSubnet, isLinkLocal6, networkOf, type Family } from '../ip.js';
+import { canonicalAddress, familyOf, hostOf, isInSubnet, isLinkLocal6, networkOf, rangeOf, type Family } from '../ip.js';
 import { listOf } from './families.js';
 import { checkShimAddress } from './shim-address.js';
 import { MAX_NAMESERVERS, MAX_SEARCH_DOMAINS } from './rules.js';
@@ -61,11 +61,21 @@ function checkAddresses(findings: Finding[], value: string | readonly string[], 
       findings.push({ path: itemPath(path, value, i), message: `a second ${FAMILY_NAME[family]} address (${cidr} after ${same[0]}); give at most one address of each family` });
       return;
     }
+    const wider = same.find((earlier) => prefixOf(earlier) < prefixOf(cidr) && isInSubnet(hostOf(cidr), earlier));
+    if (wider !== undefined) {
+      findings.push({
+        path: itemPath(path, value, i),
+        severity: 'warning',
+        message: `${cidr} lies inside ${networkOf(wider)} of ${wider} with a longer prefix: the kernel would send from it, not from ${hostOf(wider)}, to every address of ${networkOf(cidr)}; give it the prefix /${prefixOf(wider)} if it is only to answer there`,
+      });
+    }
     byFamily.set(family, [...same, cidr]);
   });
   if (!byFamily.has(4)) findings.push({ path, message: 'needs an IPv4 address; an IPv6 address comes in addition to it (dual stack)' });
   return byFamily;
 }
+
+const prefixOf = (cidr: string): number => Number(cidr.split('/')[1]);
 
 /** The subnets of an interface's addresses of one family, for messages: "10.0.0.0/24" or "10.0.0.0/24 or 10.9.0.0/24". */
 const subnetsOf = (cidrs: readonly string[]): string => [...new Set(cidrs.map(networkOf))].join(' or ');
@@ -135,6 +145,10 @@ function checkResolver(findings: Finding[], config: Config, namespace: Namespace
     }
     return;
   }
+  const domains = new FirstUse(findings);
+  (namespace.search ?? []).forEach((domain, i) =>
+    domains.claim(domain.toLowerCase().replace(/\.$/, ''), [...nsBase, 'search', i], (first) => `search domain ${domain} is already listed at ${first}`),
+  );
   const own = namespace.dns !== undefined;
   const listPath = own ? [...nsBase, 'dns'] : ['defaults', 'dns'];
   const seen = new FirstUse(findings);
@@ -143,6 +157,17 @@ function checkResolver(findings: Finding[], config: Config, namespace: Namespace
     const where = own ? '' : ` (defaults.dns.${i})`;
     if (own) seen.claim(canonicalAddress(nameserver), path, (first) => `nameserver ${nameserver} is already listed at ${first}`);
     const family = familyOf(nameserver);
+    const range = rangeOf(nameserver);
+    if (range === 'unspecified' || range === 'multicast' || range === 'broadcast') {
+      findings.push({ path, message: `nameserver ${nameserver}${where} is a ${range} address; give the address of a machine that answers DNS` });
+      return;
+    }
+    if (isLinkLocal6(nameserver)) {
+      findings.push({ path, message: `nameserver ${nameserver}${where} is link-local: resolv.conf cannot say which interface to ask it on, and the resolver cannot reach it; give a global address` });
+      return;
+    }
+    // One that the namespace runs itself (a local cache) answers on its lo.
+    if (range === 'loopback') return;
     const subnets = addresses.get(family);
     if (subnets === undefined) {
       findings.push({
@@ -153,7 +178,7 @@ function checkResolver(findings: Finding[], config: Config, namespace: Namespace
       return;
     }
     const routed = gateways.has(family) || (namespace.routes ?? []).some((route) => familyOf(route.to) === family && isInSubnet(nameserver, route.to));
-    if (!isLinkLocal6(nameserver) && !subnets.some((cidr) => isInSubnet(nameserver, cidr)) && !routed) {
+    if (!subnets.some((cidr) => isInSubnet(nameserver, cidr)) && !routed) {
       findings.push({
         path,
         severity: 'warning',

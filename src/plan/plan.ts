@@ -16,7 +16,7 @@ import {
   shimMode,
 } from '../config/inherit.js';
 import { canonicalAddress, canonicalCidr, familyOf, hostOf, networkOf } from '../ip.js';
-import { beyondFirstOfFamily, ipv4Of, ofFamily } from '../config/families.js';
+import { beyondFirstOfFamily, ipv4Of, listOf, ofFamily } from '../config/families.js';
 
 export interface RoutePlan {
   to: string;
@@ -56,8 +56,8 @@ export interface MoreAddressPlan {
   /** An IPv6 address added with `nodad`. */
   nodad?: boolean;
   /**
-   * An IPv6 address added deprecated (`preferred_lft 0`): it answers, but Linux would otherwise pick the newest address
-   * of a prefix as the source of new connections, and the first one must stay the source.
+   * An IPv6 address in the prefix of an earlier one, added deprecated (`preferred_lft 0`): it answers, but Linux would
+   * otherwise pick the newest address of a prefix as the source of new connections there.
    */
   notSource?: boolean;
 }
@@ -183,8 +183,13 @@ function moreAddressesOf(config: Config, node: NodeConfig, namespace: NamespaceC
   const more = beyondFirstOfFamily(namespace.address);
   if (more.length === 0) return undefined;
   const nodad = namespaceNodad(config, node, namespace);
+  const all = listOf(namespace.address);
+  // An IPv6 address in the prefix of an earlier one would become the source there: it is added deprecated.
+  const sharesPrefix = (address: string): boolean => all.slice(0, all.indexOf(address)).some((earlier) => familyOf(earlier) === 6 && networkOf(earlier) === networkOf(address));
   return more.map((address) =>
-    familyOf(address) === 6 ? { address: spelled(address), ...(nodad && { nodad: true }), notSource: true } : { address: spelled(address) },
+    familyOf(address) === 6
+      ? { address: spelled(address), ...(nodad && { nodad: true }), ...(sharesPrefix(address) && { notSource: true }) }
+      : { address: spelled(address) },
   );
 }
 

@@ -92,6 +92,19 @@ describe.skipIf(!isRoot)('per-namespace DNS on emulated nodes', () => {
     expect((await lab.runScript('node1', ['verify'])).status).toBe(0);
   });
 
+  it('a resolver left for a namespace that the config no longer gives one fails verify, and apply removes it', async () => {
+    // As an earlier config's apply would have left it for ns2 (dns: [] now).
+    await shellIn(lab, 'node1', 'mkdir -p /etc/netns/ns2 && sed s/ns1/ns2/ /etc/netns/ns1/resolv.conf > /etc/netns/ns2/resolv.conf');
+    const verify = await lab.runScript('node1', ['verify']);
+    expect(verify.status).toBe(1);
+    expect(verify.stdout).toContain('  FAIL  ns2: /etc/netns/ns2/resolv.conf is left from a config that gave it a resolver (apply removes it)\n');
+    const apply = await lab.runScript('node1', ['apply']);
+    expect(apply.status, apply.stderr).toBe(0);
+    expect(apply.stdout).toContain('  note: ns2: /etc/netns/ns2/resolv.conf is left from a config that gave it a resolver\n  + rm /etc/netns/ns2/resolv.conf\n');
+    expect(await shellIn(lab, 'node1', 'ls /etc/netns')).toBe('ns1\n');
+    expect((await lab.runScript('node1', ['verify'])).status).toBe(0);
+  });
+
   it('a resolv.conf that someone else wrote is refused, not replaced', async () => {
     expect((await lab.runScript('node2', ['teardown'])).status).toBe(0);
     await shellIn(lab, 'node2', 'mkdir -p /etc/netns/ns1 && echo "nameserver 192.0.2.53" > /etc/netns/ns1/resolv.conf');
@@ -123,6 +136,8 @@ describe.skipIf(!isRoot)('per-namespace DNS on emulated nodes', () => {
     // Only this node's /etc changes: the lab's overlay.
     await shellIn(lab, 'node2', 'mv /etc/resolv.conf /etc/resolv.conf.lab && ln -s /run/mvlab-missing/stub-resolv.conf /etc/resolv.conf');
     try {
+      const plan = await lab.runScript('node2', ['plan']);
+      expect(plan.stdout).toContain('  note: /etc/resolv.conf does not exist (or is a symlink to a missing file): until it does, ip netns exec cannot show the namespaces their resolvers in its place, and verify fails\n');
       const verify = await lab.runScript('node2', ['verify']);
       expect(verify.status).toBe(1);
       expect(verify.stdout).toContain('  ok    ns1: /etc/netns/ns1/resolv.conf is as the config says\n');

@@ -70,13 +70,14 @@ describe.skipIf(!isRoot)('several addresses on a namespace, on emulated nodes', 
   it('teardown leaves the node as it was; preflight then refuses a further address that the node already has', async () => {
     expect((await lab.runScript('node1', ['teardown'])).status).toBe(0);
     expect(normalizeState(await nodeState(lab, 'node1'))).toBe(pristine);
-    await shellIn(lab, 'node1', 'ip addr add 10.20.0.12/24 dev ens160');
+    // With another prefix than the config's: the same address all the same.
+    await shellIn(lab, 'node1', 'ip addr add 10.20.0.12/16 dev ens160');
     try {
       const apply = await lab.runScript('node1', ['apply']);
       expect(apply.status, apply.stdout).toBe(3);
       expect(apply.stderr).toContain('node1.sh: error: preflight: address 10.20.0.12/24 of namespace ns1 is already used on this node (ens160); two hosts would answer for it');
     } finally {
-      await shellIn(lab, 'node1', 'ip addr del 10.20.0.12/24 dev ens160');
+      await shellIn(lab, 'node1', 'ip addr del 10.20.0.12/16 dev ens160');
     }
     expect(normalizeState(await nodeState(lab, 'node1'))).toBe(pristine);
   });

@@ -169,18 +169,19 @@ nodes:
     parent: eth0
     address: [10.0.0.2/24, 2001:db8::2/64]
     namespaces:
-      a: { interface: m1, address: [10.0.0.3/24, 2001:DB8:0::3/64, 10.0.0.9/24, 2001:db8::9/64, 10.9.0.3/24], nodad: true }
+      a: { interface: m1, address: [10.0.0.3/24, 2001:DB8:0::3/64, 10.0.0.9/24, 2001:db8::9/64, 10.9.0.3/24, fd00::9/64], nodad: true }
       b: { interface: m2, address: [10.0.0.4/24, 10.0.0.10/24] }
       c: { interface: m3, address: 10.0.0.5/24 }
 `);
   const [a, b, c] = plan.nodes[0]?.namespaces ?? [];
 
-  it('keeps the first address of each family as the primary, and the rest in order, IPv6 ones as ip spells them and not as a source', () => {
+  it('keeps the first address of each family as the primary, and the rest in order, IPv6 ones as ip spells them and, in the prefix of an earlier one, not as a source', () => {
     expect([a?.address, a?.address6]).toEqual(['10.0.0.3/24', '2001:db8::3/64']);
     expect(a?.moreAddresses).toEqual([
       { address: '10.0.0.9/24' },
       { address: '2001:db8::9/64', nodad: true, notSource: true },
       { address: '10.9.0.3/24' },
+      { address: 'fd00::9/64', nodad: true },
     ]);
     expect(b?.moreAddresses).toEqual([{ address: '10.0.0.10/24' }]);
     expect(c?.moreAddresses).toBeUndefined();

@@ -228,6 +228,10 @@ nodes:
     expect(problemsOf(DNS)).toEqual([]);
   });
 
+  it('accepts a nameserver on the namespace\'s own loopback (a local cache) without a gateway', () => {
+    expect(problemsOf(DNS.replace('        address: 10.0.0.4/24\n', '        address: 10.0.0.4/24\n        dns: [127.0.0.53]\n'))).toEqual([]);
+  });
+
   const cases: [rule: string, text: string, expected: string][] = [
     ['a nameserver that is not an address', DNS.replace('192.0.2.53]', '192.0.2.053]'), 'error: nodes.node1.namespaces.ns1.dns[2] (line 15:42): "192.0.2.053" is not an IPv4 address; write four decimal numbers 0-255, like 192.168.1.1'],
     ['four nameservers', DNS.replace('192.0.2.53]', '192.0.2.53, 192.0.2.54]'), 'error: nodes.node1.namespaces.ns1.dns (line 15:14): 4 nameservers; give at most 3: the resolver (glibc, musl) ignores every one after the 3rd'],
@@ -241,7 +245,11 @@ nodes:
     ['a search domain that is not a domain name', DNS.replace('apps.example.com', 'apps.example.com;reboot'), 'error: nodes.node1.namespaces.ns1.search[0] (line 16:18): "apps.example.com;reboot" is not a domain name; write labels of letters, digits, "-" and "_" joined by dots, like lab.example.com (each label 1-63 characters, not starting or ending with "-"; 253 in all)'],
     ['a search domain label of 64 characters', DNS.replace('apps.example.com', `${'a'.repeat(64)}.example.com`), `error: nodes.node1.namespaces.ns1.search[0] (line 16:18): "${'a'.repeat(64)}.example.com" is not a domain name; write labels of letters, digits, "-" and "_" joined by dots, like lab.example.com (each label 1-63 characters, not starting or ending with "-"; 253 in all)`],
     ['seven search domains', DNS.replace('[apps.example.com, lab.example.com]', '[a.example, b.example, c.example, d.example, e.example, f.example, g.example]'), 'error: nodes.node1.namespaces.ns1.search (line 16:17): 7 search domains; give at most 6: older resolvers (glibc before 2.26, musl) ignore the rest'],
-    ['dns on a node', DNS.replace('    gateway: 10.0.0.1\n', '    gateway: 10.0.0.1\n    dns: [10.0.0.53]\n'), 'error: nodes.node1.dns (line 10:5): unknown key "dns"; allowed here: parent, address, gateway, promisc, mode, mtu, nodad, hostShim, namespaces'],
+    ['a link-local nameserver', DNS.replace('192.0.2.53]', 'fe80::53]'), 'error: nodes.node1.namespaces.ns1.dns[2] (line 15:42): nameserver fe80::53 is link-local: resolv.conf cannot say which interface to ask it on, and the resolver cannot reach it; give a global address'],
+    ['a multicast nameserver', DNS.replace('192.0.2.53]', '224.0.0.251]'), 'error: nodes.node1.namespaces.ns1.dns[2] (line 15:42): nameserver 224.0.0.251 is a multicast address; give the address of a machine that answers DNS'],
+    ['the unspecified address as nameserver', DNS.replace('192.0.2.53]', '0.0.0.0]'), 'error: nodes.node1.namespaces.ns1.dns[2] (line 15:42): nameserver 0.0.0.0 is a unspecified address; give the address of a machine that answers DNS'],
+    ['a search domain listed twice', DNS.replace('[apps.example.com, lab.example.com]', '[lab.example.com, LAB.example.com.]'), 'error: nodes.node1.namespaces.ns1.search[1] (line 16:35): search domain LAB.example.com. is already listed at nodes.node1.namespaces.ns1.search.0'],
+    ['dns on a node', DNS.replace('    gateway: 10.0.0.1\n', '    gateway: 10.0.0.1\n    dns: [10.0.0.53]\n'), 'error: nodes.node1.dns (line 10:5): unknown key "dns"; allowed here: parent, address, gateway, promisc, type, mode, mtu, nodad, hostShim, namespaces'],
   ];
 
   it.each(cases)('%s', (_rule, text, expected) => {
@@ -269,9 +277,10 @@ nodes:
   });
 
   const cases: [rule: string, text: string, expected: string][] = [
-    ['an address given twice', SEVERAL.replace('10.0.0.4/24', '10.0.0.3/25'), 'error: nodes.node1.namespaces.ns1.address[2] (line 10:50): address 10.0.0.3 is already assigned at nodes.node1.namespaces.ns1.address.0'],
+    ['an address given twice', SEVERAL.replace('10.0.0.4/24', '10.0.0.3/24'), 'error: nodes.node1.namespaces.ns1.address[2] (line 10:50): address 10.0.0.3 is already assigned at nodes.node1.namespaces.ns1.address.0'],
     ['an IPv6 address given twice, spelt two ways', SEVERAL.replace('2001:db8:1::4/64', '2001:DB8:1:0::3/64'), 'error: nodes.node1.namespaces.ns1.address[4] (line 10:76): address 2001:DB8:1:0::3 is already assigned at nodes.node1.namespaces.ns1.address.1'],
     ['a next hop in none of the subnets', SEVERAL.replace('via: 10.9.0.1', 'via: 10.8.0.1'), 'error: nodes.node1.namespaces.ns1.routes[0].via (line 12:44): next hop 10.8.0.1 is not on-link: it must be inside 10.0.0.0/24 or 10.9.0.0/24'],
+    ['warning: a further address in a narrower subnet inside the first one\'s', SEVERAL.replace('10.0.0.4/24', '10.0.0.130/25'), "warning: nodes.node1.namespaces.ns1.address[2] (line 10:50): 10.0.0.130/25 lies inside 10.0.0.0/24 of 10.0.0.3/24 with a longer prefix: the kernel would send from it, not from 10.0.0.3, to every address of 10.0.0.128/25; give it the prefix /24 if it is only to answer there"],
     ['no IPv4 address among several', SEVERAL.replace('[10.0.0.3/24, 2001:db8:1::3/64, 10.0.0.4/24, 10.9.0.3/24, 2001:db8:1::4/64]', '[2001:db8:1::3/64, 2001:db8:1::4/64]').replace('[10.0.0.1, fe80::1]', 'fe80::1').replace('routes: [{ to: 172.16.0.0/12, via: 10.9.0.1 }]', 'routes: []'), 'error: nodes.node1.namespaces.ns1.address (line 10:18): needs an IPv4 address; an IPv6 address comes in addition to it (dual stack)'],
   ];
 

@@ -402,7 +402,7 @@ read_created() {
 # The node's state, read once per run: links, addresses and routes of this
 # node's own namespace ('') and of each of our namespaces that exists.
 declare -A NETNS_PRESENT=() LINK_INDEX=() LINK_PARENT=() LINK_FLAGS=() LINK_MTU=() LINK_MAC=() LINK_MODE=() LINK_SOURCE_MACS=() ADDRESSES=() ROUTES=()
-# Which interfaces of this node's own namespace carry an address: "mac0 ens160 ", by address with prefix.
+# Which interfaces of this node's own namespace carry an address: "mac0 ens160 ", by address (without its prefix, so that the same address with another prefix counts too).
 declare -A ADDRESS_HOLDERS=()
 # The rest of each address's line (flags, lifetimes): a lease must not be moved.
 declare -A ADDRESS_DETAIL=()
@@ -480,7 +480,7 @@ parse_ip_state() {
         rest="${rest#*' inet '}"
         key="${rest%% *}"
         ADDRESSES["${netns}/${name}"]+=" ${key} "
-        if [[ -z "${netns}" ]]; then ADDRESS_HOLDERS["${key}"]+="${name} "; fi
+        if [[ -z "${netns}" ]]; then ADDRESS_HOLDERS["${key%/*}"]+="${name} "; fi
         rest="${rest#"${key}"}"
         ADDRESS_DETAIL["${netns}/${name} ${key}"]="${rest//\\/} "
         ;;
@@ -656,10 +656,10 @@ live_has_address() {
   [[ "${addresses}" == *" $2 "* ]]
 }
 
-# Sets HOLDERS to the interfaces of this node's own namespace that carry an address: "mac0 ens160 ", or ''.
+# Sets HOLDERS to the interfaces of this node's own namespace that carry an address, with any prefix: "mac0 ens160 ", or ''.
 HOLDERS=''
 interfaces_with_address() {
-  HOLDERS="${ADDRESS_HOLDERS[$1]:-}"
+  HOLDERS="${ADDRESS_HOLDERS[${1%/*}]:-}"
 }
 # endregion state
 
@@ -960,23 +960,50 @@ write_resolv_conf() {
   fi
 }
 
-# Teardown: each namespace's resolv.conf that this script wrote, then its
-# directory and ${NETNS_ETC} if that leaves them empty.
+# Removes a namespace's resolv.conf that this script wrote (RESOLV_CONF, as
+# resolv_conf_is_ours read it), then its directory and ${NETNS_ETC} if that
+# leaves them empty.
+remove_resolv_conf() {
+  local -r netns="$1"
+  COMMAND_COUNT=$((COMMAND_COUNT + 1))
+  if [[ "${MODE}" == plan ]]; then
+    printf '  rm %s\n' "${RESOLV_CONF}"
+    return 0
+  fi
+  printf '  + rm %s\n' "${RESOLV_CONF}"
+  if ! rm -f -- "${RESOLV_CONF}"; then
+    err "cannot remove ${RESOLV_CONF}"
+    return "${EXIT_FAILED}"
+  fi
+  rmdir -- "${NETNS_ETC}/${netns}" 2>/dev/null || true
+  rmdir -- "${NETNS_ETC}" 2>/dev/null || true
+}
+
+# Apply: a namespace that the config no longer gives a resolver loses the one
+# an earlier apply wrote for it.
+remove_stale_resolv_conf() {
+  local -r netns="$1"
+  resolv_conf_is_ours "${netns}" || return 0
+  printf '  note: %s: %s is left from a config that gave it a resolver\n' "${netns}" "${RESOLV_CONF}"
+  remove_resolv_conf "${netns}"
+}
+
+# ip netns exec mounts a namespace's resolv.conf over /etc/resolv.conf, which
+# must then exist (a symlink to a missing file, systemd-resolved's stub while
+# the service is stopped, will not do).
+note_missing_resolv_conf() {
+  [[ ! -e /etc/resolv.conf ]] || return 0
+  printf '  note: /etc/resolv.conf does not exist (or is a symlink to a missing file): until it does, ip netns exec cannot show the namespaces their resolvers in its place, and verify fails\n'
+}
+
+# Teardown: every namespace's resolv.conf that this script wrote.
 teardown_resolv_conf() {
   local netns
   for netns in ${NAMESPACES[@]+"${NAMESPACES[@]}"}; do
     resolv_conf_is_ours "${netns}" || continue
     step dns "Remove the resolver file of namespace ${netns}"
-    COMMAND_COUNT=$((COMMAND_COUNT + 1))
-    printf '  + rm %s\n' "${RESOLV_CONF}"
-    if ! rm -f -- "${RESOLV_CONF}"; then
-      err "cannot remove ${RESOLV_CONF}"
-      TEARDOWN_FAILURES=$((TEARDOWN_FAILURES + 1))
-      continue
-    fi
-    rmdir -- "${NETNS_ETC}/${netns}" 2>/dev/null || true
+    remove_resolv_conf "${netns}" || TEARDOWN_FAILURES=$((TEARDOWN_FAILURES + 1))
   done
-  rmdir -- "${NETNS_ETC}" 2>/dev/null || true
 }
 
 # What a command run by "ip netns exec" reads as /etc/resolv.conf: the bind mount
@@ -993,7 +1020,10 @@ resolv_conf_seen_inside() {
 verify_resolv_conf() {
   local netns
   for netns in ${NAMESPACES[@]+"${NAMESPACES[@]}"}; do
-    [[ -n "${NS_RESOLV_CONF[${netns}]:-}" ]] || continue
+    if [[ -z "${NS_RESOLV_CONF[${netns}]:-}" ]]; then
+      if resolv_conf_is_ours "${netns}"; then check "${netns}: ${RESOLV_CONF} is left from a config that gave it a resolver (apply removes it)" false; fi
+      continue
+    fi
     check "${netns}: ${NETNS_ETC}/${netns}/resolv.conf is as the config says" resolv_conf_is_current "${netns}"
     check "${netns}: commands run in it read that file as /etc/resolv.conf" resolv_conf_seen_inside "${netns}"
   done
@@ -1889,6 +1919,8 @@ converge() {
   # region dns
   step dns "Write each namespace's resolver to ${NETNS_ETC}/NAMESPACE/resolv.conf, which ip netns exec shows as /etc/resolv.conf"
   already resolv_conf_is_current ns1 || write_resolv_conf ns1
+  remove_stale_resolv_conf ns2
+  note_missing_resolv_conf
   # endregion dns
   # region host-shim
   step host-shim "Move the host address ${HOST_ADDRESS} from ${PARENT} to the macvlan shim ${SHIM} in one chained line (${PARENT} stays up)"
