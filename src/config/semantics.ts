@@ -3,7 +3,7 @@ import type { PathSegment } from './diagnostics.js';
 import type { Config, NamespaceConfig, NodeConfig, RouteConfig } from './schema.js';
 import { linkMac, namespaceEntries, namespaceMacOwner, namespaceMode, namespaceMtu, namespaceResolver, namespaceType, nodeType, shimMacOwner, shimMode } from './inherit.js';
 import { checkLinkTypes } from './link-types.js';
-import { canonicalAddress, familyOf, hostOf, isInSubnet, isLinkLocal6, networkOf, rangeOf, type Family } from '../ip.js';
+import { canonicalAddress, describeRange, familyOf, hostOf, isInSubnet, isLinkLocal6, networkOf, rangeOf, type Family } from '../ip.js';
 import { listOf } from './families.js';
 import { checkShimAddress } from './shim-address.js';
 import { MAX_NAMESERVERS, MAX_SEARCH_DOMAINS } from './rules.js';
@@ -159,7 +159,7 @@ function checkResolver(findings: Finding[], config: Config, namespace: Namespace
     const family = familyOf(nameserver);
     const range = rangeOf(nameserver);
     if (range === 'unspecified' || range === 'multicast' || range === 'broadcast') {
-      findings.push({ path, message: `nameserver ${nameserver}${where} is a ${range} address; give the address of a machine that answers DNS` });
+      findings.push({ path, message: `nameserver ${nameserver}${where} is ${describeRange(range)}; give the address of a machine that answers DNS` });
       return;
     }
     if (isLinkLocal6(nameserver)) {

@@ -3,8 +3,9 @@
 import type { PathSegment } from './diagnostics.js';
 import type { HostShimConfig, NodeConfig } from './schema.js';
 import { namespaceEntries } from './inherit.js';
+import { checkInterfaceCidr } from './rules.js';
 import { listOf } from './families.js';
-import { familyOf, hostOf, isInSubnet, networkOf, type Family } from '../ip.js';
+import { describeRange, familyOf, hostOf, isInSubnet, networkOf, rangeOf, type Family } from '../ip.js';
 
 interface Finding {
   path: PathSegment[];
@@ -21,6 +22,21 @@ const MIGRATION_ONLY: [keyof HostShimConfig, string][] = [
   ['confirmTimeout', 'there is nothing to confirm: with hostShim.address the host address never moves'],
   ['routes', "hostShim.routes replace routes the migration takes off the parent; with hostShim.address the host's routes stay on the parent"],
 ];
+
+/** Ranges that no interface can answer at on a LAN: the kernel or the LAN gives them another meaning. */
+const SPECIAL_RANGES = new Set(['unspecified', 'broadcast', 'multicast', 'linkLocal', 'loopback']);
+
+/** Why an address cannot be the shim's own: a special range, or the network or broadcast address of a subnet the node uses. */
+function specialAddressProblem(address: string, subnets: string[]): string | undefined {
+  const range = rangeOf(address);
+  if (SPECIAL_RANGES.has(range)) return `is ${describeRange(range)}`;
+  for (const subnet of subnets.filter((cidr) => familyOf(cidr) === 4 && isInSubnet(address, cidr))) {
+    // The rule every interface address follows, with the subnet's prefix.
+    const problem = checkInterfaceCidr(`${address}/${subnet.split('/')[1] ?? '32'}`);
+    if (problem !== undefined) return `is ${problem.replace(/^"[^"]*" is /, '').replace(/; use a host address$/, '')}`;
+  }
+  return undefined;
+}
 
 /**
  * The shim's own addresses (`addresses`, by family, already checked for one per family and an IPv4 one): single
@@ -46,6 +62,8 @@ export function checkShimAddress(
         message: `${cidr} must be a single host, /${SINGLE_HOST[family]}: a wider prefix would give ${shim.interface} a route to ${networkOf(cidr)}, and the host's own traffic to that subnet would leave through the shim instead of ${node.parent}`,
       });
     }
+    const special = specialAddressProblem(hostOf(cidr), [...listOf(node.address), ...namespaceEntries(node).flatMap(([, ns]) => listOf(ns.address))]);
+    if (special !== undefined) findings.push({ path: itemPath(i), message: `${cidr} ${special}; give the shim an ordinary unicast address of the host's subnet` });
     claim(hostOf(cidr), itemPath(i));
   });
   const namespaces = namespaceEntries(node);

@@ -4,11 +4,12 @@
 // namespaces, the node's own traffic still leaving the parent from the host address, ARP for the shim's address
 // answered by the shim alone, a LAN neighbour whose entry for the host address never changes, and teardown back to
 // the state before. Root only; never skipped in CI.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EmulatedLab } from '../../src/lab/emulated-lab.js';
 import { EXAMPLES } from '../support/cli.js';
+import { renderConfig } from '../../src/pipeline.js';
 import { buildLab, configOf, nodeState, SEED_DUAL_STACK_TEXT, shellIn, withoutCountdowns } from '../support/lab.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -83,7 +84,7 @@ describe.skipIf(!isRoot)('a host shim with an address of its own on an emulated 
         const seen = await neighbourViewDuring(lab, async () => {
           const apply = await lab.runScript('node1', ['apply']);
           expect(apply.status, apply.stderr).toBe(0);
-          expect(apply.stdout).toContain(`  + ip route add 192.168.179.12 dev mac0 src ${SHIM}\n`);
+          expect(apply.stdout).toContain(`  + ip route replace 192.168.179.12 dev mac0 src ${SHIM}\n`);
           const again = await lab.runScript('node1', ['apply']);
           expect(again.status).toBe(0);
           expect(again.stdout).not.toContain('  + ');
@@ -140,4 +141,48 @@ describe.skipIf(!isRoot)('a host shim with an address of its own on an emulated 
       });
     });
   }
+});
+
+describe.skipIf(!isRoot)('a shim that keeps the host address, when the config or the node changes under it', () => {
+  let lab: EmulatedLab;
+  let pristine: string;
+  // The same config with another shim address, as the script a regenerated config would give.
+  const moved = configOf(readFileSync(path.join(EXAMPLES, 'shim-keeps-address.yaml'), 'utf8').replace(`${SHIM}/32`, '192.168.179.251/32'));
+  let movedScript = '';
+  beforeAll(async () => {
+    lab = await buildLab(IPV4);
+    movedScript = `/run/${lab.prefix}/scripts/node1-moved.sh`;
+    const content = renderConfig(moved, 'test').scripts.find((script) => script.node === 'node1')?.content;
+    if (content === undefined) throw new Error('no script for node1');
+    writeFileSync(movedScript, content, { mode: 0o755 });
+    pristine = withoutCountdowns(await nodeState(lab, 'node1'));
+  });
+  afterAll(() => lab?.remove());
+
+  it('a new shim address replaces the old one and its routes; teardown then leaves the node as before', async () => {
+    expect((await lab.runScript('node1', ['apply'])).status).toBe(0);
+    const apply = await lab.runInNode('node1', ['bash', movedScript, 'apply']);
+    expect(apply.status, apply.stdout + apply.stderr).toBe(0);
+    expect(apply.stdout).toContain(`  + ip addr del ${SHIM}/32 dev mac0\n`);
+    expect(apply.stdout).toContain('  + ip route replace 192.168.179.12 dev mac0 src 192.168.179.251\n');
+    expect(await shellIn(lab, 'node1', 'ip -o -4 addr show dev mac0 | awk \'{print $4}\'')).toBe('192.168.179.251/32\n');
+    expect(await shellIn(lab, 'node1', 'ip route show dev mac0')).not.toContain(SHIM);
+    const verify = await lab.runInNode('node1', ['bash', movedScript, 'verify']);
+    expect(verify.status, verify.stdout).toBe(0);
+    expect((await lab.runInNode('node1', ['bash', movedScript, 'teardown'])).status).toBe(0);
+    expect(withoutCountdowns(await nodeState(lab, 'node1'))).toBe(pristine);
+  });
+
+  it('a route to a namespace address through another interface is refused before anything changes', async () => {
+    await shellIn(lab, 'node1', 'ip route add 192.168.179.13 via 192.168.1.1 dev ens160');
+    try {
+      const before = withoutCountdowns(await nodeState(lab, 'node1'));
+      const apply = await lab.runScript('node1', ['apply']);
+      expect(apply.status, apply.stdout).toBe(3);
+      expect(apply.stderr).toContain("node1.sh: error: preflight: a route to the namespace address 192.168.179.13 leaves through another interface: '192.168.179.13 via 192.168.1.1 dev ens160'");
+      expect(withoutCountdowns(await nodeState(lab, 'node1'))).toBe(before);
+    } finally {
+      await shellIn(lab, 'node1', 'ip route del 192.168.179.13 via 192.168.1.1 dev ens160');
+    }
+  });
 });

@@ -43,6 +43,8 @@ describe('validation of hostShim.address', () => {
     ['with probes', withShim('{ interface: mac0, address: 10.0.0.250/32, probes: [10.0.0.1] }'), 'error: nodes.node1.hostShim.probes (line 7:66): probes cannot be used with hostShim.address: probes prove a moved host address; with hostShim.address the host address never moves'],
     ['with confirmTimeout', withShim('{ interface: mac0, address: 10.0.0.250/32, confirmTimeout: 60 }'), 'error: nodes.node1.hostShim.confirmTimeout (line 7:74): confirmTimeout cannot be used with hostShim.address: there is nothing to confirm: with hostShim.address the host address never moves'],
     ['with routes', withShim('{ interface: mac0, address: 10.0.0.250/32, routes: [{ to: 172.16.0.0/12, via: 10.0.0.1 }] }'), "error: nodes.node1.hostShim.routes (line 7:66): routes cannot be used with hostShim.address: hostShim.routes replace routes the migration takes off the parent; with hostShim.address the host's routes stay on the parent"],
+    ['the broadcast address of the host subnet', withShim('{ interface: mac0, address: 10.0.0.255/32 }'), "error: nodes.node1.hostShim.address (line 7:43): 10.0.0.255/32 is the broadcast address of 10.0.0.0/24; give the shim an ordinary unicast address of the host's subnet"],
+    ['the network address of the host subnet', withShim('{ interface: mac0, address: 10.0.0.0/32 }'), "error: nodes.node1.hostShim.address (line 7:43): 10.0.0.0/32 is the network address of 10.0.0.0/24; give the shim an ordinary unicast address of the host's subnet"],
     ['warning: outside a namespace subnet', withShim('{ interface: mac0, address: 10.9.0.250/32 }'), "warning: nodes.node1.hostShim.address (line 7:43): 10.9.0.250 is outside ns1's subnet 10.0.0.0/24: ns1 answers the host through its gateway, if it has one, not directly; give the shim an IPv4 address inside it"],
   ];
 
@@ -60,6 +62,7 @@ describe('the plan and script of a shim that keeps the host address', () => {
     expect(node?.hostShim).toBeUndefined();
     expect(node?.addressShim).toEqual({
       interface: 'mac0',
+      type: 'macvlan',
       mode: 'bridge',
       address: '10.0.0.250/32',
       address6: '2001:db8:1::250/128',
@@ -68,7 +71,7 @@ describe('the plan and script of a shim that keeps the host address', () => {
     });
     expect(node?.steps.map((step) => step.id).at(-1)).toBe('shim-address');
     const script = scripts[0]?.content ?? '';
-    expect(script).toContain("run ip route add 2001:db8:1::3 dev mac0 src 2001:db8:1::250\n");
+    expect(script).toContain("run ip route replace 2001:db8:1::3 dev mac0 src 2001:db8:1::250\n");
     expect(script).not.toContain('migrate_guarded');
     expect(script).toContain("'Nothing to confirm: the host address %s never leaves %s");
   });

@@ -807,7 +807,7 @@ probe_once() {
 # on its own time, where deleting it here would make apply wait (RCU) ~30 ms.
 probe_macvlan() {
   # In this node's one ipvlan mode: a child of another mode would switch every child on ${PARENT} to it.
-  local -r probe="mvgprobe$$" mode=l2
+  local -r probe="mvgprobe$$" mode="${IPVLAN_MODE}"
   # Only where ip netns is in use already: a first `ip netns add` also mounts ${NETNS_DIR}.
   if [[ -d "${NETNS_DIR}" ]] && ip -force -batch - >/dev/null 2>&1 <<<"netns add ${probe}
 link add link ${PARENT} name ${probe} netns ${probe} type ipvlan mode ${mode}
@@ -848,9 +848,6 @@ collect_problems() {
   if ! link_is_up '' "${PARENT}"; then
     problem "parent NIC ${PARENT} is down; bring it up first (this script never changes that)"
   fi
-  if [[ "${MODE}" == apply ]] && macvlans_missing && ! probe_macvlan; then
-    problem "the kernel cannot create ipvlan interfaces on ${PARENT}: no ipvlan support (try: modprobe ipvlan; a kernel built without CONFIG_IPVLAN has none), or ${PARENT} already carries macvlan interfaces or is a bridge or bond port (a device takes one kind)"
-  fi
   local -r parent_mtu="${LINK_MTU[/${PARENT}]}"
   local netns name mtu
   for netns in ${NAMESPACES[@]+"${NAMESPACES[@]}"}; do
@@ -879,6 +876,11 @@ collect_problems() {
     fi
   fi
   migration_problems "${parent_mtu}"
+  ipvlan_port_problems
+  # Last, and only when nothing else stands in the way: the throwaway ipvlan sets the mode of every child on ${PARENT}.
+  if ((${#PROBLEMS[@]} == 0)) && [[ "${MODE}" == apply ]] && macvlans_missing && ! probe_macvlan; then
+    problem "the kernel cannot create ipvlan interfaces on ${PARENT}: no ipvlan support (try: modprobe ipvlan; a kernel built without CONFIG_IPVLAN has none), or ${PARENT} already carries macvlan interfaces or is a bridge or bond port (a device takes one kind)"
+  fi
 }
 
 preflight() {
@@ -899,6 +901,7 @@ preflight() {
 # promiscuous mode) still delivers their frames, and the parent needs no
 # promiscuous mode. The mode belongs to the parent: each new child sets it for
 # every child, so all of this node's links have one mode.
+readonly IPVLAN_MODE=l2
 # `ip -d link` prints "ipvlan  mode l2 bridge": the word after "mode" is the mode.
 read_ipvlan_mode() {
   local -r key="$1"
@@ -908,6 +911,19 @@ read_ipvlan_mode() {
     rest="${rest:5}"
     LINK_MODE["${key}"]="${rest%% *}"
   fi
+}
+
+# Ipvlans on ${PARENT} in this node's namespace that are not in this node's
+# mode (another tool's, or this script's before the config changed): the next
+# child made would switch them all, so apply refuses first.
+ipvlan_port_problems() {
+  local key
+  for key in "${!LINK_PARENT[@]}"; do
+    [[ "${key}" == /* && "${LINK_PARENT[${key}]}" == "${PARENT}" && -n "${LINK_MODE[${key}]:-}" ]] || continue
+    if [[ "${LINK_MODE[${key}]}" != "${IPVLAN_MODE}" ]]; then
+      problem "${key#/} is an ipvlan on ${PARENT} in mode ${LINK_MODE[${key}]}: the parent has one mode for all its ipvlans, and this node's (${IPVLAN_MODE}) would switch it; remove it, or give the config its mode"
+    fi
+  done
 }
 # endregion ipvlan
 
@@ -1410,6 +1426,12 @@ migration_problems() {
   if has_link '' "${SHIM}" && ! is_our_macvlan '' "${SHIM}" "${SHIM_MODE}"; then
     problem "interface ${SHIM} exists but is not a ${SHIM_MODE}-mode ipvlan on ${PARENT}; remove or rename it"
   fi
+  local address
+  for address in ${ADDRESSES[/${SHIM}]:-}; do
+    if [[ "${address}" != "${HOST_ADDRESS}" && "${address}" != fe80:* ]]; then
+      problem "the shim ${SHIM} has the address ${address}, which is not the host's (left by the strategy that gives the shim an address of its own?): run that script's teardown first, or remove it"
+    fi
+  done
   [[ "${MODE}" == apply || "${MODE}" == plan ]] || return 0
   host_address_on_parent || return 0
   find_default_route

@@ -776,7 +776,7 @@ probe_once() {
 # on its own time, where deleting it here would make apply wait (RCU) ~30 ms.
 probe_macvlan() {
   # In this node's one ipvlan mode: a child of another mode would switch every child on ${PARENT} to it.
-  local -r probe="mvgprobe$$" mode=l3
+  local -r probe="mvgprobe$$" mode="${IPVLAN_MODE}"
   # Only where ip netns is in use already: a first `ip netns add` also mounts ${NETNS_DIR}.
   if [[ -d "${NETNS_DIR}" ]] && ip -force -batch - >/dev/null 2>&1 <<<"netns add ${probe}
 link add link ${PARENT} name ${probe} netns ${probe} type ipvlan mode ${mode}
@@ -817,9 +817,6 @@ collect_problems() {
   if ! link_is_up '' "${PARENT}"; then
     problem "parent NIC ${PARENT} is down; bring it up first (this script never changes that)"
   fi
-  if [[ "${MODE}" == apply ]] && macvlans_missing && ! probe_macvlan; then
-    problem "the kernel cannot create ipvlan interfaces on ${PARENT}: no ipvlan support (try: modprobe ipvlan; a kernel built without CONFIG_IPVLAN has none), or ${PARENT} already carries macvlan interfaces or is a bridge or bond port (a device takes one kind)"
-  fi
   local -r parent_mtu="${LINK_MTU[/${PARENT}]}"
   local netns name mtu
   for netns in ${NAMESPACES[@]+"${NAMESPACES[@]}"}; do
@@ -848,6 +845,11 @@ collect_problems() {
     fi
   fi
   migration_problems "${parent_mtu}"
+  ipvlan_port_problems
+  # Last, and only when nothing else stands in the way: the throwaway ipvlan sets the mode of every child on ${PARENT}.
+  if ((${#PROBLEMS[@]} == 0)) && [[ "${MODE}" == apply ]] && macvlans_missing && ! probe_macvlan; then
+    problem "the kernel cannot create ipvlan interfaces on ${PARENT}: no ipvlan support (try: modprobe ipvlan; a kernel built without CONFIG_IPVLAN has none), or ${PARENT} already carries macvlan interfaces or is a bridge or bond port (a device takes one kind)"
+  fi
 }
 
 preflight() {
@@ -868,6 +870,7 @@ preflight() {
 # promiscuous mode) still delivers their frames, and the parent needs no
 # promiscuous mode. The mode belongs to the parent: each new child sets it for
 # every child, so all of this node's links have one mode.
+readonly IPVLAN_MODE=l3
 # `ip -d link` prints "ipvlan  mode l2 bridge": the word after "mode" is the mode.
 read_ipvlan_mode() {
   local -r key="$1"
@@ -877,6 +880,19 @@ read_ipvlan_mode() {
     rest="${rest:5}"
     LINK_MODE["${key}"]="${rest%% *}"
   fi
+}
+
+# Ipvlans on ${PARENT} in this node's namespace that are not in this node's
+# mode (another tool's, or this script's before the config changed): the next
+# child made would switch them all, so apply refuses first.
+ipvlan_port_problems() {
+  local key
+  for key in "${!LINK_PARENT[@]}"; do
+    [[ "${key}" == /* && "${LINK_PARENT[${key}]}" == "${PARENT}" && -n "${LINK_MODE[${key}]:-}" ]] || continue
+    if [[ "${LINK_MODE[${key}]}" != "${IPVLAN_MODE}" ]]; then
+      problem "${key#/} is an ipvlan on ${PARENT} in mode ${LINK_MODE[${key}]}: the parent has one mode for all its ipvlans, and this node's (${IPVLAN_MODE}) would switch it; remove it, or give the config its mode"
+    fi
+  done
 }
 # endregion ipvlan
 

@@ -1389,6 +1389,12 @@ migration_problems() {
   if has_link '' "${SHIM}" && ! is_our_macvlan '' "${SHIM}" "${SHIM_MODE}"; then
     problem "interface ${SHIM} exists but is not a ${SHIM_MODE}-mode macvlan on ${PARENT}; remove or rename it"
   fi
+  local address
+  for address in ${ADDRESSES[/${SHIM}]:-}; do
+    if [[ "${address}" != "${HOST_ADDRESS}" && "${address}" != fe80:* ]]; then
+      problem "the shim ${SHIM} has the address ${address}, which is not the host's (left by the strategy that gives the shim an address of its own?): run that script's teardown first, or remove it"
+    fi
+  done
   [[ "${MODE}" == apply || "${MODE}" == plan ]] || return 0
   host_address_on_parent || return 0
   find_default_route

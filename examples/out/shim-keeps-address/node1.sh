@@ -1002,6 +1002,32 @@ has_shim_route() {
   return 1
 }
 
+# An address on a shim that apply made, which the config no longer names (an
+# earlier shim address): gone, with the routes that left from it, before the new ones come.
+remove_other_shim_addresses() {
+  was_created "link /${SHIM}" || return 0
+  local address
+  for address in ${ADDRESSES[/${SHIM}]:-}; do
+    [[ " ${SHIM_ADDRESSES[*]} " != *" ${address} "* && "${address}" != fe80:* ]] || continue
+    run ip addr del "${address}" dev "${SHIM}"
+  done
+}
+
+# Sets ROUTE_ELSEWHERE to a route to a namespace address that leaves through
+# another interface than the shim (the host could not reach the namespace through it), or ''.
+ROUTE_ELSEWHERE=''
+find_route_elsewhere() {
+  local -r to="$1"
+  local route
+  ROUTE_ELSEWHERE=''
+  while IFS= read -r route; do
+    if [[ "${route}" == "${to} "* && "${route}" != "${to} dev ${SHIM} "* ]]; then
+      ROUTE_ELSEWHERE="${route% }"
+      return 0
+    fi
+  done <<<"${ROUTES[/]:-}"
+}
+
 migration_problems() {
   local -r parent_mtu="$1"
   if [[ -n "${SHIM_MTU}" ]] && ((SHIM_MTU > parent_mtu)); then
@@ -1013,7 +1039,13 @@ migration_problems() {
   if host_address_on_shim; then
     problem "the host address ${HOST_ADDRESS} is on ${SHIM}, moved there by a script of the other strategy: run that script's rollback first (this one keeps the host address on ${PARENT})"
   fi
-  local address
+  local address to
+  for to in "${SHIM_ROUTE_TO[@]}"; do
+    find_route_elsewhere "${to}"
+    if [[ -n "${ROUTE_ELSEWHERE}" ]]; then
+      problem "a route to the namespace address ${to} leaves through another interface: '${ROUTE_ELSEWHERE}'; the host reaches its namespaces through ${SHIM}: remove that route first"
+    fi
+  done
   for address in "${SHIM_ADDRESSES[@]}"; do
     interfaces_with_address "${address}"
     if [[ -n "${HOLDERS}" && "${HOLDERS}" != "${SHIM} " ]]; then
@@ -1047,6 +1079,11 @@ verify_host_address() {
       check "${dev} answers and asks ARP only with its own addresses (${key}=${ARP_WANTED[${key}]})" setting_is "${dev}" "${key}" "${ARP_WANTED[${key}]}"
     done
   done
+  for key in "${SHIM_IPV6_SETTINGS[@]}"; do
+    setting_file all "${key}"
+    [[ -e "${SETTING_FILE}" ]] || continue
+    check "shim ${SHIM} has ${key#ipv6/}=${SHIM_IPV6_WANTED[${key}]}" setting_is "${SHIM}" "${key}" "${SHIM_IPV6_WANTED[${key}]}"
+  done
   for i in "${!SHIM_ROUTE_TO[@]}"; do
     check "route to ${SHIM_ROUTE_TO[${i}]} through ${SHIM} from ${SHIM_ROUTE_SRC[${i}]}" has_shim_route "${SHIM_ROUTE_TO[${i}]}" "${SHIM_ROUTE_SRC[${i}]}"
   done
@@ -1071,6 +1108,12 @@ teardown_host_address() {
     printf '  = %s is gone\n' "${SHIM}"
   fi
   flush_queue "${NODE_CONTEXT}"
+  # The parent answers ARP for every address again only once the shim cannot answer for its own.
+  if was_created "link /${SHIM}" && ip link show dev "${SHIM}" >/dev/null 2>&1; then
+    err "${SHIM} is still there: ${PARENT}'s ARP settings stay as apply set them (see ${ARP_BEFORE_FILE}); remove ${SHIM}, then run teardown again"
+    TEARDOWN_FAILURES=$((TEARDOWN_FAILURES + 1))
+    return 0
+  fi
   restore_parent_settings
 }
 # endregion keep-address
@@ -1115,10 +1158,11 @@ converge() {
   step shim-address "Give the host shim ${SHIM} an address of its own and a route to each namespace of this node through it (the host address stays on ${PARENT})"
   already has_link '' mac0 || run_created link /mac0 ip link add link ens160 name mac0 type macvlan mode bridge
   ensure_shim_settings
+  remove_other_shim_addresses
   already shim_has_address 192.168.179.250/32 || run ip addr add 192.168.179.250/32 dev mac0
   already shim_is_up || run ip link set dev mac0 up
-  already has_shim_route 192.168.179.12 192.168.179.250 || run ip route add 192.168.179.12 dev mac0 src 192.168.179.250
-  already has_shim_route 192.168.179.13 192.168.179.250 || run ip route add 192.168.179.13 dev mac0 src 192.168.179.250
+  already has_shim_route 192.168.179.12 192.168.179.250 || run ip route replace 192.168.179.12 dev mac0 src 192.168.179.250
+  already has_shim_route 192.168.179.13 192.168.179.250 || run ip route replace 192.168.179.13 dev mac0 src 192.168.179.250
   # endregion shim-address
   flush_all_queues
 }
