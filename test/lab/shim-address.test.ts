@@ -147,7 +147,7 @@ describe.skipIf(!isRoot)('a shim that keeps the host address, when the config or
   let lab: EmulatedLab;
   let pristine: string;
   // The same config with another shim address, as the script a regenerated config would give.
-  const moved = configOf(readFileSync(path.join(EXAMPLES, 'shim-keeps-address.yaml'), 'utf8').replace(`${SHIM}/32`, '192.168.179.251/32'));
+  const moved = configOf(readFileSync(path.join(EXAMPLES, 'shim-keeps-address.yaml'), 'utf8').replace(`address: ${SHIM}/32`, 'address: 192.168.179.251/32'));
   let movedScript = '';
   beforeAll(async () => {
     lab = await buildLab(IPV4);
@@ -179,7 +179,7 @@ describe.skipIf(!isRoot)('a shim that keeps the host address, when the config or
       const before = withoutCountdowns(await nodeState(lab, 'node1'));
       const apply = await lab.runScript('node1', ['apply']);
       expect(apply.status, apply.stdout).toBe(3);
-      expect(apply.stderr).toContain("node1.sh: error: preflight: a route to the namespace address 192.168.179.13 leaves through another interface: '192.168.179.13 via 192.168.1.1 dev ens160'");
+      expect(apply.stderr).toContain("node1.sh: error: preflight: a route to the namespace address 192.168.179.13 leaves through another interface: '192.168.179.13 via 192.168.1.1 dev ens160 proto boot scope global'; the host reaches its namespaces through mac0: remove that route first");
       expect(withoutCountdowns(await nodeState(lab, 'node1'))).toBe(before);
     } finally {
       await shellIn(lab, 'node1', 'ip route del 192.168.179.13 via 192.168.1.1 dev ens160');

@@ -1022,7 +1022,7 @@ find_route_elsewhere() {
   ROUTE_ELSEWHERE=''
   while IFS= read -r route; do
     if [[ "${route}" == "${to} "* && "${route}" != "${to} dev ${SHIM} "* ]]; then
-      ROUTE_ELSEWHERE="${route% }"
+      ROUTE_ELSEWHERE="${route%"${route##*[! ]}"}"
       return 0
     fi
   done <<<"${ROUTES[/]:-}"
