@@ -23,6 +23,14 @@ export function namespaceNodad(config: Config, node: NodeConfig, namespace: Name
   return namespace.nodad ?? node.nodad ?? config.defaults?.nodad ?? false;
 }
 
+/** The 802.1Q VLAN a namespace's macvlan sits on, or undefined for the untagged parent. */
+export function namespaceVlan(config: Config, node: NodeConfig, namespace: NamespaceConfig): number | undefined {
+  return namespace.vlan ?? node.vlan ?? config.defaults?.vlan;
+}
+
+/** The name of the VLAN device apply creates on the parent: `ens160.50`. */
+export const vlanDevice = (parent: string, vlan: number): string => `${parent}.${vlan}`;
+
 export function parentPromisc(config: Config, node: NodeConfig): boolean {
   return node.promisc ?? config.defaults?.promisc ?? DEFAULT_PROMISC;
 }

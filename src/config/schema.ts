@@ -6,6 +6,8 @@ import {
   MAC_PATTERN,
   MTU_MAX,
   MTU_MIN,
+  VLAN_MAX,
+  VLAN_MIN,
   NETNS_NAME_PATTERN,
   NODE_NAME_PATTERN,
   RESERVED_INTERFACE_NAMES,
@@ -74,6 +76,17 @@ const nodad = z
     default: false,
   });
 
+const vlan = z
+  .number()
+  .int()
+  .min(VLAN_MIN)
+  .max(VLAN_MAX)
+  .meta({
+    description:
+      '802.1Q VLAN id: the macvlan sits on the VLAN device <parent>.<vlan>, which apply creates if missing and teardown removes only if apply created it. The host address and host shim stay on the untagged parent.',
+    examples: [50],
+  });
+
 const route = z
   .strictObject({
     to: checkedString(checkRouteCidr, { description: 'Destination network.', examples: ['10.8.0.0/16'] }),
@@ -101,6 +114,7 @@ const namespace = z
     mtu: mtu.optional(),
     mac: macAddress.optional(),
     nodad: nodad.optional(),
+    vlan: vlan.optional().meta({ description: '802.1Q VLAN id of this namespace\'s macvlan (it sits on <parent>.<vlan>); inherits the node\'s, then the defaults\'. Without one, on the untagged parent.' }),
     routes: routes.optional(),
     sourceMacs: z
       .array(checkedString(checkMac, { pattern: MAC_PATTERN }))
@@ -147,6 +161,7 @@ const node = z
     mode: mode.optional().meta({ description: 'macvlan mode for this node\'s namespaces; inherits the defaults\'.' }),
     mtu: mtu.optional(),
     nodad: nodad.optional(),
+    vlan: vlan.optional().meta({ description: '802.1Q VLAN id for this node\'s namespaces (each on <parent>.<vlan>); inherits the defaults\'. The host address and host shim stay on the untagged parent.' }),
     hostShim: hostShim.optional(),
     namespaces: z
       .record(z.string(), namespace)
@@ -165,6 +180,7 @@ export const configSchema = z
         promisc: z.boolean().optional().meta({ description: 'Put each parent NIC in promiscuous mode.', default: true }),
         mtu: mtu.optional(),
         nodad: nodad.optional(),
+        vlan: vlan.optional(),
         mac: z
           .enum(['auto', 'random'])
           .optional()

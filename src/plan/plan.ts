@@ -7,10 +7,12 @@ import {
   namespaceMode,
   namespaceMtu,
   namespaceNodad,
+  namespaceVlan,
   parentPromisc,
   resolveMac,
   shimMacOwner,
   shimMode,
+  vlanDevice,
 } from '../config/inherit.js';
 import { canonicalCidr, familyOf, hostOf, networkOf } from '../ip.js';
 import { ipv4Of, ofFamily } from '../config/families.js';
@@ -29,6 +31,9 @@ interface MacvlanPlan {
 
 export interface NamespacePlan extends MacvlanPlan {
   name: string;
+  /** The device the macvlan sits on: the parent, or the VLAN device `<parent>.<vlan>`. */
+  lower: string;
+  vlan?: number;
   /** The IPv4 address, which every namespace has. */
   address: string;
   gateway?: string;
@@ -40,6 +45,12 @@ export interface NamespacePlan extends MacvlanPlan {
   /** Routes of both families; each route's `to` and `via` are of one. */
   routes: RoutePlan[];
   sourceMacs: string[];
+}
+
+/** An 802.1Q VLAN device on the parent that namespaces sit on: `ip link add link PARENT name NAME type vlan id ID`. */
+export interface VlanPlan {
+  id: number;
+  name: string;
 }
 
 export interface HostShimPlan extends MacvlanPlan {
@@ -55,7 +66,7 @@ export interface HostShimPlan extends MacvlanPlan {
 }
 
 /** Steps in the order apply runs them; each names the template partial that renders it. */
-export const STEP_ORDER = ['promisc', 'netns', 'macvlan-link', 'move-to-netns', 'address', 'link-up', 'routes', 'host-shim'] as const;
+export const STEP_ORDER = ['promisc', 'vlan', 'netns', 'macvlan-link', 'move-to-netns', 'address', 'link-up', 'routes', 'host-shim'] as const;
 export type StepId = (typeof STEP_ORDER)[number];
 
 export interface StepPlan {
@@ -86,6 +97,8 @@ export interface NodePlan {
   /** Anything of IPv6 on this node: the script then reads and sets up both families. */
   ipv6: boolean;
   promisc: boolean;
+  /** The VLAN devices the namespaces need, by id; none when every namespace is on the untagged parent. */
+  vlans: VlanPlan[];
   namespaces: NamespacePlan[];
   hostShim?: HostShimPlan;
   steps: StepPlan[];
@@ -107,10 +120,12 @@ function withOptional<T extends object>(base: T, optional: Record<string, unknow
 }
 
 function planNode(config: Config, name: string, node: NodeConfig): NodePlan {
-  const namespaces = namespaceEntries(node).map(([nsName, ns]): NamespacePlan =>
-    withOptional(
+  const namespaces = namespaceEntries(node).map(([nsName, ns]): NamespacePlan => {
+    const vlan = namespaceVlan(config, node, ns);
+    return withOptional(
       {
         name: nsName,
+        lower: vlan === undefined ? node.parent : vlanDevice(node.parent, vlan),
         interface: ns.interface,
         mode: namespaceMode(config, node, ns),
         address: ipv4Of(ns.address),
@@ -124,9 +139,13 @@ function planNode(config: Config, name: string, node: NodeConfig): NodePlan {
         address6: spelledOptional(ofFamily(ns.address, 6)),
         gateway6: spelledOptional(ofFamily(ns.gateway, 6)),
         nodad: ofFamily(ns.address, 6) !== undefined && namespaceNodad(config, node, ns) ? true : undefined,
+        vlan,
       },
-    ),
-  );
+    );
+  });
+  const vlans = [...new Set(namespaces.flatMap((ns) => (ns.vlan === undefined ? [] : [ns.vlan])))]
+    .sort((a, b) => a - b)
+    .map((id): VlanPlan => ({ id, name: vlanDevice(node.parent, id) }));
 
   const shim = node.hostShim;
   const hostAddress = ipv4Of(node.address);
@@ -158,6 +177,7 @@ function planNode(config: Config, name: string, node: NodeConfig): NodePlan {
   const promisc = parentPromisc(config, node);
   const present: Record<StepId, boolean> = {
     promisc,
+    vlan: vlans.length > 0,
     netns: namespaces.length > 0,
     'macvlan-link': namespaces.length > 0,
     'move-to-netns': namespaces.length > 0,
@@ -175,6 +195,7 @@ function planNode(config: Config, name: string, node: NodeConfig): NodePlan {
       hostIp: hostOf(hostAddress),
       ipv6: hostAddress6 !== undefined || namespaces.some((ns) => ns.address6 !== undefined),
       promisc,
+      vlans,
       namespaces,
       steps: STEP_ORDER.filter((id) => present[id]).map((id) => ({ id })),
       install: installPlan(name),
