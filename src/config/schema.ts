@@ -83,7 +83,7 @@ const vlan = z
   .max(VLAN_MAX)
   .meta({
     description:
-      '802.1Q VLAN id: the macvlan sits on the VLAN device <parent>.<vlan>, which apply creates if missing and teardown removes only if apply created it. The host address and host shim stay on the untagged parent.',
+      '802.1Q VLAN id: the macvlan sits on the VLAN device `<parent>.<vlan>`, which apply creates if missing and teardown removes only if apply created it. The host address and host shim stay on the untagged parent.',
     examples: [50],
   });
 
@@ -114,7 +114,7 @@ const namespace = z
     mtu: mtu.optional(),
     mac: macAddress.optional(),
     nodad: nodad.optional(),
-    vlan: vlan.optional().meta({ description: '802.1Q VLAN id of this namespace\'s macvlan (it sits on <parent>.<vlan>); inherits the node\'s, then the defaults\'. Without one, on the untagged parent.' }),
+    vlan: vlan.optional().meta({ description: '802.1Q VLAN id of this namespace\'s macvlan (it sits on `<parent>.<vlan>`); inherits the node\'s, then the defaults\'. Without one, on the untagged parent.' }),
     routes: routes.optional(),
     sourceMacs: z
       .array(checkedString(checkMac, { pattern: MAC_PATTERN }))
@@ -161,7 +161,7 @@ const node = z
     mode: mode.optional().meta({ description: 'macvlan mode for this node\'s namespaces; inherits the defaults\'.' }),
     mtu: mtu.optional(),
     nodad: nodad.optional(),
-    vlan: vlan.optional().meta({ description: '802.1Q VLAN id for this node\'s namespaces (each on <parent>.<vlan>); inherits the defaults\'. The host address and host shim stay on the untagged parent.' }),
+    vlan: vlan.optional().meta({ description: '802.1Q VLAN id for this node\'s namespaces (each on `<parent>.<vlan>`); inherits the defaults\'. The host address and host shim stay on the untagged parent.' }),
     hostShim: hostShim.optional(),
     namespaces: z
       .record(z.string(), namespace)

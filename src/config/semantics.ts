@@ -261,12 +261,12 @@ function checkVlanDevices(findings: Finding[], config: Config, nodeName: string,
         ? [[...base, 'namespaces', namespaceName, 'vlan'], '']
         : node.vlan !== undefined
           ? [[...base, 'vlan'], '']
-          : [[...base, 'parent'], ' (VLAN from defaults.vlan)'];
+          : [[...base, 'parent'], ', VLAN from defaults.vlan'];
     claimInterface(device, path);
     if (device.length > INTERFACE_NAME_MAX) {
       findings.push({
         path,
-        message: `the VLAN device "${device}" (parent "${node.parent}" + ".${vlan}"${from}) is ${device.length} characters, must be at most ${INTERFACE_NAME_MAX} (IFNAMSIZ): give the parent a shorter name, or use a shorter VLAN id`,
+        message: `the VLAN device "${device}" (parent "${node.parent}" + ".${vlan}"${from}) is ${device.length} characters, must be at most ${INTERFACE_NAME_MAX} (IFNAMSIZ): use a shorter VLAN id, or a parent with a shorter name`,
       });
     }
   }

@@ -1951,7 +1951,7 @@ converge() {
   already has_netns mgmt || run_created netns mgmt ip netns add mgmt
   # endregion netns
   # region macvlan-link
-  step macvlan-link "Create one macvlan interface per namespace on ${PARENT}, right inside its namespace"
+  step macvlan-link "Create one macvlan interface per namespace on ${PARENT} or the namespace's VLAN device, right inside its namespace"
   already macvlan_exists web mac1 || run_created link web/mac1 ip link add link ens160.50 name mac1 netns web address a6:52:81:62:c2:e4 type macvlan mode bridge
   already macvlan_exists db mac2 || run_created link db/mac2 ip link add link ens160.60 name mac2 netns db address 0a:8f:c9:2b:72:c0 type macvlan mode bridge
   already macvlan_exists mgmt mac3 || run_created link mgmt/mac3 ip link add link ens160 name mac3 netns mgmt address ce:08:31:fc:e7:27 type macvlan mode bridge

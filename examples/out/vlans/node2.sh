@@ -1096,7 +1096,7 @@ converge() {
   already has_netns db || run_created netns db ip netns add db
   # endregion netns
   # region macvlan-link
-  step macvlan-link "Create one macvlan interface per namespace on ${PARENT}, right inside its namespace"
+  step macvlan-link "Create one macvlan interface per namespace on ${PARENT} or the namespace's VLAN device, right inside its namespace"
   already macvlan_exists web mac1 || run_created link web/mac1 ip link add link ens160.50 name mac1 netns web address 82:3f:cf:30:41:85 type macvlan mode bridge
   already macvlan_exists db mac2 || run_created link db/mac2 ip link add link ens160.60 name mac2 netns db address d6:9b:82:ee:c1:e7 type macvlan mode bridge
   # endregion macvlan-link
