@@ -101,7 +101,7 @@ function reachability(endpoints: Endpoint[], family: Family): (a: Endpoint, b: E
     const via = route?.via ?? defaultViaOf(from, family);
     if (via === undefined) {
       const [own, theirs] = [vlanTowards(from, ip), vlanTowards(target, ip)];
-      const elsewhere = own === theirs ? '' : `, and ${ip} is on ${segmentName(theirs)}, not on its ${segmentName(own)}`;
+      const elsewhere = own === theirs || target.kind === 'client' ? '' : `, and ${ip} is on ${segmentName(theirs)}, ${from.id} on ${segmentName(own)}`;
       return no(`${from.id} has no route to ${ip}: it has no default route${elsewhere}`);
     }
     if (!gateway || !owns(gateway, via)) return no(`${from.id} routes ${ip} via ${via}, which the lab does not emulate`);
