@@ -73,7 +73,8 @@ const owns = (endpoint: Endpoint, ip: string): boolean => endpoint.addresses.som
 function reachability(endpoints: Endpoint[], family: Family): (a: Endpoint, b: Endpoint) => Verdict {
   const gateway = endpoints.find((e) => e.kind === 'gateway');
   const passthruNodes = new Set(
-    endpoints.flatMap((e) => (e.attachment.kind === 'macvlan' && e.attachment.mode === 'passthru' ? [e.attachment.node] : [])),
+    // A passthru macvlan on a VLAN device takes that VLAN's frames only; the parent keeps the untagged ones.
+    endpoints.flatMap((e) => (e.attachment.kind === 'macvlan' && e.attachment.mode === 'passthru' && e.vlan === undefined ? [e.attachment.node] : [])),
   );
   const ownerOf = (ip: string): Endpoint | undefined => endpoints.find((e) => owns(e, ip));
 

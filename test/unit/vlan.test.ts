@@ -147,6 +147,11 @@ describe('the lab with VLANs', () => {
     expect(between(migrated, 'node1', 'node1/web')?.reason).toBe('routed through the gateway 10.30.0.1');
   });
 
+  it('a passthru namespace on a VLAN takes that VLAN only: its host still answers on the untagged LAN', () => {
+    const text = 'version: 1\nnodes:\n  node1:\n    parent: eth0\n    address: 10.0.0.2/24\n    namespaces:\n      a: { interface: mac1, address: 10.9.0.3/24, vlan: 50, mode: passthru }\n  node2: { parent: eth0, address: 10.0.0.3/24 }\n';
+    expect(between(expectReachability(buildTopology(buildPlan(configOf(text)), 'mvlab-test')), 'node1', 'node2')?.reach).toBe(true);
+  });
+
   it('two VLANs with the same subnet never meet on the wire', () => {
     const text = `version: 1
 nodes:
