@@ -17,10 +17,25 @@ import type { Plan } from '../../src/plan/plan.js';
 import { runProcess, startProcess, type ProcessResult, type StartedProcess } from '../../src/process.js';
 import { shq } from '../../src/render/shq.js';
 import { ROOT } from './cli.js';
+import { normalizeState } from './lab.js';
 
 const IMAGE_SCRIPT = path.join(ROOT, 'test', 'vm', 'image.sh');
 const COMMANDS = ['qemu-system-x86_64', 'qemu-img', 'mmdebstrap', 'mke2fs', 'ssh', 'scp', 'ssh-keygen'];
 const PACKAGES = 'qemu-system-x86 qemu-utils mmdebstrap e2fsprogs openssh-client';
+
+/**
+ * What uninstall --teardown (and teardown, but for the script's log and lock) must leave as it found it: links (with
+ * promiscuity), addresses, routes of every table, the namespaces, the parent's ARP and rp_filter settings,
+ * macvlan-gen's units, and every file under /etc and /usr/local (by content) and /run/macvlan-gen (by name).
+ */
+export const VM_STATE = String.raw`
+ip -d link show; ip -d addr show; ip route show table all; ip rule show; ip neigh show nud permanent; ip netns list
+for key in arp_ignore arp_announce arp_notify rp_filter promote_secondaries; do echo "ens160 $key $(cat /proc/sys/net/ipv4/conf/ens160/$key)"; done
+systemctl list-units --all --plain --no-legend 'macvlan-gen*'; systemctl list-unit-files --no-legend 'macvlan-gen*'
+find /etc /usr/local -xdev -type f -print0 | sort -z | xargs -0 sha256sum
+find /etc /usr/local -xdev -type l -printf '%p -> %l\n' | sort
+find /run/macvlan-gen 2>/dev/null | sort
+`;
 
 /** How long a VM may take from power-on (or reboot) until it answers SSH: TCG boots in ~20 s on an idle machine. */
 const BOOT_SECONDS = 240;
@@ -110,6 +125,11 @@ export interface VmOptions {
   /** Each node's NIC model (default vmxnet3); udev names it ens160 whichever it is. */
   nics?: Record<string, Nic>;
   memoryMiB?: number;
+  /**
+   * Where the bench differs from the lab's model of the config (see test/vm/vlans.test.ts): the LAN is built from
+   * what this returns, and probe() pings its endpoints.
+   */
+  topology?: (lab: Topology) => Topology;
 }
 
 function newPrefix(): string {
@@ -142,7 +162,8 @@ export class VmBench {
   /** The LAN of the plan with one booted VM per node, each answering SSH. */
   static async start(plan: Plan, image: VmImage, options: VmOptions = {}): Promise<VmBench> {
     const workDir = mkdtempSync(path.join(process.env['MVG_TEST_TMP'] ?? tmpdir(), 'vm-bench-'));
-    const topology = buildTopology(plan, newPrefix());
+    const lab = buildTopology(plan, newPrefix());
+    const topology = options.topology?.(lab) ?? lab;
     if (topology.watcher === undefined) throw new Error('the bench logs in from the LAN neighbour, and this config leaves it no address');
     const bench = new VmBench(topology, image, await chooseAccel(image, workDir), workDir);
     try {
@@ -271,6 +292,11 @@ export class VmBench {
     await bash(`ip -n ${shq(labPaths(this.prefix).netns(GATEWAY))} link set lan0 ${state}`, `bringing the gateway ${state}`);
   }
 
+  /** Adds or removes a route on the gateway router, as a network admin would for hosts it reaches only through a node. */
+  async gatewayRoute(action: 'add' | 'del', destination: string, via: string): Promise<void> {
+    await bash(`ip -n ${shq(labPaths(this.prefix).netns(GATEWAY))} route ${action} ${shq(destination)} via ${shq(via)}`, `${action} the gateway's route to ${destination}`);
+  }
+
   /** Pings every expected pair from its first endpoint, inside the VMs over SSH; which answered. */
   async probe(expectations: Expectation[]): Promise<(Expectation & { actual: boolean })[]> {
     const byId = new Map(this.topology.endpoints.map((endpoint) => [endpoint.id, endpoint]));
@@ -305,3 +331,5 @@ export class VmBench {
   }
 }
 
+/** A VM's state as VM_STATE shows it, normalized (interface indexes, MACs, netns ids), to compare before and after. */
+export const stateOf = async (bench: VmBench, node: string): Promise<string> => normalizeState(await bench.shell(node, VM_STATE));

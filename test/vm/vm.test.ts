@@ -9,8 +9,8 @@ import { expectReachability } from '../../src/lab/expect.js';
 import { renderConfig } from '../../src/pipeline.js';
 import { shq } from '../../src/render/shq.js';
 import { EXAMPLES, ROOT } from '../support/cli.js';
-import { configOf, normalizeState, SEED_TEXT } from '../support/lab.js';
-import { ensureImage, VmBench, whyNoVms } from '../support/vm.js';
+import { configOf, SEED_TEXT } from '../support/lab.js';
+import { ensureImage, stateOf, VmBench, whyNoVms } from '../support/vm.js';
 
 const whyNot = whyNoVms();
 if (process.env['CI'] && whyNot !== undefined) throw new Error(`CI installs what the VM bench needs: it must run there, not be skipped (${whyNot})`);
@@ -24,20 +24,6 @@ const GATEWAY = '192.168.1.1';
 /** The real boots' journals the persistence page shows: `npm run docs:record:vm` writes them anew. */
 const JOURNALS = path.join(ROOT, 'docs', 'generated', 'vm');
 const RECORDING = process.env['MACVLAN_GEN_VM_RECORD'] === '1';
-
-/**
- * What uninstall must leave as it found it: links (with promiscuity), addresses, routes of every table, the
- * namespaces, the parent's ARP and rp_filter settings, macvlan-gen's units, and every file under /etc and /usr/local
- * (by content) and /run/macvlan-gen (by name).
- */
-const VM_STATE = String.raw`
-ip -d link show; ip -d addr show; ip route show table all; ip rule show; ip neigh show nud permanent; ip netns list
-for key in arp_ignore arp_announce arp_notify rp_filter promote_secondaries; do echo "ens160 $key $(cat /proc/sys/net/ipv4/conf/ens160/$key)"; done
-systemctl list-units --all --plain --no-legend 'macvlan-gen*'; systemctl list-unit-files --no-legend 'macvlan-gen*'
-find /etc /usr/local -xdev -type f -print0 | sort -z | xargs -0 sha256sum
-find /etc /usr/local -xdev -type l -printf '%p -> %l\n' | sort
-find /run/macvlan-gen 2>/dev/null | sort
-`;
 
 /** A journal's messages without time, host and pid, and without what differs between two boots (CPU time). */
 const messagesOf = (journal: string): string[] =>
@@ -58,8 +44,6 @@ async function journalForDocs(bench: VmBench, file: string): Promise<void> {
   expect(existsSync(recorded), `${recorded} is missing: run npm run docs:record:vm`).toBe(true);
   expect(messagesOf(journal), `${recorded} is stale: run npm run docs:record:vm`).toEqual(messagesOf(readFileSync(recorded, 'utf8')));
 }
-
-const stateOf = async (bench: VmBench, node: string): Promise<string> => normalizeState(await bench.shell(node, VM_STATE));
 
 /** The journal of the unit in this boot, one message a line without time, host and pid. */
 const unitJournal = (bench: VmBench): Promise<string> => bench.shell('node1', `journalctl -b -q --no-pager -o cat -u ${UNIT}`);
