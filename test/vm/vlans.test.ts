@@ -72,6 +72,10 @@ function benchExpectations(topology: Topology): Expectation[] {
   }));
 }
 
+/** A VM's state split at the script's run files (/run/macvlan-gen), which teardown keeps in part. */
+const runFiles = (state: string): string[] => state.split('\n').filter((line) => line.startsWith('/run/macvlan-gen'));
+const withoutRunFiles = (state: string): string => state.split('\n').filter((line) => !line.startsWith('/run/macvlan-gen')).join('\n');
+
 /**
  * Records a transcript for the docs, or checks that the recorded one still says what this run said: a change to the
  * script shows up as a stale page, not as silent drift.
@@ -219,8 +223,6 @@ describe.skipIf(whyNot !== undefined)('VLAN parents on virtual machines (example
       expect(status, stderr).toBe(0);
       for (const vlan of VLANS) expect(stdout).toContain(`  + ip link del dev ens160.${vlan}\n`);
     }
-    const runFiles = (state: string): string[] => state.split('\n').filter((line) => line.startsWith('/run/macvlan-gen'));
-    const withoutRunFiles = (state: string): string => state.split('\n').filter((line) => !line.startsWith('/run/macvlan-gen')).join('\n');
     for (const node of NODES) {
       const after = await stateOf(bench, node);
       const kept = ['', `/${node}.lock`, `/${node}.lock.owner`, `/${node}.log`].map((file) => `/run/macvlan-gen${file}`);
@@ -229,25 +231,32 @@ describe.skipIf(whyNot !== undefined)('VLAN parents on virtual machines (example
     }
   }, 600_000);
 
+  /** Makes ens160.50 on node2 as an admin would, up, and waits until its IPv6 link-local address is no longer tentative. */
+  const makeVlan50 = (id: number): Promise<string> =>
+    bench.shell('node2', `ip link add link ens160 name ens160.50 type vlan id ${id} && ip link set dev ens160.50 up && ` +
+      'for i in $(seq 50); do [ -z "$(ip -6 addr show dev ens160.50 tentative)" ] && exit 0; sleep 0.2; done; exit 1');
+
   it('an ens160.50 that was there before is used, not noted, and kept by teardown, which removes the ens160.60 apply made', async () => {
-    await bench.shell('node2', 'ip link add link ens160 name ens160.50 type vlan id 50 && ip link set dev ens160.50 up');
-    const had = await stateOf(bench, 'node2');
-    const apply = await run('node2', ['apply']);
-    expect(apply.status, apply.stderr).toBe(0);
-    expect(apply.stdout).toContain('  = ens160.50 exists\n');
-    expect(apply.stdout).toContain('  + ip link add link ens160 name ens160.60 type vlan id 60\n');
-    expect(await bench.shell('node2', 'cat /run/macvlan-gen/node2.created')).not.toContain('link /ens160.50\n');
-    const teardown = await run('node2', ['teardown']);
-    expect(teardown.status, teardown.stderr).toBe(0);
-    expect(teardown.stdout).not.toContain('ip link del dev ens160.50');
-    expect(teardown.stdout).toContain('  + ip link del dev ens160.60\n');
-    const withoutRunFiles = (state: string): string => state.split('\n').filter((line) => !line.startsWith('/run/macvlan-gen')).join('\n');
-    expect(withoutRunFiles(await stateOf(bench, 'node2'))).toBe(withoutRunFiles(had));
-    await bench.shell('node2', 'ip link del dev ens160.50');
+    await makeVlan50(50);
+    try {
+      const had = await stateOf(bench, 'node2');
+      const apply = await run('node2', ['apply']);
+      expect(apply.status, apply.stderr).toBe(0);
+      expect(apply.stdout).toContain('  = ens160.50 exists\n');
+      expect(apply.stdout).toContain('  + ip link add link ens160 name ens160.60 type vlan id 60\n');
+      expect(await bench.shell('node2', 'cat /run/macvlan-gen/node2.created')).not.toContain('link /ens160.50\n');
+      const teardown = await run('node2', ['teardown']);
+      expect(teardown.status, teardown.stderr).toBe(0);
+      expect(teardown.stdout).not.toContain('ip link del dev ens160.50');
+      expect(teardown.stdout).toContain('  + ip link del dev ens160.60\n');
+      expect(withoutRunFiles(await stateOf(bench, 'node2'))).toBe(withoutRunFiles(had));
+    } finally {
+      await bench.shell('node2', 'ip link del dev ens160.50');
+    }
   }, 600_000);
 
   it('an ens160.50 that is VLAN 51 is refused (exit 3), naming what it is, and nothing changes', async () => {
-    await bench.shell('node2', 'ip link add link ens160 name ens160.50 type vlan id 51');
+    await makeVlan50(51);
     try {
       const had = await stateOf(bench, 'node2');
       const apply = await run('node2', ['apply']);
