@@ -31,15 +31,6 @@ const out = (text: string): void => void process.stdout.write(`${text}\n`);
 const diag = (text: string): void => void process.stderr.write(`${text}\n`);
 const printJson = (value: unknown): void => out(JSON.stringify(value, null, 2));
 
-/**
- * A new config gets stable MACs (`defaults.mac: auto`): a random MAC on every apply breaks DHCP reservations,
- * allow-lists and neighbours' caches. The bundled seed example itself stays as the seed experiment ran.
- */
-function withStableMacs(config: string): string {
-  if (!/^defaults:\n/m.test(config)) throw new Error('internal: the seed example has no defaults block');
-  return config.replace(/^defaults:\n/m, 'defaults:\n  mac: auto            # the same MAC on every apply, derived from node and interface names; random: the kernel\'s choice\n');
-}
-
 function readConfigText(file: string): string {
   try {
     return readFileSync(file, 'utf8');
@@ -174,7 +165,7 @@ async function main(argv: string[]): Promise<number> {
           .option('force', { type: 'boolean', default: false, describe: 'overwrite an existing file' }),
       (args) => {
         if (existsSync(args.file) && !args.force) throw new UsageError(`${args.file} already exists; pass --force to overwrite it`);
-        const seed = withStableMacs(seedExample().replace(/^# yaml-language-server: \$schema=.*$/m, () => SCHEMA_MODELINE));
+        const seed = seedExample().replace(/^# yaml-language-server: \$schema=.*$/m, () => SCHEMA_MODELINE);
         writeFileSync(args.file, seed, { flag: args.force ? 'w' : 'wx' });
         out(`wrote ${args.file}; next: macvlan-gen generate ${args.file}`);
       },

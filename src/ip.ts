@@ -50,6 +50,23 @@ export function isLinkLocal6(address: string): boolean {
   return familyOf(address) === 6 && ipaddr.IPv6.parse(address).range() === 'linkLocal';
 }
 
+/** ipaddr.js's name of the range an address is in: "unicast", "loopback", "multicast", "unspecified", "linkLocal", ... */
+export function rangeOf(address: string): string {
+  return ipaddr.parse(address).range();
+}
+
+const RANGE_NAMES: Record<string, string> = {
+  unspecified: 'the unspecified address',
+  broadcast: 'the broadcast address',
+  multicast: 'a multicast address',
+  linkLocal: 'a link-local address',
+  loopback: 'a loopback address',
+  reserved: 'a reserved address',
+};
+
+/** "a multicast address", for messages about a range from rangeOf. */
+export const describeRange = (range: string): string => RANGE_NAMES[range] ?? `a ${range} address`;
+
 /** RFC 2526 reserves the highest 128 interface identifiers of an IPv6 subnet for anycast. */
 const RESERVED_ANYCAST6 = 128n;
 

@@ -18,6 +18,7 @@ import { buildPlan } from '../../src/plan/plan.js';
 import { labStages } from '../../src/lab/stages.js';
 import { buildTopology, stageTopology } from '../../src/lab/topology.js';
 import { expectReachability } from '../../src/lab/expect.js';
+import { expectationsText } from './ipvlan-expectations.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CLI = path.join(ROOT, 'dist', 'cli.js');
@@ -54,18 +55,21 @@ const ZH: Record<string, string> = {
   'defaults.mac': '每个未设置 MAC 的 macvlan 接口（命名空间和主机 shim）的 MAC："auto" 由节点名和接口名派生出固定的地址，"random" 让内核在每次 apply 时随机选择。`init` 写入 "auto"。',
   'defaults.nodad': '以 `nodad` 添加 IPv6 地址：立即可用，不做重复地址检测。默认情况下 apply 会等待检测结束，发现地址重复则失败。',
   'defaults.vlan': '802.1Q VLAN ID：macvlan 建在 VLAN 设备 `<parent>.<vlan>` 上；该设备不存在时由 apply 创建，teardown 只删除 apply 创建的那些。主机地址和主机 shim 留在不带标签的父网卡上。',
+  'defaults.dns': '所有未指定 nameserver 的命名空间使用的 nameserver（见命名空间的 "dns"）。',
+  'defaults.search': '命名空间 resolv.conf 中的搜索域（最多 6 个）；需要 "dns"。',
   nodes: '按名称列出的节点。',
   'nodes.<node>': '一台 Linux 节点；它的名称就是生成脚本的文件名。',
   'nodes.<node>.parent': 'macvlan 接口所依附的物理网卡（脚本从不把它关掉）。',
   'nodes.<node>.address': '主机自身在父网卡上的地址，带前缀长度；或一个 IPv4 加一个 IPv6 地址（双栈）。',
-  'nodes.<node>.gateway': '主机的默认网关，每个地址族最多一个；配置 hostShim 时必须有 IPv4 网关。',
+  'nodes.<node>.gateway': '主机的默认网关，每个地址族最多一个；hostShim 迁移主机地址时（未设置 `address`）必须有 IPv4 网关。',
   'nodes.<node>.promisc': '把父网卡设为混杂模式；未设置时继承 defaults。',
   'nodes.<node>.mode': '本节点命名空间的 macvlan 模式；未设置时继承 defaults。',
   'nodes.<node>.mtu': 'macvlan 接口的 MTU，不能超过父网卡的 MTU。',
   'nodes.<node>.nodad': '以 `nodad` 添加 IPv6 地址：立即可用，不做重复地址检测。默认情况下 apply 会等待检测结束，发现地址重复则失败。',
   'nodes.<node>.vlan': '本节点命名空间的 802.1Q VLAN ID（各自建在 `<parent>.<vlan>` 上）；未设置时继承 defaults。主机地址和主机 shim 留在不带标签的父网卡上。',
-  'nodes.<node>.hostShim': '把主机地址从父网卡迁到一个 macvlan 子接口上，使主机能访问自己的命名空间。',
-  'nodes.<node>.hostShim.interface': '接管主机地址的 macvlan 接口名（1–15 个字符）。',
+  'nodes.<node>.hostShim': '一个 macvlan 子接口，主机经由它访问自己的命名空间：主机地址迁到它上面；或者设置 `address` 时，shim 使用自己的地址，主机地址留在父网卡上。',
+  'nodes.<node>.hostShim.interface': '主机 shim 的 macvlan 接口名（1–15 个字符）。',
+  'nodes.<node>.hostShim.address': '另一种做法：shim 使用这个自己的地址（/32；双栈节点上再加一个 /128），并经由它添加到本节点每个命名空间的主机路由；主机地址从不离开父网卡（不需要守护进程、探测和确认）。不设置时，主机地址迁到 shim 上。',
   'nodes.<node>.hostShim.mode': 'shim 的 macvlan 模式。',
   'nodes.<node>.hostShim.mtu': 'shim 的 MTU，不能超过父网卡的 MTU。',
   'nodes.<node>.hostShim.mac': '单播 MAC 地址；"auto"（由节点名和接口名派生的本地管理地址，每次 apply 都相同）；或 "random"（由内核随机选择）。未设置时继承 defaults。',
@@ -77,7 +81,8 @@ const ZH: Record<string, string> = {
   'nodes.<node>.namespaces': '按名称列出的网络命名空间。',
   'nodes.<node>.namespaces.<netns>': '一个网络命名空间，带一个挂在父网卡上的 macvlan 接口。',
   'nodes.<node>.namespaces.<netns>.interface': '命名空间内 macvlan 接口的名称（1–15 个字符）。',
-  'nodes.<node>.namespaces.<netns>.address': '命名空间的地址，带前缀长度；或一个 IPv4 加一个 IPv6 地址（双栈）。',
+  'nodes.<node>.namespaces.<netns>.address':
+    '命名空间的地址，带前缀长度；或两个地址族的地址列表（双栈）：每个地址族的第一个地址是命名空间发出流量时使用的地址，其余地址在它之后添加。',
   'nodes.<node>.namespaces.<netns>.gateway': '命名空间内的默认网关，每个地址族最多一个；不设置时只能访问本子网。',
   'nodes.<node>.namespaces.<netns>.mode': 'macvlan 模式；依次继承节点和 defaults 的设置。',
   'nodes.<node>.namespaces.<netns>.mtu': 'macvlan 接口的 MTU，不能超过父网卡的 MTU。',
@@ -87,6 +92,9 @@ const ZH: Record<string, string> = {
   'nodes.<node>.namespaces.<netns>.routes': '在地址和默认路由之后添加的静态路由。',
   'nodes.<node>.namespaces.<netns>.routes[].to': '目标网段。',
   'nodes.<node>.namespaces.<netns>.routes[].via': '下一跳，与目标同一地址族；必须在该接口同族的子网内直连可达，或是 IPv6 链路本地地址。',
+  'nodes.<node>.namespaces.<netns>.dns':
+    '命名空间的 nameserver（最多 3 个，解析器只读这么多），写入 /etc/netns/NAMESPACE/resolv.conf，`ip netns exec` 会把它显示为 /etc/resolv.conf；teardown 会删除它。空列表表示不写。',
+  'nodes.<node>.namespaces.<netns>.search': '命名空间 resolv.conf 中的搜索域（最多 6 个）；需要 "dns"。',
   'nodes.<node>.namespaces.<netns>.sourceMacs': '仅用于 source 模式：允许发送帧给该接口的源 MAC 地址列表。',
 };
 
@@ -175,7 +183,7 @@ function persistenceArtifacts(script: string): Map<string, string> {
 }
 
 /** The examples whose config and scripts the site offers for download and embeds region by region. */
-export const DOWNLOADED_EXAMPLES = ['seed', 'seed-dual-stack', 'vlans'] as const;
+export const DOWNLOADED_EXAMPLES = ['seed', 'seed-dual-stack', 'shim-keeps-address', 'dns', 'several-addresses', 'ipvlan', 'vlans'] as const;
 
 /**
  * What the lab's rules expect of each pair in each stage of an example, with the reason: pure, so it is generated
@@ -218,6 +226,8 @@ export function docsArtifacts(): Map<string, string> {
   files.set(`docs/public${new URL(SCHEMA_ID).pathname}`, readFileSync(path.join(ROOT, 'schema', 'macvlan-gen.schema.json'), 'utf8'));
   files.set('docs/generated/reference/config.en.md', configReference('en'));
   files.set('docs/generated/reference/config.zh.md', configReference('zh'));
+  const ipvlan = readFileSync(path.join(ROOT, 'examples', 'ipvlan.yaml'), 'utf8');
+  files.set('docs/generated/lab/ipvlan/expected.txt', expectationsText(validateText(ipvlan, 'examples/ipvlan.yaml').config));
   return files;
 }
 

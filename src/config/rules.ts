@@ -2,7 +2,12 @@
 import ipaddr from 'ipaddr.js';
 
 export const MACVLAN_MODES = ['bridge', 'private', 'vepa', 'passthru', 'source'] as const;
-export type MacvlanMode = (typeof MACVLAN_MODES)[number];
+export const IPVLAN_MODES = ['l2', 'l3', 'l3s'] as const;
+export const LINK_TYPES = ['macvlan', 'ipvlan'] as const;
+export type LinkType = (typeof LINK_TYPES)[number];
+/** A mode of either link type: the names do not overlap, so a mode also tells its type. */
+export type MacvlanMode = (typeof MACVLAN_MODES)[number] | (typeof IPVLAN_MODES)[number];
+export const MODES_OF_TYPE: Record<LinkType, readonly MacvlanMode[]> = { macvlan: MACVLAN_MODES, ipvlan: IPVLAN_MODES };
 
 export const INTERFACE_NAME_PATTERN = '^[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}$';
 export const NODE_NAME_PATTERN = '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$';
@@ -195,4 +200,15 @@ export function checkMacSetting(value: string): string | undefined {
 export function checkMtu(value: number): string | undefined {
   if (!Number.isInteger(value) || value < MTU_MIN || value > MTU_MAX) return `MTU ${value} must be a whole number from ${MTU_MIN} to ${MTU_MAX}`;
   return undefined;
+}
+
+/** glibc reads at most three nameservers (MAXNS) and, before 2.26, six search domains; musl likewise. */
+export const MAX_NAMESERVERS = 3;
+export const MAX_SEARCH_DOMAINS = 6;
+export const SEARCH_DOMAIN_PATTERN = '^(?=.{1,253}\\.?$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)(\\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\\.?$';
+
+/** A resolv.conf search domain: DNS labels of letters, digits, `-` and `_`, at most 63 characters each, 253 in all. */
+export function checkSearchDomain(value: string): string | undefined {
+  if (new RegExp(SEARCH_DOMAIN_PATTERN).test(value)) return undefined;
+  return `${JSON.stringify(value)} is not a domain name; write labels of letters, digits, "-" and "_" joined by dots, like lab.example.com (each label 1-63 characters, not starting or ending with "-"; 253 in all)`;
 }

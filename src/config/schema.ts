@@ -2,8 +2,12 @@
 import { z } from 'zod';
 import {
   INTERFACE_NAME_PATTERN,
+  IPVLAN_MODES,
+  LINK_TYPES,
   MACVLAN_MODES,
   MAC_PATTERN,
+  MAX_NAMESERVERS,
+  MAX_SEARCH_DOMAINS,
   MTU_MAX,
   MTU_MIN,
   VLAN_MAX,
@@ -12,12 +16,14 @@ import {
   NODE_NAME_PATTERN,
   RESERVED_INTERFACE_NAMES,
   RESERVED_KEY_NAMES,
+  SEARCH_DOMAIN_PATTERN,
   checkInterfaceCidr,
   checkInterfaceName,
   checkIpAddress,
   checkMac,
   checkMacSetting,
   checkRouteCidr,
+  checkSearchDomain,
 } from './rules.js';
 import { DOCS_SITE } from '../site.js';
 
@@ -49,18 +55,22 @@ const ipAddress = (description: string) =>
 /** One value or a list of up to two, one of each family: `address: 192.168.179.9/16` or `[192.168.179.9/16, 2001:db8:179::9/64]`. */
 const perFamily = <T extends z.ZodType>(item: T, description: string, examples: unknown[]) =>
   z.union([item, z.array(item).min(1).max(2)]).meta({ description, examples });
-const interfaceCidrs = (description: string, examples: string[]) =>
-  perFamily(checkedString(checkInterfaceCidr, { description: 'An address with prefix length, IPv4 or IPv6.' }), description, [
-    examples[0],
-    examples,
-  ]);
+const interfaceCidr = checkedString(checkInterfaceCidr, { description: 'An address with prefix length, IPv4 or IPv6.' });
+const interfaceCidrs = (description: string, examples: string[]) => perFamily(interfaceCidr, description, [examples[0], examples]);
 const gateways = (description: string) =>
   perFamily(ipAddress('A gateway, IPv4 or IPv6 (an IPv6 one may be link-local, fe80::/10).'), description, [
     '192.168.1.1',
     ['192.168.1.1', '2001:db8:179::1'],
   ]);
 
-const mode = z.enum(MACVLAN_MODES);
+const mode = z.enum([...MACVLAN_MODES, ...IPVLAN_MODES]);
+const linkType = z
+  .enum(LINK_TYPES)
+  .meta({
+    description:
+      'Kind of link on the parent: "macvlan" (a MAC of its own per child; the uplink must accept several MACs per port) or "ipvlan" (every child shares the parent\'s MAC: Wi-Fi, cloud VMs, VMware port groups without promiscuous mode). Modes: macvlan bridge, private, vepa, passthru, source; ipvlan l2, l3, l3s. One parent carries one kind.',
+  });
+const modeText = 'mode of the link: bridge, private, vepa, passthru or source with type macvlan; l2, l3 or l3s with type ipvlan';
 const mtu = z
   .number()
   .int()
@@ -86,6 +96,19 @@ const vlan = z
       '802.1Q VLAN id: the macvlan sits on the VLAN device `<parent>.<vlan>`, which apply creates if missing and teardown removes only if apply created it. The host address and host shim stay on the untagged parent.',
     examples: [50],
   });
+const dns = z
+  .array(ipAddress('A nameserver, IPv4 or IPv6, of a family the namespace has an address of.'))
+  .meta({
+    maxItems: MAX_NAMESERVERS,
+    description: `Nameservers for the namespace (at most ${MAX_NAMESERVERS}, what the resolver reads), written to /etc/netns/NAMESPACE/resolv.conf, which \`ip netns exec\` shows as /etc/resolv.conf; teardown removes it. An empty list writes none.`,
+    examples: [['192.168.1.53'], ['192.168.1.53', '2001:db8:179::53']],
+  });
+const search = z
+  .array(checkedString(checkSearchDomain, { description: 'A search domain.', pattern: SEARCH_DOMAIN_PATTERN }))
+  .min(1)
+  .meta({
+    maxItems: MAX_SEARCH_DOMAINS,
+    description: `Search domains for the namespace's resolv.conf (at most ${MAX_SEARCH_DOMAINS}); needs "dns".`, examples: [['lab.example.com']] });
 
 const route = z
   .strictObject({
@@ -105,17 +128,21 @@ const macAddress = checkedString(checkMacSetting, {
 const namespace = z
   .strictObject({
     interface: interfaceName('Name of the macvlan interface inside the namespace (1-15 characters).', 'mac1'),
-    address: interfaceCidrs('The namespace\'s address with prefix length, or one IPv4 and one IPv6 address (dual stack).', [
-      '192.168.179.12/16',
-      '2001:db8:179::12/64',
-    ]),
+    address: z.union([interfaceCidr, z.array(interfaceCidr).min(1)]).meta({
+      description:
+        'The namespace\'s address with prefix length, or a list of addresses of both families (dual stack); the first of each family is the one the namespace sends from, the others are added after it.',
+      examples: ['192.168.179.12/16', ['192.168.179.12/16', '2001:db8:179::12/64'], ['192.168.179.12/16', '192.168.179.20/16', '10.20.0.12/24']],
+    }),
     gateway: gateways('Default gateway inside the namespace, at most one per family; without one only the local subnet is reachable.').optional(),
-    mode: mode.optional().meta({ description: 'macvlan mode; inherits the node\'s, then the defaults\'.' }),
+    type: linkType.optional(),
+    mode: mode.optional().meta({ description: `The ${modeText}; inherits the node\'s, then the defaults\'.` }),
     mtu: mtu.optional(),
     mac: macAddress.optional(),
     nodad: nodad.optional(),
     vlan: vlan.optional().meta({ description: '802.1Q VLAN id of this namespace\'s macvlan (it sits on `<parent>.<vlan>`); inherits the node\'s, then the defaults\'. Without one, on the untagged parent.' }),
     routes: routes.optional(),
+    dns: dns.optional(),
+    search: search.optional(),
     sourceMacs: z
       .array(checkedString(checkMac, { pattern: MAC_PATTERN }))
       .min(1)
@@ -126,8 +153,13 @@ const namespace = z
 
 const hostShim = z
   .strictObject({
-    interface: interfaceName('Name of the macvlan interface that takes over the host address (1-15 characters).', 'mac0'),
-    mode: mode.optional().meta({ description: 'macvlan mode of the shim.', default: 'bridge' }),
+    interface: interfaceName('Name of the host shim\'s macvlan interface (1-15 characters).', 'mac0'),
+    address: perFamily(
+      checkedString(checkInterfaceCidr, { description: 'A single-host address: IPv4 /32 or IPv6 /128.' }),
+      'The other strategy: the shim gets this address of its own (/32, and a /128 beside it on a dual-stack node) and a host route to each namespace of this node, and the host address never leaves the parent (no guard, probes or confirm). Without it, the host address moves onto the shim.',
+      ['192.168.179.250/32', ['192.168.179.250/32', '2001:db8:179::250/128']],
+    ).optional(),
+    mode: mode.optional().meta({ description: 'Mode of the shim, which is of the node\'s type: a macvlan mode (default bridge), or with type ipvlan the children\'s mode (only l2 carries the host address).', default: 'bridge' }),
     mtu: mtu.optional(),
     mac: macAddress.optional(),
     routes: routes.optional(),
@@ -146,7 +178,7 @@ const hostShim = z
   })
   .meta({
     description:
-      'Move the host address from the parent NIC onto a macvlan sub-interface, so the host can reach its own namespaces.',
+      'A macvlan sub-interface through which the host reaches its own namespaces: the host address moves onto it, or, with `address`, the shim gets an address of its own and the host address stays on the parent.',
   });
 
 const node = z
@@ -156,9 +188,10 @@ const node = z
       '192.168.179.9/16',
       '2001:db8:179::9/64',
     ]),
-    gateway: gateways('The host\'s default gateway, at most one per family; an IPv4 one is required with hostShim.').optional(),
+    gateway: gateways('The host\'s default gateway, at most one per family; an IPv4 one is required with a hostShim that moves the host address (one without `address`).').optional(),
     promisc: z.boolean().optional().meta({ description: 'Put the parent NIC in promiscuous mode; inherits the defaults\'.' }),
-    mode: mode.optional().meta({ description: 'macvlan mode for this node\'s namespaces; inherits the defaults\'.' }),
+    type: linkType.optional(),
+    mode: mode.optional().meta({ description: `The ${modeText}, for this node\'s namespaces; inherits the defaults\'.` }),
     mtu: mtu.optional(),
     nodad: nodad.optional(),
     vlan: vlan.optional().meta({ description: '802.1Q VLAN id for this node\'s namespaces (each on `<parent>.<vlan>`); inherits the defaults\'. The host address and host shim stay on the untagged parent.' }),
@@ -176,11 +209,14 @@ export const configSchema = z
     version: z.literal(1).meta({ description: 'Config format version; must be 1.' }),
     defaults: z
       .strictObject({
-        mode: mode.optional().meta({ description: 'macvlan mode.', default: 'bridge' }),
+        type: linkType.optional().meta({ default: 'macvlan' }),
+        mode: mode.optional().meta({ description: `The ${modeText}; without one: bridge (macvlan), l2 (ipvlan).`, default: 'bridge' }),
         promisc: z.boolean().optional().meta({ description: 'Put each parent NIC in promiscuous mode.', default: true }),
         mtu: mtu.optional(),
         nodad: nodad.optional(),
         vlan: vlan.optional(),
+        dns: dns.optional().meta({ description: 'Nameservers for every namespace that names none (see a namespace\'s "dns").' }),
+        search: search.optional(),
         mac: z
           .enum(['auto', 'random'])
           .optional()

@@ -1,10 +1,12 @@
 // Rules that span fields, nodes and namespaces; they run once the shape is right.
 import type { PathSegment } from './diagnostics.js';
-import type { Config, NodeConfig, RouteConfig } from './schema.js';
-import { namespaceEntries, namespaceMacOwner, namespaceMode, namespaceMtu, namespaceVlan, resolveMac, shimMacOwner, shimMode, vlanDevice } from './inherit.js';
-import { canonicalAddress, familyOf, hostOf, isInSubnet, isLinkLocal6, networkOf, type Family } from '../ip.js';
+import type { Config, NamespaceConfig, NodeConfig, RouteConfig } from './schema.js';
+import { linkMac, namespaceEntries, namespaceMacOwner, namespaceMode, namespaceMtu, namespaceResolver, namespaceType, namespaceVlan, nodeType, shimMacOwner, shimMode, vlanDevice } from './inherit.js';
+import { checkLinkTypes } from './link-types.js';
+import { canonicalAddress, describeRange, familyOf, hostOf, isInSubnet, isLinkLocal6, networkOf, rangeOf, type Family } from '../ip.js';
 import { listOf } from './families.js';
-import { INTERFACE_NAME_MAX } from './rules.js';
+import { checkShimAddress } from './shim-address.js';
+import { INTERFACE_NAME_MAX, MAX_NAMESERVERS, MAX_SEARCH_DOMAINS } from './rules.js';
 
 export interface Finding {
   path: PathSegment[];
@@ -46,36 +48,52 @@ const ipv6MtuProblem = (mtu: number, iface: string): string =>
 const inSegment = (vlan: number | undefined, address: string): string => (vlan === undefined ? address : `vlan ${vlan} ${address}`);
 const onVlan = (vlan: number | undefined): string => (vlan === undefined ? '' : ` (on VLAN ${vlan})`);
 
-/** An interface's addresses, one per family; "address" takes one value or a list. */
-type Addresses = Map<Family, string>;
+/** An interface's addresses by family, in the order given (the first of each is its primary); "address" takes one value or a list. */
+type Addresses = Map<Family, string[]>;
 
 /** The path of item i of a field that holds one value or a list. */
 const itemPath = (base: PathSegment[], value: string | readonly string[] | undefined, i: number): PathSegment[] =>
   typeof value === 'string' || value === undefined ? base : [...base, i];
 
-/** Reports a second address of a family and a missing IPv4 one; returns the addresses by family. */
-function checkAddresses(findings: Finding[], value: string | readonly string[], path: PathSegment[]): Addresses {
+/**
+ * Reports a missing IPv4 address and, where an interface takes one address per family (the host's, which the
+ * migration moves as a pair), a second one of a family; returns the addresses by family.
+ */
+function checkAddresses(findings: Finding[], value: string | readonly string[], path: PathSegment[], several: boolean): Addresses {
   const byFamily: Addresses = new Map();
   listOf(value).forEach((cidr, i) => {
     const family = familyOf(cidr);
-    const first = byFamily.get(family);
-    if (first !== undefined) {
-      findings.push({ path: itemPath(path, value, i), message: `a second ${FAMILY_NAME[family]} address (${cidr} after ${first}); give at most one address of each family` });
-    } else {
-      byFamily.set(family, cidr);
+    const same = byFamily.get(family) ?? [];
+    if (same.length > 0 && !several) {
+      findings.push({ path: itemPath(path, value, i), message: `a second ${FAMILY_NAME[family]} address (${cidr} after ${same[0]}); give at most one address of each family` });
+      return;
     }
+    const wider = same.find((earlier) => prefixOf(earlier) < prefixOf(cidr) && isInSubnet(hostOf(cidr), earlier));
+    if (wider !== undefined) {
+      findings.push({
+        path: itemPath(path, value, i),
+        severity: 'warning',
+        message: `${cidr} lies inside ${networkOf(wider)} of ${wider} with a longer prefix: the kernel would send from it, not from ${hostOf(wider)}, to every address of ${networkOf(cidr)}; give it the prefix /${prefixOf(wider)} if it is only to answer there`,
+      });
+    }
+    byFamily.set(family, [...same, cidr]);
   });
   if (!byFamily.has(4)) findings.push({ path, message: 'needs an IPv4 address; an IPv6 address comes in addition to it (dual stack)' });
   return byFamily;
 }
 
-/** Is a next hop reachable from an interface with these addresses: in the subnet of its family, or IPv6 link-local. */
+const prefixOf = (cidr: string): number => Number(cidr.split('/')[1]);
+
+/** The subnets of an interface's addresses of one family, for messages: "10.0.0.0/24" or "10.0.0.0/24 or 10.9.0.0/24". */
+const subnetsOf = (cidrs: readonly string[]): string => [...new Set(cidrs.map(networkOf))].join(' or ');
+
+/** Is a next hop reachable from an interface with these addresses: in a subnet of its family, or IPv6 link-local. */
 function nextHopProblem(hop: string, addresses: Addresses, what: string): string | undefined {
   const family = familyOf(hop);
   const own = addresses.get(family);
   if (own === undefined) return `${what} ${hop} is ${FAMILY_NAME[family]}, and this interface has no ${FAMILY_NAME[family]} address`;
-  if (isLinkLocal6(hop) || isInSubnet(hop, own)) return undefined;
-  return `${what} ${hop} is not on-link: it must be inside ${networkOf(own)}`;
+  if (isLinkLocal6(hop) || own.some((cidr) => isInSubnet(hop, cidr))) return undefined;
+  return `${what} ${hop} is not on-link: it must be inside ${subnetsOf(own)}`;
 }
 
 /** At most one gateway per family, each reachable; returns the gateways. */
@@ -97,7 +115,7 @@ function checkGateways(findings: Finding[], value: string | readonly string[] | 
 
 function checkRoutes(findings: Finding[], routes: RouteConfig[] | undefined, addresses: Addresses, base: PathSegment[]): void {
   const destinations = new FirstUse(findings);
-  const own = new Set([...addresses.values()].map((cidr) => canonicalAddress(hostOf(cidr))));
+  const own = new Set([...addresses.values()].flat().map((cidr) => canonicalAddress(hostOf(cidr))));
   (routes ?? []).forEach((route, i) => {
     const path = [...base, 'routes', i];
     destinations.claim(networkOf(route.to), [...path, 'to'], (first) => `route to ${route.to} is already given at ${first}`);
@@ -111,6 +129,72 @@ function checkRoutes(findings: Finding[], routes: RouteConfig[] | undefined, add
   });
 }
 
+/** The resolver reads no more than MAX_NAMESERVERS nameservers and (glibc before 2.26, musl) MAX_SEARCH_DOMAINS search domains. */
+function checkResolverLength(findings: Finding[], dns: readonly string[] | undefined, search: readonly string[] | undefined, base: PathSegment[]): void {
+  if (dns !== undefined && dns.length > MAX_NAMESERVERS) {
+    findings.push({ path: [...base, 'dns'], message: `${dns.length} nameservers; give at most ${MAX_NAMESERVERS}: the resolver (glibc, musl) ignores every one after the ${MAX_NAMESERVERS}rd` });
+  }
+  if (search !== undefined && search.length > MAX_SEARCH_DOMAINS) {
+    findings.push({ path: [...base, 'search'], message: `${search.length} search domains; give at most ${MAX_SEARCH_DOMAINS}: older resolvers (glibc before 2.26, musl) ignore the rest` });
+  }
+}
+
+/**
+ * A namespace's nameservers: each once, of a family the namespace has an address of (its own list: an error; the
+ * defaults': a warning, as a dual-stack fleet shares one list), and reachable: on-link, or through a gateway or route.
+ */
+function checkResolver(findings: Finding[], config: Config, namespace: NamespaceConfig, addresses: Addresses, gateways: Map<Family, string>, nsBase: PathSegment[]): void {
+  checkResolverLength(findings, namespace.dns, namespace.search, nsBase);
+  const resolver = namespaceResolver(config, namespace);
+  if (resolver === undefined) {
+    if (namespace.search !== undefined) {
+      findings.push({ path: [...nsBase, 'search'], message: 'search domains need a nameserver: give the namespace "dns" (or the defaults one), or remove "search"' });
+    }
+    return;
+  }
+  const domains = new FirstUse(findings);
+  (namespace.search ?? []).forEach((domain, i) =>
+    domains.claim(domain.toLowerCase().replace(/\.$/, ''), [...nsBase, 'search', i], (first) => `search domain ${domain} is already listed at ${first}`),
+  );
+  const own = namespace.dns !== undefined;
+  const listPath = own ? [...nsBase, 'dns'] : ['defaults', 'dns'];
+  const seen = new FirstUse(findings);
+  resolver.nameservers.forEach((nameserver, i) => {
+    const path = own ? [...listPath, i] : nsBase;
+    const where = own ? '' : ` (defaults.dns.${i})`;
+    if (own) seen.claim(canonicalAddress(nameserver), path, (first) => `nameserver ${nameserver} is already listed at ${first}`);
+    const family = familyOf(nameserver);
+    const range = rangeOf(nameserver);
+    if (range === 'unspecified' || range === 'multicast' || range === 'broadcast') {
+      findings.push({ path, message: `nameserver ${nameserver}${where} is ${describeRange(range)}; give the address of a machine that answers DNS` });
+      return;
+    }
+    if (isLinkLocal6(nameserver)) {
+      findings.push({ path, message: `nameserver ${nameserver}${where} is link-local: resolv.conf cannot say which interface to ask it on, and the resolver cannot reach it; give a global address` });
+      return;
+    }
+    // One that the namespace runs itself (a local cache) answers on its lo.
+    if (range === 'loopback') return;
+    const subnets = addresses.get(family);
+    if (subnets === undefined) {
+      findings.push({
+        path,
+        severity: own ? 'error' : 'warning',
+        message: `nameserver ${nameserver}${where} is ${FAMILY_NAME[family]}, and this namespace has no ${FAMILY_NAME[family]} address: it cannot reach it${own ? '' : ', and asks the others'}`,
+      });
+      return;
+    }
+    const routed = gateways.has(family) || (namespace.routes ?? []).some((route) => familyOf(route.to) === family && isInSubnet(nameserver, route.to));
+    if (!subnets.some((cidr) => isInSubnet(nameserver, cidr)) && !routed) {
+      findings.push({
+        path,
+        severity: 'warning',
+        message: `nameserver ${nameserver}${where} is outside ${subnetsOf(subnets)}, and this namespace has no ${FAMILY_NAME[family]} gateway or route to it: it cannot reach it`,
+      });
+    }
+  });
+}
+
 function checkNode(findings: Finding[], config: Config, nodeName: string, node: NodeConfig, addresses: FirstUse, macs: FirstUse): void {
   const base: PathSegment[] = ['nodes', nodeName];
 
@@ -119,13 +203,13 @@ function checkNode(findings: Finding[], config: Config, nodeName: string, node: 
     interfaces.claim(name, path, (first) => `interface "${name}" is already used on this node by ${first}; names must be unique on a node`);
   claimInterface(node.parent, [...base, 'parent']);
 
-  const hostAddresses = checkAddresses(findings, node.address, [...base, 'address']);
+  const hostAddresses = checkAddresses(findings, node.address, [...base, 'address'], false);
   listOf(node.address).forEach((cidr, i) => {
     const host = hostOf(cidr);
     addresses.claim(canonicalAddress(host), itemPath([...base, 'address'], node.address, i), (first) => `address ${host} is already assigned at ${first}`);
   });
   const hostGateways = checkGateways(findings, node.gateway, hostAddresses, [...base, 'gateway']);
-  const hostOwn = new Set([...hostAddresses.values()].map((cidr) => canonicalAddress(hostOf(cidr))));
+  const hostOwn = new Set([...hostAddresses.values()].flat().map((cidr) => canonicalAddress(hostOf(cidr))));
 
   const namespaces = namespaceEntries(node);
   const macvlanCount = namespaces.length + (node.hostShim ? 1 : 0);
@@ -142,12 +226,13 @@ function checkNode(findings: Finding[], config: Config, nodeName: string, node: 
   if (shim) {
     const shimBase = [...base, 'hostShim'];
     claimInterface(shim.interface, [...shimBase, 'interface']);
-    if (!hostGateways.has(4)) {
+    if (shim.address === undefined && !hostGateways.has(4)) {
       findings.push({ path: base, message: 'hostShim needs an IPv4 "gateway" on the node: the migration re-adds the default route through it' });
     }
-    if (shimMode(shim) === 'passthru') findings.push({ path: [...shimBase, 'mode'], message: 'a host shim cannot use mode "passthru"; use "bridge"' });
-    if (shimMode(shim) === 'source') findings.push({ path: [...shimBase, 'mode'], message: 'a host shim cannot use mode "source"; use "bridge"' });
-    checkRoutes(findings, shim.routes, hostAddresses, shimBase);
+    const shimModeOf = shimMode(config, node, shim);
+    if (shimModeOf === 'passthru') findings.push({ path: [...shimBase, 'mode'], message: 'a host shim cannot use mode "passthru"; use "bridge"' });
+    if (shimModeOf === 'source') findings.push({ path: [...shimBase, 'mode'], message: 'a host shim cannot use mode "source"; use "bridge"' });
+    if (shim.address === undefined) checkRoutes(findings, shim.routes, hostAddresses, shimBase);
     if (hostAddresses.has(6) && shim.mtu !== undefined && shim.mtu < IPV6_MIN_MTU) {
       findings.push({ path: [...shimBase, 'mtu'], message: ipv6MtuProblem(shim.mtu, shim.interface) });
     }
@@ -159,7 +244,7 @@ function checkNode(findings: Finding[], config: Config, nodeName: string, node: 
         findings.push({ path: [...shimBase, 'probes', i], message: `probe ${probe} is ${FAMILY_NAME[family]}, and the host has no ${FAMILY_NAME[family]} address to ask from` });
       }
     });
-    const shimMac = resolveMac(config, nodeName, shimMacOwner(shim), shim.mac);
+    const shimMac = linkMac(config, nodeName, shimMacOwner(shim), shim.mac, nodeType(config, node));
     if (shimMac) macs.claim(shimMac, [...shimBase, 'mac'], (first) => `MAC ${shimMac} is already used at ${first}`);
   }
 
@@ -177,14 +262,16 @@ function checkNode(findings: Finding[], config: Config, nodeName: string, node: 
     claimInterface(namespace.interface, [...nsBase, 'interface']);
     const vlan = vlanOf.get(namespaceName);
 
-    const nsAddresses = checkAddresses(findings, namespace.address, [...nsBase, 'address']);
+    const nsAddresses = checkAddresses(findings, namespace.address, [...nsBase, 'address'], true);
     listOf(namespace.address).forEach((cidr, i) => {
       const path = itemPath([...nsBase, 'address'], namespace.address, i);
       const host = hostOf(cidr);
       addresses.claim(inSegment(vlan, canonicalAddress(host)), path, (first) => `address ${host} is already assigned at ${first}${onVlan(vlan)}`);
-      const hostSubnet = hostAddresses.get(familyOf(cidr));
+      // The first address of a family is the one the namespace sends from; a further one may sit in another subnet.
       // A namespace on a VLAN is on another LAN than the host address, whatever its subnet.
-      if (vlan === undefined && hostSubnet !== undefined && !isInSubnet(host, hostSubnet)) {
+      const hostSubnet = hostAddresses.get(familyOf(cidr))?.[0];
+      const primary = nsAddresses.get(familyOf(cidr))?.[0] === cidr;
+      if (vlan === undefined && primary && hostSubnet !== undefined && !isInSubnet(host, hostSubnet)) {
         findings.push({
           path,
           severity: 'warning',
@@ -192,8 +279,9 @@ function checkNode(findings: Finding[], config: Config, nodeName: string, node: 
         });
       }
     });
-    checkGateways(findings, namespace.gateway, nsAddresses, [...nsBase, 'gateway']);
+    const nsGateways = checkGateways(findings, namespace.gateway, nsAddresses, [...nsBase, 'gateway']);
     checkRoutes(findings, namespace.routes, nsAddresses, nsBase);
+    checkResolver(findings, config, namespace, nsAddresses, nsGateways, nsBase);
     const nsMtu = namespaceMtu(config, node, namespace);
     if (nsAddresses.has(6) && nsMtu !== undefined && nsMtu < IPV6_MIN_MTU) {
       findings.push({ path: [...nsBase, namespace.mtu === undefined ? 'address' : 'mtu'], message: ipv6MtuProblem(nsMtu, namespace.interface) });
@@ -231,16 +319,31 @@ function checkNode(findings: Finding[], config: Config, nodeName: string, node: 
       findings.push({ path: [...nsBase, 'sourceMacs'], message: `"sourceMacs" only applies to mode "source", and this namespace uses "${mode}"` });
     }
     // With a shim, passthru is already an error above (it must be the only macvlan on the parent).
-    const modes = shim ? [mode, shimMode(shim)] : [];
-    if (shim && vlan === undefined && modes.some((m) => m !== 'bridge') && !modes.includes('passthru')) {
+    const modes = shim ? [mode, shimMode(config, node, shim)] : [];
+    const macvlans = namespaceType(config, node, namespace) === 'macvlan' && (!shim || nodeType(config, node) === 'macvlan');
+    if (shim && vlan === undefined && macvlans && modes.some((m) => m !== 'bridge') && !modes.includes('passthru')) {
       findings.push({
         path: [...nsBase, namespace.mode ? 'mode' : 'interface'],
         severity: 'warning',
-        message: `the host shim ${shim.interface} (mode ${shimMode(shim)}) cannot reach this namespace (mode ${mode}) directly: macvlan delivers between siblings only when both are in bridge mode`,
+        message: `the host shim ${shim.interface} (mode ${shimMode(config, node, shim)}) cannot reach this namespace (mode ${mode}) directly: macvlan delivers between siblings only when both are in bridge mode`,
       });
     }
-    const mac = resolveMac(config, nodeName, namespaceMacOwner(namespaceName), namespace.mac);
+    const mac = linkMac(config, nodeName, namespaceMacOwner(namespaceName), namespace.mac, namespaceType(config, node, namespace));
     if (mac) macs.claim(mac, [...nsBase, 'mac'], (first) => `MAC ${mac} is already used at ${first}`);
+  }
+
+  if (shim?.address !== undefined) {
+    const shimBase = [...base, 'hostShim'];
+    const shimAddresses = checkAddresses(findings, shim.address, [...shimBase, 'address'], false);
+    if (nodeType(config, node) === 'ipvlan') {
+      findings.push({
+        path: [...shimBase, 'address'],
+        message: 'a shim with an address of its own is made for macvlan nodes (not measured with ipvlan); on an ipvlan node leave out address: the host address then moves onto an l2 ipvlan shim',
+      });
+    }
+    checkShimAddress(findings, node, shim, shimAddresses, shimBase, (address, path) =>
+      addresses.claim(canonicalAddress(address), path, (first) => `address ${address} is already assigned at ${first}`),
+    );
   }
 }
 
@@ -296,7 +399,15 @@ export function checkSemantics(config: Config): Finding[] {
   const findings: Finding[] = [];
   const addresses = new FirstUse(findings);
   const macs = new FirstUse(findings);
-  for (const [nodeName, node] of Object.entries(config.nodes)) checkNode(findings, config, nodeName, node, addresses, macs);
+  checkResolverLength(findings, config.defaults?.dns, config.defaults?.search, ['defaults']);
+  const defaultNameservers = new FirstUse(findings);
+  (config.defaults?.dns ?? []).forEach((nameserver, i) =>
+    defaultNameservers.claim(canonicalAddress(nameserver), ['defaults', 'dns', i], (first) => `nameserver ${nameserver} is already listed at ${first}`),
+  );
+  for (const [nodeName, node] of Object.entries(config.nodes)) {
+    checkNode(findings, config, nodeName, node, addresses, macs);
+    checkLinkTypes(findings, config, nodeName, node);
+  }
   checkGatewaysAreNotAssigned(findings, config, addresses);
   if (Object.keys(config.nodes).length === 0) findings.push({ path: ['nodes'], message: 'no nodes: add at least one' });
   return findings;

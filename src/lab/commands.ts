@@ -26,6 +26,8 @@ export interface LabPaths {
   runDir: (node: string) => string;
   /** A file system tree of the node's own, for `node.sh install --root`: the real /etc is never written. */
   fsRoot: (node: string) => string;
+  /** Where the node's writes to /etc land (the upper layer of an overlay on the real /etc, and its work directory). */
+  etcLayers: (node: string) => string;
   /** The DHCP server's and clients' config, lease, pid and log files. */
   dhcpDir: string;
 }
@@ -41,6 +43,7 @@ export function labPaths(prefix: string): LabPaths {
     script: (node) => `${dir}/scripts/${node}.sh`,
     runDir: (node) => `${dir}/run/${node}`,
     fsRoot: (node) => `${dir}/fs/${node}`,
+    etcLayers: (node) => `${dir}/etc/${node}`,
     dhcpDir: `${dir}/dhcp`,
   };
 }
@@ -52,10 +55,12 @@ export const CLIENT = 'client';
 export const WATCHER = 'watch';
 
 // Inside a node's fresh mount namespace: its own hostname, an empty /run/netns (so `ip netns add ns1` on two nodes
-// makes two namespaces, neither visible to the real host) and a /sys that shows the node's own interfaces.
+// makes two namespaces, neither visible to the real host), a /sys that shows the node's own interfaces, and an /etc
+// whose writes (a namespace's /etc/netns/NS/resolv.conf) land in the lab's overlay layer ($2), never in the real /etc.
 const PRIVATE_NODE_VIEW =
   'printf %s "$1" > /proc/sys/kernel/hostname && { umount -l /run/netns 2>/dev/null || true; } && mkdir -p /run/netns && ' +
-  'mount -t tmpfs -o mode=0755 mvlab-netns /run/netns && mount --make-shared /run/netns && umount -l /sys && mount -t sysfs sysfs /sys';
+  'mount -t tmpfs -o mode=0755 mvlab-netns /run/netns && mount --make-shared /run/netns && umount -l /sys && mount -t sysfs sysfs /sys && ' +
+  'mkdir -p "$2/upper" "$2/work" && mount -t overlay mvlab-etc -o "lowerdir=/etc,upperdir=$2/upper,workdir=$2/work" /etc';
 
 // dhclient-script runs the host's hooks (timesyncd's writes under the host's /run): a DHCP node gets none of its own.
 // It leaves /etc/resolv.conf alone because the lab's DHCP server offers no DNS (port=0).
@@ -234,7 +239,7 @@ export function setupScript(topology: Topology): string {
       line('touch', paths.mountPin(node.name), paths.utsPin(node.name)),
       line('mkdir', '-p', paths.runDir(node.name)),
       line('nsenter', `--net=/run/netns/${ns}`, 'unshare', `--mount=${paths.mountPin(node.name)}`, `--uts=${paths.utsPin(node.name)}`,
-        '--propagation', 'private', 'bash', '-c', PRIVATE_NODE_VIEW, 'node-view', node.name),
+        '--propagation', 'private', 'bash', '-c', PRIVATE_NODE_VIEW, 'node-view', node.name, paths.etcLayers(node.name)),
       ...(dhcp ? [inNode(topology.prefix, node.name, ['bash', '-c', NO_DHCLIENT_HOOKS, 'no-hooks', `${topology.prefix}-dhcp-hooks`]).map(shq).join(' ')] : []),
     );
   }

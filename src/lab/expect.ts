@@ -28,6 +28,26 @@ function sourceFilter(receiver: Endpoint, sender: Endpoint): Verdict | undefined
   return no(`${receiver.id} is in source mode and accepts frames only from its sourceMacs`);
 }
 
+/**
+ * ipvlan, as measured on Debian 12's kernel: children on one parent reach each other (l2 switches them by MAC, l3 by
+ * address), never the parent; an l3 or l3s child answers no ARP (its parent hands the request to it, and it has
+ * NOARP), so nothing on the LAN can resolve its address: only a router with a route to it via the host reaches it.
+ */
+function ipvlanRule(a: Endpoint, b: Endpoint, sameNode: boolean): Verdict | undefined {
+  const [x, y] = [a.attachment, b.attachment];
+  if (x.kind !== 'ipvlan' && y.kind !== 'ipvlan') return undefined;
+  if (sameNode) {
+    if (x.kind === 'ipvlan' && y.kind === 'ipvlan') return ok(`ipvlan siblings on one parent are switched inside the kernel (mode ${x.mode})`);
+    const child = x.kind === 'ipvlan' ? a : b;
+    return no(`${child.id} is an ipvlan child of the parent that carries the host address, and ipvlan children never reach their parent`);
+  }
+  const routedOnly = [a, b].find((endpoint) => endpoint.attachment.kind === 'ipvlan' && endpoint.attachment.mode !== 'l2');
+  if (routedOnly) {
+    return no(`${routedOnly.id} is an ipvlan in mode ${routedOnly.attachment.kind === 'ipvlan' ? routedOnly.attachment.mode : ''}: it answers no ARP, so the LAN cannot resolve its address (only a router with a route to it via its host could reach it)`);
+  }
+  return ok('different machines meet through the switch (an l2 ipvlan answers ARP with its parent\'s MAC)');
+}
+
 /** Can these two exchange frames on the LAN? */
 function layer2(a: Endpoint, b: Endpoint, passthruNodes: Set<string>): Verdict {
   for (const endpoint of [a, b]) {
@@ -39,6 +59,8 @@ function layer2(a: Endpoint, b: Endpoint, passthruNodes: Set<string>): Verdict {
   if (filtered) return filtered;
   const [x, y] = [a.attachment, b.attachment];
   const sameNode = 'node' in x && 'node' in y && x.node === y.node;
+  const ipvlan = ipvlanRule(a, b, sameNode);
+  if (ipvlan) return ipvlan;
   if (!sameNode) return ok('different machines meet through the switch');
   if (x.kind === 'parent' || y.kind === 'parent') {
     const child = x.kind === 'parent' ? b : a;
@@ -67,7 +89,16 @@ function sameVlan(a: Endpoint, b: Endpoint, ip: string): Verdict | undefined {
 }
 
 const connected = (endpoint: Endpoint, ip: string): boolean => endpoint.addresses.some((cidr) => isInSubnet(ip, cidr));
-const owns = (endpoint: Endpoint, ip: string): boolean => endpoint.addresses.some((cidr) => hostOf(cidr) === ip);
+const ownsOnShim = (endpoint: Endpoint, ip: string): boolean => endpoint.shim?.addresses.some((cidr) => hostOf(cidr) === ip) ?? false;
+const owns = (endpoint: Endpoint, ip: string): boolean => endpoint.addresses.some((cidr) => hostOf(cidr) === ip) || ownsOnShim(endpoint, ip);
+
+/** A host as its shim with an address of its own: the interface that sends to, and receives at, the shim's routes and addresses. */
+const asShim = (endpoint: Endpoint): Endpoint =>
+  endpoint.shim === undefined ? endpoint : { ...endpoint, id: `${endpoint.id}'s shim ${endpoint.shim.interface}`, attachment: endpoint.shim.attachment };
+/** The endpoint as the interface that holds this address. */
+const at = (endpoint: Endpoint, ip: string): Endpoint => (ownsOnShim(endpoint, ip) ? asShim(endpoint) : endpoint);
+/** Does the host send to this address through its shim (a host route there, from the shim's address)? */
+const routedThroughShim = (endpoint: Endpoint, ip: string): boolean => endpoint.shim?.routesTo.includes(ip) ?? false;
 
 /** The rules over a set of endpoints: can `a` ping `b` in this family and get the reply, and why. */
 function reachability(endpoints: Endpoint[], family: Family): (a: Endpoint, b: Endpoint) => Verdict {
@@ -95,7 +126,12 @@ function reachability(endpoints: Endpoint[], family: Family): (a: Endpoint, b: E
     const target = ownerOf(ip);
     if (!target) return no(`nothing in the lab has ${ip}`);
     if (target === from) return ok('own address');
-    if (connected(from, ip)) return wire(from, target, ip);
+    if (routedThroughShim(from, ip)) {
+      const hop = wire(asShim(from), at(target, ip), ip);
+      const how = `${from.id} routes ${ip} through its shim ${from.shim?.interface ?? ''}, which has an address of its own`;
+      return hop.reach ? ok(`${how}: ${hop.reason}`) : no(`${how}, but: ${hop.reason}`);
+    }
+    if (connected(from, ip)) return wire(from, at(target, ip), ip);
     if (from === gateway) return no(`the gateway has no route to ${ip}`);
     if (forwarded) return no(`no route to ${ip}`);
     const route = from.routes.find((r) => isInSubnet(ip, r.to));
@@ -116,6 +152,8 @@ function reachability(endpoints: Endpoint[], family: Family): (a: Endpoint, b: E
 
   /** The address the gateway sends from: the one of the family in the destination's subnet, as the kernel picks it. */
   const sourceAddress = (from: Endpoint, to: string): string => {
+    const shimSource = routedThroughShim(from, to) ? from.shim?.addresses.find((cidr) => familyOf(cidr) === family) : undefined;
+    if (shimSource !== undefined) return hostOf(shimSource);
     if (from !== gateway) return pinged(from);
     const ofFamily = from.addresses.filter((cidr) => familyOf(cidr) === family && !isLinkLocal6(hostOf(cidr)));
     return hostOf(ofFamily.find((cidr) => isInSubnet(to, cidr)) ?? ofFamily[0] ?? pinged(from));

@@ -33,6 +33,16 @@ export function labStages(config: Config, staged: boolean): Stage[] {
       : { name: 'host-on-parent', description: 'host address still on the parent', config: mapNodes(config, withoutShim) },
   ];
   if (hasNamespaceGateways) stages.push({ name: 'default-routes', description: 'after adding the namespace default routes', config: mapNodes(config, withoutShim) });
-  if (hasShim) stages.push({ name: 'host-migrated', description: 'after moving the host address onto the macvlan shim', config });
+  if (hasShim) stages.push(shimStage(config, nodes));
   return stages;
+}
+
+/** The last stage: the host address moved onto the shim, or (hostShim.address) a shim with an address of its own beside it. */
+function shimStage(config: Config, nodes: NodeConfig[]): Stage {
+  const keeping = nodes.filter((node) => node.hostShim?.address !== undefined).length;
+  const moving = nodes.filter((node) => node.hostShim !== undefined).length - keeping;
+  const added = 'adding a macvlan shim with an address of its own (the host address stays on the parent)';
+  if (moving === 0) return { name: 'host-shim-added', description: `after ${added}`, config };
+  const description = 'after moving the host address onto the macvlan shim';
+  return { name: 'host-migrated', description: keeping === 0 ? description : `${description}, or ${added}`, config };
 }

@@ -2,7 +2,7 @@
 // one LAN neighbour that watches, one emulated machine per node, and every endpoint that can be pinged, in IPv4 and,
 // when the config has any IPv6, in IPv6 too. Pure data; the runner makes it real.
 import type { MacvlanMode } from '../config/rules.js';
-import type { NodePlan, Plan, RoutePlan } from '../plan/plan.js';
+import { namespaceAddresses, type AddressShimPlan, type NodePlan, type Plan, type RoutePlan } from '../plan/plan.js';
 import { familyOf, highestFreeHost, hostOf, isInSubnet, isLinkLocal6, networkOf, type Family } from '../ip.js';
 import { DEFAULT_PROFILE, type ProfileName } from './profiles.js';
 
@@ -10,6 +10,8 @@ import { DEFAULT_PROFILE, type ProfileName } from './profiles.js';
 export type Attachment =
   | { kind: 'parent'; node: string }
   | { kind: 'macvlan'; node: string; mode: MacvlanMode; mac?: string; sourceMacs: string[] }
+  /** Shares its parent's MAC; the mode (l2, l3, l3s) is the parent's. */
+  | { kind: 'ipvlan'; node: string; mode: MacvlanMode }
   | { kind: 'lan' }
   | { kind: 'outside' };
 
@@ -35,6 +37,8 @@ export interface Endpoint {
   vlan?: number;
   /** The gateway router's addresses (with prefix) on VLAN sub-interfaces, with their VLAN; the others are untagged. */
   addressVlans?: Record<string, number>;
+  /** A host shim with an address of its own: the host reaches these addresses through it, from its addresses. */
+  shim?: ShimThrough;
 }
 
 /** The VLAN an endpoint's interface towards `ip` is on (the one whose subnet holds it), undefined for the untagged LAN. */
@@ -48,6 +52,15 @@ export function vlanTowards(endpoint: Endpoint, ip: string): number | undefined 
 export interface LabVlan {
   id: number;
   gatewayAddresses: string[];
+}
+
+export interface ShimThrough {
+  interface: string;
+  /** The shim's own addresses, with prefix (/32, /128). */
+  addresses: string[];
+  /** The namespace addresses the host routes through the shim. */
+  routesTo: string[];
+  attachment: Attachment;
 }
 
 /** The address others ping in a family, if the endpoint has one. */
@@ -114,7 +127,7 @@ const defined = <T>(values: (T | undefined)[]): T[] => values.filter((value): va
 function usedSubnets(plan: Plan): string[] {
   return plan.nodes.flatMap((node) => [
     ...defined([node.hostAddress, node.hostAddress6]),
-    ...node.namespaces.flatMap((ns) => [...defined([ns.address, ns.address6]), ...ns.routes.map((route) => route.to)]),
+    ...node.namespaces.flatMap((ns) => [...namespaceAddresses(ns), ...ns.routes.map((route) => route.to)]),
     ...(node.hostShim?.routes.map((route) => route.to) ?? []),
   ]);
 }
@@ -133,7 +146,11 @@ function configAddresses(plan: Plan): ConfigAddress[] {
   return plan.nodes.flatMap((node) => [
     ...entry(true, node.hostAddress, node.gateway),
     ...entry(true, node.hostAddress6, node.gateway6),
-    ...node.namespaces.flatMap((ns) => [...entry(false, ns.address, ns.gateway, ns.vlan), ...entry(false, ns.address6, ns.gateway6, ns.vlan)]),
+    ...node.namespaces.flatMap((ns) => [
+      ...entry(false, ns.address, ns.gateway, ns.vlan),
+      ...entry(false, ns.address6, ns.gateway6, ns.vlan),
+      ...(ns.moreAddresses ?? []).flatMap((more) => entry(false, more.address, undefined, ns.vlan)),
+    ]),
   ]);
 }
 
@@ -144,6 +161,7 @@ function takenAddresses(plan: Plan): Set<string> {
     ...plan.nodes.flatMap((node) => [
       ...node.namespaces.flatMap((ns) => ns.routes.map((route) => route.via)),
       ...(node.hostShim ? [...node.hostShim.routes.map((route) => route.via), ...node.hostShim.probes] : []),
+      ...(node.addressShim ? defined([node.addressShim.address, node.addressShim.address6]).map(hostOf) : []),
     ]),
   ]);
 }
@@ -179,6 +197,15 @@ function labVlans(plan: Plan): LabVlan[] {
   return ids.map((id) => ({ id, gatewayAddresses: gatewayLanAddresses(plan, id) }));
 }
 
+function shimThrough(node: string, shim: AddressShimPlan): ShimThrough {
+  return {
+    interface: shim.interface,
+    addresses: defined([shim.address, shim.address6]),
+    routesTo: [...shim.routes, ...shim.routes6].map((route) => route.to),
+    attachment: { kind: 'macvlan', node, mode: shim.mode, sourceMacs: [], ...(shim.mac !== undefined && { mac: shim.mac }) },
+  };
+}
+
 function nodeEndpoints(node: NodePlan): Endpoint[] {
   const shim = node.hostShim;
   const host: Endpoint = {
@@ -192,8 +219,11 @@ function nodeEndpoints(node: NodePlan): Endpoint[] {
     ...(node.gateway !== undefined && { defaultVia: node.gateway }),
     ...(node.gateway6 !== undefined && { defaultVia6: node.gateway6 }),
     attachment: shim
-      ? { kind: 'macvlan', node: node.name, mode: shim.mode, sourceMacs: [], ...(shim.mac !== undefined && { mac: shim.mac }) }
+      ? shim.type === 'ipvlan'
+        ? { kind: 'ipvlan', node: node.name, mode: shim.mode }
+        : { kind: 'macvlan', node: node.name, mode: shim.mode, sourceMacs: [], ...(shim.mac !== undefined && { mac: shim.mac }) }
       : { kind: 'parent', node: node.name },
+    ...(node.addressShim !== undefined && { shim: shimThrough(node.name, node.addressShim) }),
   };
   const namespaces = node.namespaces.map(
     (ns): Endpoint => ({
@@ -203,11 +233,14 @@ function nodeEndpoints(node: NodePlan): Endpoint[] {
       netns: ns.name,
       ip: hostOf(ns.address),
       ...(ns.address6 !== undefined && { ip6: hostOf(ns.address6) }),
-      addresses: defined([ns.address, ns.address6]),
+      addresses: namespaceAddresses(ns),
       routes: ns.routes,
       ...(ns.gateway !== undefined && { defaultVia: ns.gateway }),
       ...(ns.gateway6 !== undefined && { defaultVia6: ns.gateway6 }),
-      attachment: { kind: 'macvlan', node: node.name, mode: ns.mode, sourceMacs: ns.sourceMacs, ...(ns.mac !== undefined && { mac: ns.mac }) },
+      attachment:
+        ns.type === 'ipvlan'
+          ? { kind: 'ipvlan', node: node.name, mode: ns.mode }
+          : { kind: 'macvlan', node: node.name, mode: ns.mode, sourceMacs: ns.sourceMacs, ...(ns.mac !== undefined && { mac: ns.mac }) },
       ...(ns.vlan !== undefined && { vlan: ns.vlan }),
     }),
   );
@@ -285,7 +318,7 @@ export function buildTopology(plan: Plan, prefix: string, profiles: Record<strin
       name: node.name,
       parent: node.parent,
       port: `p${i}`,
-      mtu: Math.max(1500, ...node.namespaces.map((ns) => ns.mtu ?? 0), node.hostShim?.mtu ?? 0),
+      mtu: Math.max(1500, ...node.namespaces.map((ns) => ns.mtu ?? 0), node.hostShim?.mtu ?? 0, node.addressShim?.mtu ?? 0),
       hostAddress: node.hostAddress,
       ...(node.gateway !== undefined && { gateway: node.gateway }),
       ...(node.hostAddress6 !== undefined && { hostAddress6: node.hostAddress6 }),

@@ -1,21 +1,24 @@
 // buildPlan: validated Config -> one NodePlan per node, with every inherited and derived value resolved.
-import type { Config, NodeConfig } from '../config/schema.js';
-import type { MacvlanMode } from '../config/rules.js';
+import type { Config, HostShimConfig, NamespaceConfig, NodeConfig } from '../config/schema.js';
+import type { LinkType, MacvlanMode } from '../config/rules.js';
 import {
+  linkMac,
   namespaceEntries,
   namespaceMacOwner,
   namespaceMode,
   namespaceMtu,
   namespaceNodad,
+  namespaceResolver,
+  namespaceType,
   namespaceVlan,
+  nodeType,
   parentPromisc,
-  resolveMac,
   shimMacOwner,
   shimMode,
   vlanDevice,
 } from '../config/inherit.js';
-import { canonicalCidr, familyOf, hostOf, networkOf } from '../ip.js';
-import { ipv4Of, ofFamily } from '../config/families.js';
+import { canonicalAddress, canonicalCidr, familyOf, hostOf, networkOf } from '../ip.js';
+import { beyondFirstOfFamily, ipv4Of, listOf, ofFamily } from '../config/families.js';
 
 export interface RoutePlan {
   to: string;
@@ -24,6 +27,8 @@ export interface RoutePlan {
 
 interface MacvlanPlan {
   interface: string;
+  /** macvlan or ipvlan: one for every link of a node (validation sees to it). */
+  type: LinkType;
   mode: MacvlanMode;
   mtu?: number;
   mac?: string;
@@ -42,9 +47,29 @@ export interface NamespacePlan extends MacvlanPlan {
   gateway6?: string;
   /** Add the IPv6 address without duplicate address detection (`nodad`) instead of waiting for it. */
   nodad?: boolean;
+  /** Addresses after the first of each family, added after them in the config's order. */
+  moreAddresses?: MoreAddressPlan[];
   /** Routes of both families; each route's `to` and `via` are of one. */
   routes: RoutePlan[];
   sourceMacs: string[];
+  /** The namespace's /etc/netns/NAME/resolv.conf, whole, where the config gives it nameservers. */
+  resolvConf?: string;
+}
+
+export interface MoreAddressPlan {
+  address: string;
+  /** An IPv6 address added with `nodad`. */
+  nodad?: boolean;
+  /**
+   * An IPv6 address in the prefix of an earlier one, added deprecated (`preferred_lft 0`): it answers, but Linux would
+   * otherwise pick the newest address of a prefix as the source of new connections there.
+   */
+  notSource?: boolean;
+}
+
+/** Every address of a namespace, with prefix: the first of each family, then the further ones. */
+export function namespaceAddresses(ns: NamespacePlan): string[] {
+  return [ns.address, ...(ns.address6 === undefined ? [] : [ns.address6]), ...(ns.moreAddresses ?? []).map((more) => more.address)];
 }
 
 /** An 802.1Q VLAN device on the parent that namespaces sit on: `ip link add link PARENT name NAME type vlan id ID`. */
@@ -65,8 +90,24 @@ export interface HostShimPlan extends MacvlanPlan {
   confirmTimeout?: number;
 }
 
+/** A host route through the shim to one namespace address, from the shim's own address of that family. */
+export interface ShimRoutePlan {
+  to: string;
+  src: string;
+}
+
+/** The host shim's other strategy: an address of its own and a host route to each namespace; the host address stays. */
+export interface AddressShimPlan extends MacvlanPlan {
+  /** The shim's IPv4 address, /32. */
+  address: string;
+  /** Dual stack: its IPv6 address, /128. */
+  address6?: string;
+  routes: ShimRoutePlan[];
+  routes6: ShimRoutePlan[];
+}
+
 /** Steps in the order apply runs them; each names the template partial that renders it. */
-export const STEP_ORDER = ['promisc', 'vlan', 'netns', 'macvlan-link', 'move-to-netns', 'address', 'link-up', 'routes', 'host-shim'] as const;
+export const STEP_ORDER = ['promisc', 'vlan', 'netns', 'macvlan-link', 'move-to-netns', 'address', 'link-up', 'routes', 'dns', 'host-shim', 'shim-address'] as const;
 export type StepId = (typeof STEP_ORDER)[number];
 
 export interface StepPlan {
@@ -96,11 +137,23 @@ export interface NodePlan {
   gateway6?: string;
   /** Anything of IPv6 on this node: the script then reads and sets up both families. */
   ipv6: boolean;
+  /** The type of every link this node makes on its parent. */
+  linkType: LinkType;
+  /** Its links are ipvlans: the script then reads and names ipvlans (absent for macvlan, so its script stays as it was). */
+  ipvlan?: boolean;
+  /** The mode of the throwaway link preflight makes: an ipvlan one sets the mode of every child on the parent. */
+  probeMode: MacvlanMode;
+  /** Some namespace has a resolver to write. */
+  dns?: true;
+  /** Some namespace has more than one address of a family. */
+  moreAddresses?: true;
   promisc: boolean;
   /** The VLAN devices the namespaces need, by id; none when every namespace is on the untagged parent. */
   vlans: VlanPlan[];
   namespaces: NamespacePlan[];
   hostShim?: HostShimPlan;
+  /** A host shim with `address`: the host address never moves (exclusive with hostShim). */
+  addressShim?: AddressShimPlan;
   steps: StepPlan[];
   install: InstallPlan;
 }
@@ -119,6 +172,52 @@ function withOptional<T extends object>(base: T, optional: Record<string, unknow
   return { ...base, ...Object.fromEntries(defined) };
 }
 
+function planAddressShim(config: Config, nodeName: string, node: NodeConfig, shim: HostShimConfig, address: string | string[], namespaces: NamespacePlan[]): AddressShimPlan {
+  const shimAddress = ipv4Of(address);
+  const shimAddress6 = spelledOptional(ofFamily(address, 6));
+  const routesTo = (addresses: (string | undefined)[], src: string | undefined): ShimRoutePlan[] =>
+    src === undefined ? [] : addresses.flatMap((cidr) => (cidr === undefined ? [] : [{ to: hostOf(cidr), src: hostOf(src) }]));
+  return withOptional(
+    {
+      interface: shim.interface,
+      // Validation keeps this strategy to macvlan nodes.
+      type: nodeType(config, node),
+      mode: shimMode(config, node, shim),
+      address: shimAddress,
+      routes: routesTo(namespaces.flatMap((ns) => namespaceAddresses(ns).filter((cidr) => familyOf(cidr) === 4)), shimAddress),
+      routes6: routesTo(namespaces.flatMap((ns) => namespaceAddresses(ns).filter((cidr) => familyOf(cidr) === 6)), shimAddress6),
+    },
+    { mtu: shim.mtu, mac: linkMac(config, nodeName, shimMacOwner(shim), shim.mac, nodeType(config, node)), address6: shimAddress6 },
+  );
+}
+
+/** A namespace's addresses after the first of each family, spelt as `ip` prints them; none: undefined. */
+function moreAddressesOf(config: Config, node: NodeConfig, namespace: NamespaceConfig): MoreAddressPlan[] | undefined {
+  const more = beyondFirstOfFamily(namespace.address);
+  if (more.length === 0) return undefined;
+  const nodad = namespaceNodad(config, node, namespace);
+  const all = listOf(namespace.address);
+  // An IPv6 address in the prefix of an earlier one would become the source there: it is added deprecated.
+  const sharesPrefix = (address: string): boolean => all.slice(0, all.indexOf(address)).some((earlier) => familyOf(earlier) === 6 && networkOf(earlier) === networkOf(address));
+  return more.map((address) =>
+    familyOf(address) === 6
+      ? { address: spelled(address), ...(nodad && { nodad: true }), ...(sharesPrefix(address) && { notSource: true }) }
+      : { address: spelled(address) },
+  );
+}
+
+/** A namespace's resolv.conf: a first line that marks it as this tool's (the script replaces and removes only such files), then the resolver's. */
+function resolvConfOf(config: Config, nodeName: string, namespaceName: string, namespace: NamespaceConfig): string | undefined {
+  const resolver = namespaceResolver(config, namespace);
+  if (resolver === undefined) return undefined;
+  return [
+    `# macvlan-gen: the resolver of namespace ${namespaceName} on node ${nodeName}, from its config; teardown removes this file.`,
+    ...resolver.nameservers.map((nameserver) => `nameserver ${canonicalAddress(nameserver)}`),
+    ...(resolver.search.length > 0 ? [`search ${resolver.search.join(' ')}`] : []),
+    '',
+  ].join('\n');
+}
+
 function planNode(config: Config, name: string, node: NodeConfig): NodePlan {
   const namespaces = namespaceEntries(node).map(([nsName, ns]): NamespacePlan => {
     const vlan = namespaceVlan(config, node, ns);
@@ -127,6 +226,7 @@ function planNode(config: Config, name: string, node: NodeConfig): NodePlan {
         name: nsName,
         lower: vlan === undefined ? node.parent : vlanDevice(node.parent, vlan),
         interface: ns.interface,
+        type: namespaceType(config, node, ns),
         mode: namespaceMode(config, node, ns),
         address: ipv4Of(ns.address),
         routes: spelledRoutes(ns.routes),
@@ -134,12 +234,14 @@ function planNode(config: Config, name: string, node: NodeConfig): NodePlan {
       },
       {
         mtu: namespaceMtu(config, node, ns),
-        mac: resolveMac(config, name, namespaceMacOwner(nsName), ns.mac),
+        mac: linkMac(config, name, namespaceMacOwner(nsName), ns.mac, namespaceType(config, node, ns)),
         gateway: ofFamily(ns.gateway, 4),
         address6: spelledOptional(ofFamily(ns.address, 6)),
         gateway6: spelledOptional(ofFamily(ns.gateway, 6)),
         nodad: ofFamily(ns.address, 6) !== undefined && namespaceNodad(config, node, ns) ? true : undefined,
         vlan,
+        resolvConf: resolvConfOf(config, name, nsName, ns),
+        moreAddresses: moreAddressesOf(config, node, ns),
       },
     );
   });
@@ -154,11 +256,12 @@ function planNode(config: Config, name: string, node: NodeConfig): NodePlan {
   const gateway6 = spelledOptional(ofFamily(node.gateway, 6));
   // Validation guarantees an IPv4 gateway whenever there is a host shim.
   const hostShim: HostShimPlan | undefined =
-    shim && gateway !== undefined
+    shim && shim.address === undefined && gateway !== undefined
       ? withOptional(
           {
             interface: shim.interface,
-            mode: shimMode(shim),
+            type: nodeType(config, node),
+            mode: shimMode(config, node, shim),
             subnet: networkOf(hostAddress),
             gateway,
             routes: spelledRoutes(shim.routes),
@@ -166,7 +269,7 @@ function planNode(config: Config, name: string, node: NodeConfig): NodePlan {
           },
           {
             mtu: shim.mtu,
-            mac: resolveMac(config, name, shimMacOwner(shim), shim.mac),
+            mac: linkMac(config, name, shimMacOwner(shim), shim.mac, nodeType(config, node)),
             confirmTimeout: shim.confirmTimeout,
             subnet6: hostAddress6 === undefined ? undefined : networkOf(hostAddress6),
             gateway6,
@@ -174,7 +277,11 @@ function planNode(config: Config, name: string, node: NodeConfig): NodePlan {
         )
       : undefined;
 
+  const addressShim = shim?.address === undefined ? undefined : planAddressShim(config, name, node, shim, shim.address, namespaces);
+
   const promisc = parentPromisc(config, node);
+  const linkType = namespaces[0]?.type ?? nodeType(config, node);
+  const ipvlanMode = namespaces[0]?.mode ?? hostShim?.mode ?? 'l2';
   const present: Record<StepId, boolean> = {
     promisc,
     vlan: vlans.length > 0,
@@ -184,7 +291,9 @@ function planNode(config: Config, name: string, node: NodeConfig): NodePlan {
     address: namespaces.length > 0,
     'link-up': namespaces.length > 0,
     routes: namespaces.some((ns) => ns.gateway !== undefined || ns.gateway6 !== undefined || ns.routes.length > 0),
+    dns: namespaces.some((ns) => ns.resolvConf !== undefined),
     'host-shim': hostShim !== undefined,
+    'shim-address': addressShim !== undefined,
   };
 
   return withOptional(
@@ -194,13 +303,24 @@ function planNode(config: Config, name: string, node: NodeConfig): NodePlan {
       hostAddress,
       hostIp: hostOf(hostAddress),
       ipv6: hostAddress6 !== undefined || namespaces.some((ns) => ns.address6 !== undefined),
+      linkType,
+      probeMode: linkType === 'ipvlan' ? ipvlanMode : 'bridge',
       promisc,
       vlans,
       namespaces,
       steps: STEP_ORDER.filter((id) => present[id]).map((id) => ({ id })),
       install: installPlan(name),
     },
-    { gateway, hostAddress6, gateway6, hostShim },
+    {
+      gateway,
+      hostAddress6,
+      gateway6,
+      hostShim,
+      addressShim,
+      dns: present.dns ? true : undefined,
+      ipvlan: linkType === 'ipvlan' ? true : undefined,
+      moreAddresses: namespaces.some((ns) => ns.moreAddresses !== undefined) ? true : undefined,
+    },
   );
 }
 

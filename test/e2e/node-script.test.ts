@@ -3,6 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EXAMPLES, runScript, tempDir } from '../support/cli.js';
+import { deriveMac } from '../../src/config/mac.js';
 
 const NODE1 = path.join(EXAMPLES, 'out', 'seed', 'node1.sh');
 const NODE2 = path.join(EXAMPLES, 'out', 'seed', 'node2.sh');
@@ -18,12 +19,14 @@ describe('the generated node script', () => {
   it('plan prints the seed experiment commands for node1, in order, and changes nothing', () => {
     const run = runScript(NODE1, ['plan']);
     // iproute2 here takes -n, so commands inside a namespace run as `ip -n NS ...` (older ones: `ip netns exec NS ip ...`).
+    // The seed asks for stable MACs (defaults.mac: auto): each macvlan gets the one derived from its node and name.
+    const mac = (owner: string): string => deriveMac('node1', owner);
     expect(plannedCommands(run.stdout)).toEqual([
       'ip link set dev ens160 promisc on',
       'ip netns add ns1',
       'ip netns add ns2',
-      'ip link add link ens160 name mac1 netns ns1 type macvlan mode bridge',
-      'ip link add link ens160 name mac2 netns ns2 type macvlan mode bridge',
+      `ip link add link ens160 name mac1 netns ns1 address ${mac('netns/ns1')} type macvlan mode bridge`,
+      `ip link add link ens160 name mac2 netns ns2 address ${mac('netns/ns2')} type macvlan mode bridge`,
       'ip -n ns1 addr add 192.168.179.12/16 dev mac1',
       'ip -n ns2 addr add 192.168.179.13/16 dev mac2',
       'ip -n ns1 link set dev lo up',
@@ -31,7 +34,7 @@ describe('the generated node script', () => {
       'ip -n ns2 link set dev lo up',
       'ip -n ns2 link set dev mac2 up',
       'ip -n ns1 route add default via 192.168.1.1 dev mac1',
-      'ip link add link ens160 name mac0 type macvlan mode bridge',
+      `ip link add link ens160 name mac0 address ${mac('hostShim/mac0')} type macvlan mode bridge`,
       'echo 1 > /proc/sys/net/ipv4/conf/mac0/arp_ignore',
       'echo 2 > /proc/sys/net/ipv4/conf/mac0/arp_announce',
       'echo 1 > /proc/sys/net/ipv4/conf/mac0/arp_notify',

@@ -407,7 +407,7 @@ ${spaces.join('\n')}
 });
 
 describe.skipIf(!isRoot)('docs transcripts', () => {
-  it.each(['seed', 'seed-dual-stack'])('docs/generated/lab/%s holds exactly the transcripts and staged matrices the lab records today (npm run docs:record)', async (example) => {
+  it.each(['seed', 'seed-dual-stack', 'shim-keeps-address', 'dns', 'several-addresses'])('docs/generated/lab/%s holds exactly the transcripts and staged matrices the lab records today (npm run docs:record)', async (example) => {
     const text = readFileSync(path.join(ROOT, 'examples', `${example}.yaml`), 'utf8');
     const recorded = await recordLab(configOf(text), sha256(text), () => undefined);
     const dir = path.join(ROOT, 'docs', 'generated', 'lab', example);

@@ -20,7 +20,7 @@ describe('buildPlan', () => {
 
   it('derives the host shim routes from the host address and gateway, and probes the gateway by default', () => {
     expect(seed.nodes[0]?.hostShim).toEqual({
-      interface: 'mac0', mode: 'bridge', subnet: '192.168.0.0/16', gateway: '192.168.1.1', routes: [], probes: ['192.168.1.1'],
+      interface: 'mac0', type: 'macvlan', mode: 'bridge', mac: deriveMac('node1', 'hostShim/mac0'), subnet: '192.168.0.0/16', gateway: '192.168.1.1', routes: [], probes: ['192.168.1.1'],
     });
   });
 
@@ -124,5 +124,68 @@ nodes:
     expect(n1?.namespaces[1]?.nodad).toBeUndefined();
     expect(n2?.ipv6).toBe(false);
     expect(n2?.hostAddress6).toBeUndefined();
+  });
+});
+
+describe('buildPlan: per-namespace DNS', () => {
+  const plan = planOf(`version: 1
+defaults: { dns: [10.0.0.53], search: [lab.example.com] }
+nodes:
+  n1:
+    parent: eth0
+    address: 10.0.0.2/24
+    namespaces:
+      a: { interface: m1, address: [10.0.0.3/24, 2001:db8::3/64], dns: [2001:DB8:0::53, 10.0.0.54] }
+      b: { interface: m2, address: 10.0.0.4/24 }
+      c: { interface: m3, address: 10.0.0.5/24, dns: [] }
+  n2:
+    parent: eth0
+    address: 10.0.0.6/24
+    namespaces:
+      a: { interface: m1, address: 10.0.0.7/24, dns: [10.0.0.53], search: [x.example, y.example] }
+`);
+  const [n1, n2] = plan.nodes;
+
+  it('writes each namespace\'s resolv.conf whole: the mark, its own nameservers (IPv6 as ip spells them) or the defaults\', the search domains', () => {
+    expect(n1?.namespaces.map((ns) => ns.resolvConf)).toEqual([
+      '# macvlan-gen: the resolver of namespace a on node n1, from its config; teardown removes this file.\nnameserver 2001:db8::53\nnameserver 10.0.0.54\nsearch lab.example.com\n',
+      '# macvlan-gen: the resolver of namespace b on node n1, from its config; teardown removes this file.\nnameserver 10.0.0.53\nsearch lab.example.com\n',
+      undefined,
+    ]);
+    expect(n2?.namespaces[0]?.resolvConf).toBe('# macvlan-gen: the resolver of namespace a on node n2, from its config; teardown removes this file.\nnameserver 10.0.0.53\nsearch x.example y.example\n');
+  });
+
+  it('adds the dns step after the routes, and only to nodes with a resolver', () => {
+    expect(n1?.dns).toBe(true);
+    expect(n1?.steps.map((step) => step.id)).toEqual(['promisc', 'netns', 'macvlan-link', 'move-to-netns', 'address', 'link-up', 'dns']);
+    expect(seed.nodes.every((node) => node.dns === undefined && !node.steps.some((step) => step.id === 'dns'))).toBe(true);
+  });
+});
+
+describe('buildPlan: several addresses on a namespace', () => {
+  const plan = planOf(`version: 1
+nodes:
+  n1:
+    parent: eth0
+    address: [10.0.0.2/24, 2001:db8::2/64]
+    namespaces:
+      a: { interface: m1, address: [10.0.0.3/24, 2001:DB8:0::3/64, 10.0.0.9/24, 2001:db8::9/64, 10.9.0.3/24, fd00::9/64], nodad: true }
+      b: { interface: m2, address: [10.0.0.4/24, 10.0.0.10/24] }
+      c: { interface: m3, address: 10.0.0.5/24 }
+`);
+  const [a, b, c] = plan.nodes[0]?.namespaces ?? [];
+
+  it('keeps the first address of each family as the primary, and the rest in order, IPv6 ones as ip spells them and, in the prefix of an earlier one, not as a source', () => {
+    expect([a?.address, a?.address6]).toEqual(['10.0.0.3/24', '2001:db8::3/64']);
+    expect(a?.moreAddresses).toEqual([
+      { address: '10.0.0.9/24' },
+      { address: '2001:db8::9/64', nodad: true, notSource: true },
+      { address: '10.9.0.3/24' },
+      { address: 'fd00::9/64', nodad: true },
+    ]);
+    expect(b?.moreAddresses).toEqual([{ address: '10.0.0.10/24' }]);
+    expect(c?.moreAddresses).toBeUndefined();
+    expect(plan.nodes[0]?.moreAddresses).toBe(true);
+    expect(seed.nodes.every((node) => node.moreAddresses === undefined)).toBe(true);
   });
 });

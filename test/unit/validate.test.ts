@@ -23,7 +23,7 @@ describe('validation: one test per rule, asserting message and line:column', () 
     ['unknown key without a close match', BASE.replace('version: 1', 'version: 1\ncolour: blue'), 'error: colour (line 2:1): unknown key "colour"; allowed here: $schema, version, defaults, nodes'],
     ['wrong type', BASE.replace('parent: eth0', 'parent: [eth0]'), 'error: nodes.node1.parent (line 4:13): expected a string, got a list'],
     ['missing required key', withNode('    parent: eth0\n'), 'error: nodes.node1 (line 4:5): missing required key "address" (a string or a list)'],
-    ['unknown mode', BASE.replace('address: 10.0.0.3/24', 'address: 10.0.0.3/24\n        mode: bridged'), 'error: nodes.node1.namespaces.ns1.mode (line 11:15): the string "bridged" is not allowed; use one of "bridge", "private", "vepa", "passthru", "source"'],
+    ['unknown mode', BASE.replace('address: 10.0.0.3/24', 'address: 10.0.0.3/24\n        mode: bridged'), 'error: nodes.node1.namespaces.ns1.mode (line 11:15): the string "bridged" is not allowed; use one of "bridge", "private", "vepa", "passthru", "source", "l2", "l3", "l3s"'],
     ['node name not usable as a host name', BASE.replace('  node1:', '  Node_1:'), 'error: nodes.Node_1 (line 3:3): node name "Node_1" is not usable as a host and file name; use lowercase letters, digits and "-", not at the start or end'],
     ['netns name with a slash', BASE.replace('      ns1:', '      ns/1:'), 'error: nodes.node1.namespaces.ns/1 (line 8:7): namespace name: "ns/1" contains "/", which is not allowed; use letters, digits, "_", "." and "-"'],
     ['interface name too long', BASE.replace('interface: mac1', 'interface: mac-interface-too-long'), 'error: nodes.node1.namespaces.ns1.interface (line 9:20): "mac-interface-too-long" is 22 characters, must be at most 15'],
@@ -102,9 +102,9 @@ nodes:
   });
 
   const cases: [rule: string, text: string, expected: string][] = [
-    ['two addresses of one family', DUAL.replace('[10.0.0.3/24, 2001:db8:1::3/64]', '[10.0.0.3/24, 10.0.0.4/24]').replace('[10.0.0.1, fe80::1]', '10.0.0.1').replace('{ to: 2001:db8:100::/48, via: 2001:db8:1::fe }, ', ''), 'error: nodes.node1.namespaces.ns1.address[1] (line 10:32): a second IPv4 address (10.0.0.4/24 after 10.0.0.3/24); give at most one address of each family'],
+    ['two host addresses of one family', DUAL.replace('[10.0.0.2/24, 2001:db8:1::2/64]', '[10.0.0.2/24, 10.0.0.9/24]').replace('[10.0.0.1, 2001:db8:1::1]', '10.0.0.1'), 'error: nodes.node1.address[1] (line 5:28): a second IPv4 address (10.0.0.9/24 after 10.0.0.2/24); give at most one address of each family'],
     ['IPv6 only', DUAL.replace('[10.0.0.3/24, 2001:db8:1::3/64]', '2001:db8:1::3/64').replace('[10.0.0.1, fe80::1]', 'fe80::1').replace(', { to: 172.16.0.0/12, via: 10.0.0.1 }', ''), 'error: nodes.node1.namespaces.ns1.address (line 10:18): needs an IPv4 address; an IPv6 address comes in addition to it (dual stack)'],
-    ['more than two addresses', DUAL.replace('[10.0.0.3/24, 2001:db8:1::3/64]', '[10.0.0.3/24, 2001:db8:1::3/64, 2001:db8:1::4/64]'), 'error: nodes.node1.namespaces.ns1.address (line 10:18): must have at most 2 item(s), has 3'],
+    ['more than two host addresses', DUAL.replace('[10.0.0.2/24, 2001:db8:1::2/64]', '[10.0.0.2/24, 2001:db8:1::2/64, 10.0.0.9/24]'), 'error: nodes.node1.address (line 5:14): must have at most 2 item(s), has 3'],
     ['an address of the wrong type', DUAL.replace('[10.0.0.3/24, 2001:db8:1::3/64]', '5'), 'error: nodes.node1.namespaces.ns1.address (line 10:18): expected a string or a list, got number 5'],
     ['an IPv6 address that is not one', DUAL.replace('2001:db8:1::3/64', '2001:db8:1::g/64'), 'error: nodes.node1.namespaces.ns1.address[1] (line 10:32): "2001:db8:1::g/64": "2001:db8:1::g" is not an IPv6 address; write it like 2001:db8::1 (without a %zone)'],
     ['an IPv6 subnet-router anycast address', DUAL.replace('2001:db8:1::3/64', '2001:db8:1::/64'), 'error: nodes.node1.namespaces.ns1.address[1] (line 10:32): "2001:db8:1::/64" is the subnet-router anycast address of 2001:db8:1::/64; use a host address'],
@@ -199,5 +199,92 @@ describe('validation as a whole', () => {
     expect(problemsOf('{\n  "version": 1,\n  "nodes": {},\n}\n', { sourceName: 'fleet.json' })).toEqual([
       'error: (top level) (line 4:1): JSON syntax error: Expected double-quoted property name',
     ]);
+  });
+});
+
+describe('validation of per-namespace DNS (issue 17)', () => {
+  const DNS = `version: 1
+defaults:
+  dns: [10.0.0.53]
+  search: [lab.example.com]
+nodes:
+  node1:
+    parent: eth0
+    address: [10.0.0.2/24, 2001:db8:1::2/64]
+    gateway: 10.0.0.1
+    namespaces:
+      ns1:
+        interface: mac1
+        address: [10.0.0.3/24, 2001:db8:1::3/64]
+        gateway: [10.0.0.1, 2001:db8:1::1]
+        dns: [10.0.0.53, 2001:db8:1::53, 192.0.2.53]
+        search: [apps.example.com, lab.example.com]
+      ns2:
+        interface: mac2
+        address: 10.0.0.4/24
+`;
+
+  it('accepts nameservers of both families, off-link ones behind a gateway, search domains, and the defaults\' for a namespace without', () => {
+    expect(problemsOf(DNS)).toEqual([]);
+  });
+
+  it('accepts a nameserver on the namespace\'s own loopback (a local cache) without a gateway', () => {
+    expect(problemsOf(DNS.replace('        address: 10.0.0.4/24\n', '        address: 10.0.0.4/24\n        dns: [127.0.0.53]\n'))).toEqual([]);
+  });
+
+  const cases: [rule: string, text: string, expected: string][] = [
+    ['a nameserver that is not an address', DNS.replace('192.0.2.53]', '192.0.2.053]'), 'error: nodes.node1.namespaces.ns1.dns[2] (line 15:42): "192.0.2.053" is not an IPv4 address; write four decimal numbers 0-255, like 192.168.1.1'],
+    ['four nameservers', DNS.replace('192.0.2.53]', '192.0.2.53, 192.0.2.54]'), 'error: nodes.node1.namespaces.ns1.dns (line 15:14): 4 nameservers; give at most 3: the resolver (glibc, musl) ignores every one after the 3rd'],
+    ['four nameservers in the defaults', DNS.replace('dns: [10.0.0.53]', 'dns: [10.0.0.53, 10.0.0.54, 10.0.0.55, 10.0.0.56]'), 'error: defaults.dns (line 3:8): 4 nameservers; give at most 3: the resolver (glibc, musl) ignores every one after the 3rd'],
+    ['a nameserver listed twice, spelt two ways', DNS.replace('192.0.2.53]', '2001:DB8:1:0::53]'), 'error: nodes.node1.namespaces.ns1.dns[2] (line 15:42): nameserver 2001:DB8:1:0::53 is already listed at nodes.node1.namespaces.ns1.dns.1'],
+    ['a nameserver listed twice in the defaults', DNS.replace('dns: [10.0.0.53]', 'dns: [10.0.0.53, 10.0.0.53]'), 'error: defaults.dns[1] (line 3:20): nameserver 10.0.0.53 is already listed at defaults.dns.0'],
+    ['an IPv6 nameserver for a namespace without IPv6', DNS.replace('        address: 10.0.0.4/24\n', '        address: 10.0.0.4/24\n        dns: [2001:db8:1::53]\n'), 'error: nodes.node1.namespaces.ns2.dns[0] (line 20:15): nameserver 2001:db8:1::53 is IPv6, and this namespace has no IPv6 address: it cannot reach it'],
+    ['warning: an IPv6 nameserver of the defaults for a namespace without IPv6', DNS.replace('dns: [10.0.0.53]', 'dns: [10.0.0.53, 2001:db8:1::53]'), "warning: nodes.node1.namespaces.ns2 (line 18:9): nameserver 2001:db8:1::53 (defaults.dns.1) is IPv6, and this namespace has no IPv6 address: it cannot reach it, and asks the others"],
+    ['warning: an off-link nameserver without a gateway or route', DNS.replace('        address: 10.0.0.4/24\n', '        address: 10.0.0.4/24\n        dns: [192.0.2.53]\n'), 'warning: nodes.node1.namespaces.ns2.dns[0] (line 20:15): nameserver 192.0.2.53 is outside 10.0.0.0/24, and this namespace has no IPv4 gateway or route to it: it cannot reach it'],
+    ['search domains without a nameserver', DNS.replace('        address: 10.0.0.4/24\n', '        address: 10.0.0.4/24\n        dns: []\n        search: [x.example]\n'), 'error: nodes.node1.namespaces.ns2.search (line 21:17): search domains need a nameserver: give the namespace "dns" (or the defaults one), or remove "search"'],
+    ['a search domain that is not a domain name', DNS.replace('apps.example.com', 'apps.example.com;reboot'), 'error: nodes.node1.namespaces.ns1.search[0] (line 16:18): "apps.example.com;reboot" is not a domain name; write labels of letters, digits, "-" and "_" joined by dots, like lab.example.com (each label 1-63 characters, not starting or ending with "-"; 253 in all)'],
+    ['a search domain label of 64 characters', DNS.replace('apps.example.com', `${'a'.repeat(64)}.example.com`), `error: nodes.node1.namespaces.ns1.search[0] (line 16:18): "${'a'.repeat(64)}.example.com" is not a domain name; write labels of letters, digits, "-" and "_" joined by dots, like lab.example.com (each label 1-63 characters, not starting or ending with "-"; 253 in all)`],
+    ['seven search domains', DNS.replace('[apps.example.com, lab.example.com]', '[a.example, b.example, c.example, d.example, e.example, f.example, g.example]'), 'error: nodes.node1.namespaces.ns1.search (line 16:17): 7 search domains; give at most 6: older resolvers (glibc before 2.26, musl) ignore the rest'],
+    ['a link-local nameserver', DNS.replace('192.0.2.53]', 'fe80::53]'), 'error: nodes.node1.namespaces.ns1.dns[2] (line 15:42): nameserver fe80::53 is link-local: resolv.conf cannot say which interface to ask it on, and the resolver cannot reach it; give a global address'],
+    ['a multicast nameserver', DNS.replace('192.0.2.53]', '224.0.0.251]'), 'error: nodes.node1.namespaces.ns1.dns[2] (line 15:42): nameserver 224.0.0.251 is a multicast address; give the address of a machine that answers DNS'],
+    ['the unspecified address as nameserver', DNS.replace('192.0.2.53]', '0.0.0.0]'), 'error: nodes.node1.namespaces.ns1.dns[2] (line 15:42): nameserver 0.0.0.0 is the unspecified address; give the address of a machine that answers DNS'],
+    ['a search domain listed twice', DNS.replace('[apps.example.com, lab.example.com]', '[lab.example.com, LAB.example.com.]'), 'error: nodes.node1.namespaces.ns1.search[1] (line 16:35): search domain LAB.example.com. is already listed at nodes.node1.namespaces.ns1.search.0'],
+    ['dns on a node', DNS.replace('    gateway: 10.0.0.1\n', '    gateway: 10.0.0.1\n    dns: [10.0.0.53]\n'), 'error: nodes.node1.dns (line 10:5): unknown key "dns"; allowed here: parent, address, gateway, promisc, type, mode, mtu, nodad, hostShim, namespaces'],
+  ];
+
+  it.each(cases)('%s', (_rule, text, expected) => {
+    expect(problemsOf(text)).toEqual([expected]);
+  });
+});
+
+describe('validation of several addresses on a namespace (issue 17)', () => {
+  const SEVERAL = `version: 1
+nodes:
+  node1:
+    parent: eth0
+    address: [10.0.0.2/24, 2001:db8:1::2/64]
+    gateway: 10.0.0.1
+    namespaces:
+      ns1:
+        interface: mac1
+        address: [10.0.0.3/24, 2001:db8:1::3/64, 10.0.0.4/24, 10.9.0.3/24, 2001:db8:1::4/64]
+        gateway: [10.0.0.1, fe80::1]
+        routes: [{ to: 172.16.0.0/12, via: 10.9.0.1 }]
+`;
+
+  it('accepts several addresses of each family, a further one in another subnet without a warning; a next hop may be on-link in any subnet of its family', () => {
+    expect(problemsOf(SEVERAL)).toEqual([]);
+  });
+
+  const cases: [rule: string, text: string, expected: string][] = [
+    ['an address given twice', SEVERAL.replace('10.0.0.4/24', '10.0.0.3/24'), 'error: nodes.node1.namespaces.ns1.address[2] (line 10:50): address 10.0.0.3 is already assigned at nodes.node1.namespaces.ns1.address.0'],
+    ['an IPv6 address given twice, spelt two ways', SEVERAL.replace('2001:db8:1::4/64', '2001:DB8:1:0::3/64'), 'error: nodes.node1.namespaces.ns1.address[4] (line 10:76): address 2001:DB8:1:0::3 is already assigned at nodes.node1.namespaces.ns1.address.1'],
+    ['a next hop in none of the subnets', SEVERAL.replace('via: 10.9.0.1', 'via: 10.8.0.1'), 'error: nodes.node1.namespaces.ns1.routes[0].via (line 12:44): next hop 10.8.0.1 is not on-link: it must be inside 10.0.0.0/24 or 10.9.0.0/24'],
+    ['warning: a further address in a narrower subnet inside the first one\'s', SEVERAL.replace('10.0.0.4/24', '10.0.0.130/25'), "warning: nodes.node1.namespaces.ns1.address[2] (line 10:50): 10.0.0.130/25 lies inside 10.0.0.0/24 of 10.0.0.3/24 with a longer prefix: the kernel would send from it, not from 10.0.0.3, to every address of 10.0.0.128/25; give it the prefix /24 if it is only to answer there"],
+    ['no IPv4 address among several', SEVERAL.replace('[10.0.0.3/24, 2001:db8:1::3/64, 10.0.0.4/24, 10.9.0.3/24, 2001:db8:1::4/64]', '[2001:db8:1::3/64, 2001:db8:1::4/64]').replace('[10.0.0.1, fe80::1]', 'fe80::1').replace('routes: [{ to: 172.16.0.0/12, via: 10.9.0.1 }]', 'routes: []'), 'error: nodes.node1.namespaces.ns1.address (line 10:18): needs an IPv4 address; an IPv6 address comes in addition to it (dual stack)'],
+  ];
+
+  it.each(cases)('%s', (_rule, text, expected) => {
+    expect(problemsOf(text)).toEqual([expected]);
   });
 });

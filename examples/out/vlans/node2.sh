@@ -373,7 +373,7 @@ read_created() {
 # The node's state, read once per run: links, addresses and routes of this
 # node's own namespace ('') and of each of our namespaces that exists.
 declare -A NETNS_PRESENT=() LINK_INDEX=() LINK_PARENT=() LINK_FLAGS=() LINK_MTU=() LINK_MAC=() LINK_MODE=() LINK_SOURCE_MACS=() ADDRESSES=() ROUTES=()
-# Which interfaces of this node's own namespace carry an address: "mac0 ens160 ", by address with prefix.
+# Which interfaces of this node's own namespace carry an address: "mac0 ens160 ", by address (without its prefix, so that the same address with another prefix counts too).
 declare -A ADDRESS_HOLDERS=()
 # A VLAN device's protocol and id: "802.1Q 50".
 declare -A LINK_VLAN=()
@@ -463,7 +463,7 @@ parse_ip_state() {
         rest="${rest#*' inet '}"
         key="${rest%% *}"
         ADDRESSES["${netns}/${name}"]+=" ${key} "
-        if [[ -z "${netns}" ]]; then ADDRESS_HOLDERS["${key}"]+="${name} "; fi
+        if [[ -z "${netns}" ]]; then ADDRESS_HOLDERS["${key%/*}"]+="${name} "; fi
         ;;
       [0-9]*': '*' inet6 '* | '') ;;
       *) ROUTES["${netns}/"]+="${line#unicast } "$'\n' ;;
@@ -641,10 +641,10 @@ live_has_address() {
   [[ "${addresses}" == *" $2 "* ]]
 }
 
-# Sets HOLDERS to the interfaces of this node's own namespace that carry an address: "mac0 ens160 ", or ''.
+# Sets HOLDERS to the interfaces of this node's own namespace that carry an address, with any prefix: "mac0 ens160 ", or ''.
 HOLDERS=''
 interfaces_with_address() {
-  HOLDERS="${ADDRESS_HOLDERS[$1]:-}"
+  HOLDERS="${ADDRESS_HOLDERS[${1%/*}]:-}"
 }
 # endregion state
 

@@ -398,7 +398,7 @@ read_created() {
 # The node's state, read once per run: links, addresses and routes of this
 # node's own namespace ('') and of each of our namespaces that exists.
 declare -A NETNS_PRESENT=() LINK_INDEX=() LINK_PARENT=() LINK_FLAGS=() LINK_MTU=() LINK_MAC=() LINK_MODE=() LINK_SOURCE_MACS=() ADDRESSES=() ROUTES=()
-# Which interfaces of this node's own namespace carry an address: "mac0 ens160 ", by address with prefix.
+# Which interfaces of this node's own namespace carry an address: "mac0 ens160 ", by address (without its prefix, so that the same address with another prefix counts too).
 declare -A ADDRESS_HOLDERS=()
 # The rest of each address's line (flags, lifetimes): a lease must not be moved.
 declare -A ADDRESS_DETAIL=()
@@ -490,7 +490,7 @@ parse_ip_state() {
         rest="${rest#*' inet '}"
         key="${rest%% *}"
         ADDRESSES["${netns}/${name}"]+=" ${key} "
-        if [[ -z "${netns}" ]]; then ADDRESS_HOLDERS["${key}"]+="${name} "; fi
+        if [[ -z "${netns}" ]]; then ADDRESS_HOLDERS["${key%/*}"]+="${name} "; fi
         rest="${rest#"${key}"}"
         ADDRESS_DETAIL["${netns}/${name} ${key}"]="${rest//\\/} "
         ;;
@@ -671,10 +671,10 @@ live_has_address() {
   [[ "${addresses}" == *" $2 "* ]]
 }
 
-# Sets HOLDERS to the interfaces of this node's own namespace that carry an address: "mac0 ens160 ", or ''.
+# Sets HOLDERS to the interfaces of this node's own namespace that carry an address, with any prefix: "mac0 ens160 ", or ''.
 HOLDERS=''
 interfaces_with_address() {
-  HOLDERS="${ADDRESS_HOLDERS[$1]:-}"
+  HOLDERS="${ADDRESS_HOLDERS[${1%/*}]:-}"
 }
 # endregion state
 
@@ -1580,6 +1580,12 @@ migration_problems() {
   if has_link '' "${SHIM}" && ! is_our_macvlan '' "${SHIM}" "${SHIM_MODE}"; then
     problem "interface ${SHIM} exists but is not a ${SHIM_MODE}-mode macvlan on ${PARENT}; remove or rename it"
   fi
+  local address
+  for address in ${ADDRESSES[/${SHIM}]:-}; do
+    if [[ "${address}" != "${HOST_ADDRESS}" && "${address}" != fe80:* ]]; then
+      problem "the shim ${SHIM} has the address ${address}, which is not the host's (left by the strategy that gives the shim an address of its own?): run that script's teardown first, or remove it"
+    fi
+  done
   [[ "${MODE}" == apply || "${MODE}" == plan ]] || return 0
   host_address_on_parent || return 0
   find_default_route
