@@ -39,7 +39,7 @@ describe('validation of VLAN parents: one test per rule', () => {
     ['VLAN id 4095', VLANS.replace('vlan: 60', 'vlan: 4095'), 'error: nodes.node1.namespaces.ns2.vlan (line 16:15): number 4095 must be at most 4094'],
     ['VLAN id not a whole number', VLANS.replace('vlan: 60', 'vlan: 60.5'), 'error: nodes.node1.namespaces.ns2.vlan (line 16:15): number 60.5 must be a whole number'],
     ['VLAN id a string', VLANS.replace('vlan: 60', 'vlan: "60"'), 'error: nodes.node1.namespaces.ns2.vlan (line 16:15): expected a number, got the string "60"'],
-    ['VLAN on the host shim', VLANS.replace('    namespaces:', '    hostShim: { interface: mac0, vlan: 50 }\n    namespaces:'), 'error: nodes.node1.hostShim.vlan (line 8:34): unknown key "vlan"; allowed here: interface, mode, mtu, mac, routes, confirmTimeout, probes'],
+    ['VLAN on the host shim', VLANS.replace('    namespaces:', '    hostShim: { interface: mac0, vlan: 50 }\n    namespaces:'), 'error: nodes.node1.hostShim.vlan (line 8:34): unknown key "vlan"; allowed here: interface, address, mode, mtu, mac, routes, confirmTimeout, probes'],
     [
       'VLAN device name over 15 characters, set on the namespace',
       VLANS.replace('parent: eth0', 'parent: enp0s31f6u1').replace('vlan: 60', 'vlan: 1000').replace('defaults: { vlan: 50 }\n', ''),
