@@ -26,6 +26,7 @@ function sidebar(prefix: string, zh: boolean): DefaultTheme.SidebarItem[] {
         { text: t('Use in CI', '在 CI 中使用'), link: `${prefix}/guide/ci` },
         { text: t('When the host address changes MAC', '主机地址换了 MAC 之后'), link: `${prefix}/guide/neighbours` },
         { text: t('Dual stack: IPv6 beside IPv4', '双栈：IPv4 之外再加 IPv6'), link: `${prefix}/guide/dual-stack` },
+        { text: t('VLAN parents', 'VLAN 父接口'), link: `${prefix}/guide/vlans` },
         { text: t('Several addresses on a namespace', '一个命名空间的多个地址'), link: `${prefix}/guide/addresses` },
         { text: t('Per-namespace DNS', '每个命名空间自己的 DNS'), link: `${prefix}/guide/dns` },
         { text: t('macvlan or ipvlan?', '用 macvlan 还是 ipvlan？'), link: `${prefix}/guide/ipvlan` },

@@ -14,6 +14,10 @@ import { configJsonSchema, SCHEMA_ID } from '../../src/config/schema.js';
 import { CHECKSUMS_FILE, checksumLine } from '../../src/output/assemble.js';
 import { SCHEMA_MODELINE } from '../../src/package-info.js';
 import { generateFromText, validateText } from '../../src/pipeline.js';
+import { buildPlan } from '../../src/plan/plan.js';
+import { labStages } from '../../src/lab/stages.js';
+import { buildTopology, stageTopology } from '../../src/lab/topology.js';
+import { expectReachability } from '../../src/lab/expect.js';
 import { expectationsText } from './ipvlan-expectations.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -50,6 +54,7 @@ const ZH: Record<string, string> = {
   'defaults.mtu': 'macvlan 接口的 MTU，不能超过父网卡的 MTU。',
   'defaults.mac': '每个未设置 MAC 的 macvlan 接口（命名空间和主机 shim）的 MAC："auto" 由节点名和接口名派生出固定的地址，"random" 让内核在每次 apply 时随机选择。`init` 写入 "auto"。',
   'defaults.nodad': '以 `nodad` 添加 IPv6 地址：立即可用，不做重复地址检测。默认情况下 apply 会等待检测结束，发现地址重复则失败。',
+  'defaults.vlan': '802.1Q VLAN ID：macvlan 建在 VLAN 设备 `<parent>.<vlan>` 上；该设备不存在时由 apply 创建，teardown 只删除 apply 创建的那些。主机地址和主机 shim 留在不带标签的父网卡上。',
   'defaults.dns': '所有未指定 nameserver 的命名空间使用的 nameserver（见命名空间的 "dns"）。',
   'defaults.search': '命名空间 resolv.conf 中的搜索域（最多 6 个）；需要 "dns"。',
   nodes: '按名称列出的节点。',
@@ -61,6 +66,7 @@ const ZH: Record<string, string> = {
   'nodes.<node>.mode': '本节点命名空间的 macvlan 模式；未设置时继承 defaults。',
   'nodes.<node>.mtu': 'macvlan 接口的 MTU，不能超过父网卡的 MTU。',
   'nodes.<node>.nodad': '以 `nodad` 添加 IPv6 地址：立即可用，不做重复地址检测。默认情况下 apply 会等待检测结束，发现地址重复则失败。',
+  'nodes.<node>.vlan': '本节点命名空间的 802.1Q VLAN ID（各自建在 `<parent>.<vlan>` 上）；未设置时继承 defaults。主机地址和主机 shim 留在不带标签的父网卡上。',
   'nodes.<node>.hostShim': '一个 macvlan 子接口，主机经由它访问自己的命名空间：主机地址迁到它上面；或者设置 `address` 时，shim 使用自己的地址，主机地址留在父网卡上。',
   'nodes.<node>.hostShim.interface': '主机 shim 的 macvlan 接口名（1–15 个字符）。',
   'nodes.<node>.hostShim.address': '另一种做法：shim 使用这个自己的地址（/32；双栈节点上再加一个 /128），并经由它添加到本节点每个命名空间的主机路由；主机地址从不离开父网卡（不需要守护进程、探测和确认）。不设置时，主机地址迁到 shim 上。',
@@ -82,6 +88,7 @@ const ZH: Record<string, string> = {
   'nodes.<node>.namespaces.<netns>.mtu': 'macvlan 接口的 MTU，不能超过父网卡的 MTU。',
   'nodes.<node>.namespaces.<netns>.nodad': '以 `nodad` 添加 IPv6 地址：立即可用，不做重复地址检测。默认情况下 apply 会等待检测结束，发现地址重复则失败。',
   'nodes.<node>.namespaces.<netns>.mac': '单播 MAC 地址；"auto"（由节点名和命名空间名派生的本地管理地址，每次 apply 都相同）；或 "random"（由内核随机选择）。未设置时继承 defaults。',
+  'nodes.<node>.namespaces.<netns>.vlan': '该命名空间 macvlan 的 802.1Q VLAN ID（建在 `<parent>.<vlan>` 上）；依次继承节点和 defaults 的设置。不设置时建在不带标签的父网卡上。',
   'nodes.<node>.namespaces.<netns>.routes': '在地址和默认路由之后添加的静态路由。',
   'nodes.<node>.namespaces.<netns>.routes[].to': '目标网段。',
   'nodes.<node>.namespaces.<netns>.routes[].via': '下一跳，与目标同一地址族；必须在该接口同族的子网内直连可达，或是 IPv6 链路本地地址。',
@@ -176,7 +183,26 @@ function persistenceArtifacts(script: string): Map<string, string> {
 }
 
 /** The examples whose config and scripts the site offers for download and embeds region by region. */
-export const DOWNLOADED_EXAMPLES = ['seed', 'seed-dual-stack', 'shim-keeps-address', 'dns', 'several-addresses', 'ipvlan'] as const;
+export const DOWNLOADED_EXAMPLES = ['seed', 'seed-dual-stack', 'shim-keeps-address', 'dns', 'several-addresses', 'ipvlan', 'vlans'] as const;
+
+/**
+ * What the lab's rules expect of each pair in each stage of an example, with the reason: pure, so it is generated
+ * with the docs (the measured matrix needs root and, for VLANs, a kernel with 802.1Q: `npm run docs:record`).
+ */
+function expectedMatrix(example: string): string {
+  const config = validateText(readFileSync(path.join(ROOT, 'examples', `${example}.yaml`), 'utf8'), `${example}.yaml`).config;
+  const lab = buildTopology(buildPlan(config), 'mvlab-docs');
+  const stages = labStages(config, true);
+  return stages
+    .map((stage, i) => {
+      const expectations = expectReachability(stageTopology(lab, buildPlan(stage.config)));
+      const width = Math.max(...expectations.map((e) => `${e.from} - ${e.to}`.length));
+      const lines = expectations.map((e) => `  ${`${e.from} - ${e.to}`.padEnd(width)}  ${e.reach ? 'ok' : '--'}  ${e.reason}`);
+      return [`Stage ${i + 1}/${stages.length} (${stage.name}): ${stage.description}`, ...lines].join('\n');
+    })
+    .join('\n\n')
+    .concat('\n');
+}
 
 /** Every generated file of the docs, by path relative to the repository root. */
 export function docsArtifacts(): Map<string, string> {
@@ -195,6 +221,7 @@ export function docsArtifacts(): Map<string, string> {
   for (const [name, content] of persistenceArtifacts(node1)) files.set(name, content);
   for (const command of CLI_COMMANDS) files.set(`docs/generated/cli/${command.replace(' ', '-')}.txt`, cliHelp(command));
   files.set('docs/generated/reference/modeline.yaml', `${SCHEMA_MODELINE}\n`);
+  files.set('docs/generated/lab/vlans/expected.txt', expectedMatrix('vlans'));
   // The committed schema (what `macvlan-gen schema` prints), published where its $id says.
   files.set(`docs/public${new URL(SCHEMA_ID).pathname}`, readFileSync(path.join(ROOT, 'schema', 'macvlan-gen.schema.json'), 'utf8'));
   files.set('docs/generated/reference/config.en.md', configReference('en'));

@@ -43,6 +43,14 @@ export function namespaceNodad(config: Config, node: NodeConfig, namespace: Name
   return namespace.nodad ?? node.nodad ?? config.defaults?.nodad ?? false;
 }
 
+/** The 802.1Q VLAN a namespace's macvlan sits on, or undefined for the untagged parent. */
+export function namespaceVlan(config: Config, node: NodeConfig, namespace: NamespaceConfig): number | undefined {
+  return namespace.vlan ?? node.vlan ?? config.defaults?.vlan;
+}
+
+/** The name of the VLAN device apply creates on the parent: `ens160.50`. */
+export const vlanDevice = (parent: string, vlan: number): string => `${parent}.${vlan}`;
+
 /** A namespace's resolver: its own nameservers and search domains, else the defaults'; none when it has no nameserver. */
 export function namespaceResolver(config: Config, namespace: NamespaceConfig): { nameservers: string[]; search: string[] } | undefined {
   const nameservers = namespace.dns ?? config.defaults?.dns ?? [];

@@ -15,6 +15,11 @@ export const NETNS_NAME_PATTERN = '^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$';
 export const MAC_PATTERN = '^([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}$';
 export const MTU_MIN = 68;
 export const MTU_MAX = 65535;
+/** 802.1Q VLAN ids: 0 (priority tag) and 4095 are reserved. */
+export const VLAN_MIN = 1;
+export const VLAN_MAX = 4094;
+/** IFNAMSIZ less its NUL: the longest interface name the kernel takes. */
+export const INTERFACE_NAME_MAX = 15;
 
 const SAFE_NAME_CHAR = /[A-Za-z0-9_.-]/;
 
@@ -47,7 +52,7 @@ const reservedKey = (value: string): string | undefined =>
 export function checkInterfaceName(value: string): string | undefined {
   const reserved = RESERVED_INTERFACE_NAMES.get(value);
   if (reserved !== undefined) return `${JSON.stringify(value)} ${reserved}; choose another name`;
-  return checkName(value, 15, SAFE_NAME_TEXT, mustNotStartWithDotOrDash);
+  return checkName(value, INTERFACE_NAME_MAX, SAFE_NAME_TEXT, mustNotStartWithDotOrDash);
 }
 
 export function checkNetnsName(value: string): string | undefined {

@@ -10,6 +10,8 @@ import {
   MAX_SEARCH_DOMAINS,
   MTU_MAX,
   MTU_MIN,
+  VLAN_MAX,
+  VLAN_MIN,
   NETNS_NAME_PATTERN,
   NODE_NAME_PATTERN,
   RESERVED_INTERFACE_NAMES,
@@ -84,6 +86,16 @@ const nodad = z
     default: false,
   });
 
+const vlan = z
+  .number()
+  .int()
+  .min(VLAN_MIN)
+  .max(VLAN_MAX)
+  .meta({
+    description:
+      '802.1Q VLAN id: the macvlan sits on the VLAN device `<parent>.<vlan>`, which apply creates if missing and teardown removes only if apply created it. The host address and host shim stay on the untagged parent.',
+    examples: [50],
+  });
 const dns = z
   .array(ipAddress('A nameserver, IPv4 or IPv6, of a family the namespace has an address of.'))
   .meta({
@@ -127,6 +139,7 @@ const namespace = z
     mtu: mtu.optional(),
     mac: macAddress.optional(),
     nodad: nodad.optional(),
+    vlan: vlan.optional().meta({ description: '802.1Q VLAN id of this namespace\'s macvlan (it sits on `<parent>.<vlan>`); inherits the node\'s, then the defaults\'. Without one, on the untagged parent.' }),
     routes: routes.optional(),
     dns: dns.optional(),
     search: search.optional(),
@@ -181,6 +194,7 @@ const node = z
     mode: mode.optional().meta({ description: `The ${modeText}, for this node\'s namespaces; inherits the defaults\'.` }),
     mtu: mtu.optional(),
     nodad: nodad.optional(),
+    vlan: vlan.optional().meta({ description: '802.1Q VLAN id for this node\'s namespaces (each on `<parent>.<vlan>`); inherits the defaults\'. The host address and host shim stay on the untagged parent.' }),
     hostShim: hostShim.optional(),
     namespaces: z
       .record(z.string(), namespace)
@@ -200,6 +214,7 @@ export const configSchema = z
         promisc: z.boolean().optional().meta({ description: 'Put each parent NIC in promiscuous mode.', default: true }),
         mtu: mtu.optional(),
         nodad: nodad.optional(),
+        vlan: vlan.optional(),
         dns: dns.optional().meta({ description: 'Nameservers for every namespace that names none (see a namespace\'s "dns").' }),
         search: search.optional(),
         mac: z

@@ -1,12 +1,12 @@
 // Rules that span fields, nodes and namespaces; they run once the shape is right.
 import type { PathSegment } from './diagnostics.js';
 import type { Config, NamespaceConfig, NodeConfig, RouteConfig } from './schema.js';
-import { linkMac, namespaceEntries, namespaceMacOwner, namespaceMode, namespaceMtu, namespaceResolver, namespaceType, nodeType, shimMacOwner, shimMode } from './inherit.js';
+import { linkMac, namespaceEntries, namespaceMacOwner, namespaceMode, namespaceMtu, namespaceResolver, namespaceType, namespaceVlan, nodeType, shimMacOwner, shimMode, vlanDevice } from './inherit.js';
 import { checkLinkTypes } from './link-types.js';
 import { canonicalAddress, describeRange, familyOf, hostOf, isInSubnet, isLinkLocal6, networkOf, rangeOf, type Family } from '../ip.js';
 import { listOf } from './families.js';
 import { checkShimAddress } from './shim-address.js';
-import { MAX_NAMESERVERS, MAX_SEARCH_DOMAINS } from './rules.js';
+import { INTERFACE_NAME_MAX, MAX_NAMESERVERS, MAX_SEARCH_DOMAINS } from './rules.js';
 
 export interface Finding {
   path: PathSegment[];
@@ -40,6 +40,13 @@ const FAMILY_NAME: Record<Family, string> = { 4: 'IPv4', 6: 'IPv6' };
 const IPV6_MIN_MTU = 1280;
 const ipv6MtuProblem = (mtu: number, iface: string): string =>
   `MTU ${mtu} is below ${IPV6_MIN_MTU}, the least IPv6 works with: the kernel turns IPv6 off on ${iface}, and its IPv6 address could not be set. Raise the MTU, or give it no IPv6 address`;
+
+/**
+ * What must be unique across the fleet: an address, within its VLAN. Hosts are on the untagged LAN; VLANs are
+ * broadcast domains of their own, so the same address may serve in two of them.
+ */
+const inSegment = (vlan: number | undefined, address: string): string => (vlan === undefined ? address : `vlan ${vlan} ${address}`);
+const onVlan = (vlan: number | undefined): string => (vlan === undefined ? '' : ` (on VLAN ${vlan})`);
 
 /** An interface's addresses by family, in the order given (the first of each is its primary); "address" takes one value or a list. */
 type Addresses = Map<Family, string[]>;
@@ -206,6 +213,11 @@ function checkNode(findings: Finding[], config: Config, nodeName: string, node: 
 
   const namespaces = namespaceEntries(node);
   const macvlanCount = namespaces.length + (node.hostShim ? 1 : 0);
+  const vlanOf = new Map(namespaces.map(([name, namespace]) => [name, namespaceVlan(config, node, namespace)]));
+  /** The macvlans on one lower device: the parent (with the host shim) or one VLAN device. */
+  const macvlansOn = (vlan: number | undefined): number =>
+    [...vlanOf.values()].filter((other) => other === vlan).length + (vlan === undefined && node.hostShim ? 1 : 0);
+  checkVlanDevices(findings, config, nodeName, node, claimInterface);
   if (macvlanCount === 0) {
     findings.push({ path: base, at: 'key', severity: 'warning', message: `node "${nodeName}" has no namespaces and no hostShim; its script will change nothing but promisc` });
   }
@@ -236,19 +248,30 @@ function checkNode(findings: Finding[], config: Config, nodeName: string, node: 
     if (shimMac) macs.claim(shimMac, [...shimBase, 'mac'], (first) => `MAC ${shimMac} is already used at ${first}`);
   }
 
+  if (shim && namespaces.length > 0 && [...vlanOf.values()].every((vlan) => vlan !== undefined)) {
+    findings.push({
+      path: [...base, 'hostShim'],
+      at: 'key',
+      severity: 'warning',
+      message: `every namespace of this node is on a VLAN, and the host shim ${shim.interface} stays on the untagged ${node.parent}: it reaches none of them (only a router between the VLANs does), so moving the host address gains nothing`,
+    });
+  }
+
   for (const [namespaceName, namespace] of namespaces) {
     const nsBase = [...base, 'namespaces', namespaceName];
     claimInterface(namespace.interface, [...nsBase, 'interface']);
+    const vlan = vlanOf.get(namespaceName);
 
     const nsAddresses = checkAddresses(findings, namespace.address, [...nsBase, 'address'], true);
     listOf(namespace.address).forEach((cidr, i) => {
       const path = itemPath([...nsBase, 'address'], namespace.address, i);
       const host = hostOf(cidr);
-      addresses.claim(canonicalAddress(host), path, (first) => `address ${host} is already assigned at ${first}`);
+      addresses.claim(inSegment(vlan, canonicalAddress(host)), path, (first) => `address ${host} is already assigned at ${first}${onVlan(vlan)}`);
       // The first address of a family is the one the namespace sends from; a further one may sit in another subnet.
+      // A namespace on a VLAN is on another LAN than the host address, whatever its subnet.
       const hostSubnet = hostAddresses.get(familyOf(cidr))?.[0];
       const primary = nsAddresses.get(familyOf(cidr))?.[0] === cidr;
-      if (primary && hostSubnet !== undefined && !isInSubnet(host, hostSubnet)) {
+      if (vlan === undefined && primary && hostSubnet !== undefined && !isInSubnet(host, hostSubnet)) {
         findings.push({
           path,
           severity: 'warning',
@@ -272,13 +295,17 @@ function checkNode(findings: Finding[], config: Config, nodeName: string, node: 
     }
 
     const mode = namespaceMode(config, node, namespace);
-    if (mode === 'passthru' && macvlanCount > 1) {
+    const sharingLower = macvlansOn(vlan);
+    if (mode === 'passthru' && sharingLower > 1) {
       findings.push({
         path: [...nsBase, namespace.mode ? 'mode' : 'interface'],
-        message: `mode "passthru" takes the whole parent ${node.parent}, so it must be the only macvlan on it (this node has ${macvlanCount}${shim ? ', including the host shim' : ''})`,
+        message:
+          vlan === undefined
+            ? `mode "passthru" takes the whole parent ${node.parent}, so it must be the only macvlan on it (this node has ${sharingLower}${shim ? ', including the host shim' : ''})`
+            : `mode "passthru" takes the whole VLAN device ${vlanDevice(node.parent, vlan)}, so it must be the only macvlan on it (this node has ${sharingLower} on VLAN ${vlan})`,
       });
     }
-    if (mode === 'passthru' && macvlanCount === 1) {
+    if (mode === 'passthru' && sharingLower === 1 && vlan === undefined) {
       findings.push({
         path: [...nsBase, namespace.mode ? 'mode' : 'interface'],
         severity: 'warning',
@@ -294,7 +321,7 @@ function checkNode(findings: Finding[], config: Config, nodeName: string, node: 
     // With a shim, passthru is already an error above (it must be the only macvlan on the parent).
     const modes = shim ? [mode, shimMode(config, node, shim)] : [];
     const macvlans = namespaceType(config, node, namespace) === 'macvlan' && (!shim || nodeType(config, node) === 'macvlan');
-    if (shim && macvlans && modes.some((m) => m !== 'bridge') && !modes.includes('passthru')) {
+    if (shim && vlan === undefined && macvlans && modes.some((m) => m !== 'bridge') && !modes.includes('passthru')) {
       findings.push({
         path: [...nsBase, namespace.mode ? 'mode' : 'interface'],
         severity: 'warning',
@@ -320,16 +347,48 @@ function checkNode(findings: Finding[], config: Config, nodeName: string, node: 
   }
 }
 
-/** Gateways are other machines: none may also be an address this config assigns. */
+/**
+ * Each VLAN device a node's namespaces need, once: its name (`<parent>.<vlan>`) must fit in IFNAMSIZ and be free on
+ * the node. Reported where the VLAN is set; for one from the defaults, at the node's parent, whose name makes it long.
+ */
+function checkVlanDevices(findings: Finding[], config: Config, nodeName: string, node: NodeConfig, claimInterface: (name: string, path: PathSegment[]) => void): void {
+  const base: PathSegment[] = ['nodes', nodeName];
+  const seen = new Set<number>();
+  for (const [namespaceName, namespace] of namespaceEntries(node)) {
+    const vlan = namespaceVlan(config, node, namespace);
+    if (vlan === undefined || seen.has(vlan)) continue;
+    seen.add(vlan);
+    const device = vlanDevice(node.parent, vlan);
+    const [path, from] =
+      namespace.vlan !== undefined
+        ? [[...base, 'namespaces', namespaceName, 'vlan'], '']
+        : node.vlan !== undefined
+          ? [[...base, 'vlan'], '']
+          : [[...base, 'parent'], ', VLAN from defaults.vlan'];
+    claimInterface(device, path);
+    if (device.length > INTERFACE_NAME_MAX) {
+      findings.push({
+        path,
+        message: `the VLAN device "${device}" (parent "${node.parent}" + ".${vlan}"${from}) is ${device.length} characters, must be at most ${INTERFACE_NAME_MAX} (IFNAMSIZ): use a shorter VLAN id, or a parent with a shorter name`,
+      });
+    }
+  }
+}
+
+/** Gateways are other machines: none may also be an address this config assigns (in the gateway's VLAN). */
 function checkGatewaysAreNotAssigned(findings: Finding[], config: Config, addresses: FirstUse): void {
   for (const [nodeName, node] of Object.entries(config.nodes)) {
-    const fields: [string | string[] | undefined, PathSegment[]][] = [
-      [node.gateway, ['nodes', nodeName, 'gateway']],
-      ...namespaceEntries(node).map(([name, ns]): [string | string[] | undefined, PathSegment[]] => [ns.gateway, ['nodes', nodeName, 'namespaces', name, 'gateway']]),
+    const fields: [string | string[] | undefined, PathSegment[], number | undefined][] = [
+      [node.gateway, ['nodes', nodeName, 'gateway'], undefined],
+      ...namespaceEntries(node).map(([name, ns]): [string | string[] | undefined, PathSegment[], number | undefined] => [
+        ns.gateway,
+        ['nodes', nodeName, 'namespaces', name, 'gateway'],
+        namespaceVlan(config, node, ns),
+      ]),
     ];
-    for (const [value, base] of fields) {
+    for (const [value, base, vlan] of fields) {
       listOf(value).forEach((gateway, i) => {
-        const owner = addresses.firstPathOf(canonicalAddress(gateway));
+        const owner = addresses.firstPathOf(inSegment(vlan, canonicalAddress(gateway)));
         if (owner) findings.push({ path: itemPath(base, value, i), message: `gateway ${gateway} is the address assigned at ${showPath(owner)}; a gateway must be another machine` });
       });
     }

@@ -119,6 +119,35 @@ function dhcpLines(topology: Topology): string[] {
   ];
 }
 
+/** The VLAN the switch gives untagged frames: the lowest id the config does not use, so that a tagged VLAN 1 stays tagged. */
+export function nativeVlan(topology: Topology): number {
+  const used = new Set((topology.vlans ?? []).map((vlan) => vlan.id));
+  let id = 1;
+  while (used.has(id)) id++;
+  return id;
+}
+
+const NO_VLAN_SUPPORT =
+  "the kernel cannot make 802.1Q VLAN devices or filter VLANs on a bridge (CONFIG_VLAN_8021Q, CONFIG_BRIDGE_VLAN_FILTERING; try: modprobe 8021q): the lab cannot emulate the config's VLANs";
+const orNoVlans = (command: string): string => `${command} || { echo ${shq(NO_VLAN_SUPPORT)} >&2; exit 1; }`;
+
+/** A switch port becomes a trunk: every VLAN of the config tagged, and the native VLAN untagged (the bridge's default). */
+const trunkLines = (topology: Topology, port: string): string[] =>
+  (topology.vlans ?? []).map((vlan) => line('bridge', '-n', labPaths(topology.prefix).netns(SWITCH), 'vlan', 'add', 'dev', port, 'vid', vlan.id));
+
+/** The gateway router's sub-interface in each VLAN (lan0.50), with the VLAN's gateway addresses of the config. */
+function gatewayVlanLines(topology: Topology): string[] {
+  const gw = labPaths(topology.prefix).netns(GATEWAY);
+  return (topology.vlans ?? []).flatMap((vlan) => {
+    const dev = `lan0.${vlan.id}`;
+    return [
+      orNoVlans(line('ip', '-n', gw, 'link', 'add', 'link', 'lan0', 'name', dev, 'type', 'vlan', 'id', vlan.id)),
+      ...vlan.gatewayAddresses.map((cidr) => labAddress(gw, cidr, dev)),
+      line('ip', '-n', gw, 'link', 'set', dev, 'up'),
+    ];
+  });
+}
+
 /**
  * The LAN without its nodes: the switch (a bridge in a namespace of its own), the gateway router with the outside
  * client behind it, and the LAN neighbour that watches. Emulated nodes plug into it (setupScript), and so do the
@@ -138,15 +167,19 @@ export function lanSetupLines(topology: Topology): string[] {
     line('mount', '--make-private', paths.dir),
     line('mkdir', '-p', `${paths.dir}/scripts`, `${paths.dir}/run`),
     ...[sw, gw, client, watcher].map((ns) => line('ip', 'netns', 'add', ns)),
-    line('ip', '-n', sw, 'link', 'add', 'br0', 'type', 'bridge'),
+    topology.vlans === undefined
+      ? line('ip', '-n', sw, 'link', 'add', 'br0', 'type', 'bridge')
+      : orNoVlans(line('ip', '-n', sw, 'link', 'add', 'br0', 'type', 'bridge', 'vlan_filtering', 1, 'vlan_default_pvid', nativeVlan(topology))),
     line('ip', '-n', sw, 'link', 'set', 'br0', 'up'),
     line('ip', '-n', sw, 'link', 'add', 'pgw', 'type', 'veth', 'peer', 'name', 'lan0', 'netns', gw),
     line('ip', '-n', sw, 'link', 'set', 'pgw', 'master', 'br0', 'up'),
+    ...trunkLines(topology, 'pgw'),
     ...topology.gatewayLanAddresses.map((cidr) => labAddress(gw, cidr, 'lan0')),
     line('ip', '-n', gw, 'link', 'add', 'out0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', client),
     line('ip', '-n', gw, 'addr', 'add', topology.outside.gatewayAddress, 'dev', 'out0'),
     ...(outside6 ? [labAddress(gw, outside6.gatewayAddress, 'out0')] : []),
     ...['lo', 'lan0', 'out0'].map((dev) => line('ip', '-n', gw, 'link', 'set', dev, 'up')),
+    ...gatewayVlanLines(topology),
     line('nsenter', `--net=/run/netns/${gw}`, 'bash', '-c', 'printf 1 > /proc/sys/net/ipv4/ip_forward'),
     ...(outside6 ? [line('nsenter', `--net=/run/netns/${gw}`, 'bash', '-c', 'printf 1 > /proc/sys/net/ipv6/conf/all/forwarding')] : []),
     line('ip', '-n', client, 'addr', 'add', topology.outside.clientAddress, 'dev', 'eth0'),
@@ -189,6 +222,7 @@ export function setupScript(topology: Topology): string {
     lines.push(
       line('ip', '-n', sw, 'link', 'add', node.port, 'mtu', node.mtu, 'type', 'veth', 'peer', 'name', node.parent, 'mtu', node.mtu, 'netns', ns),
       line('ip', '-n', sw, 'link', 'set', node.port, 'master', 'br0', 'up'),
+      ...trunkLines(topology, node.port),
       ...['lo', node.parent].map((dev) => line('ip', '-n', ns, 'link', 'set', dev, 'up')),
       ...profileSysctls(node.profile, node.parent).map(({ path, value }) =>
         line('nsenter', `--net=/run/netns/${ns}`, 'bash', '-c', 'printf %s "$1" > "$2"', 'sysctl', value, path),
@@ -221,7 +255,7 @@ export function inNode(prefix: string, node: string, argv: string[]): string[] {
 
 function probeWrapper(prefix: string, endpoint: Endpoint): string[] {
   const paths = labPaths(prefix);
-  if (endpoint.kind === 'gateway') return ['nsenter', `--net=/run/netns/${paths.netns(GATEWAY)}`];
+  if (endpoint.kind === 'gateway' || endpoint.kind === 'vlan-gateway') return ['nsenter', `--net=/run/netns/${paths.netns(GATEWAY)}`];
   if (endpoint.kind === 'client') return ['nsenter', `--net=/run/netns/${paths.netns(CLIENT)}`];
   if (endpoint.kind === 'watcher') return ['nsenter', `--net=/run/netns/${paths.netns(WATCHER)}`];
   const node = endpoint.node ?? '';

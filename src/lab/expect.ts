@@ -2,7 +2,7 @@
 // each with why. The lab's switch is a plain learning bridge without hairpin, like most real access switches; the
 // layer 2 rules are the same for both families, routing is decided per family.
 import { familyOf, hostOf, isInSubnet, isLinkLocal6, type Family } from '../ip.js';
-import { addressOf, defaultViaOf, type Endpoint, type Topology } from './topology.js';
+import { addressOf, defaultViaOf, vlanTowards, type Endpoint, type Topology } from './topology.js';
 
 export interface Verdict {
   reach: boolean;
@@ -79,6 +79,15 @@ function layer2(a: Endpoint, b: Endpoint, passthruNodes: Set<string>): Verdict {
   return ok('same machine');
 }
 
+const segmentName = (vlan: number | undefined): string => (vlan === undefined ? 'the untagged LAN' : `VLAN ${vlan}`);
+
+/** Frames stay in their VLAN: the switch forwards a tagged frame only to ports of that VLAN, and strips no tag. */
+function sameVlan(a: Endpoint, b: Endpoint, ip: string): Verdict | undefined {
+  const [x, y] = [vlanTowards(a, ip), vlanTowards(b, ip)];
+  if (x === y) return undefined;
+  return no(`${a.id} is on ${segmentName(x)} and ${b.id} on ${segmentName(y)}: each VLAN is a LAN of its own, and only a router joins two`);
+}
+
 const connected = (endpoint: Endpoint, ip: string): boolean => endpoint.addresses.some((cidr) => isInSubnet(ip, cidr));
 const ownsOnShim = (endpoint: Endpoint, ip: string): boolean => endpoint.shim?.addresses.some((cidr) => hostOf(cidr) === ip) ?? false;
 const owns = (endpoint: Endpoint, ip: string): boolean => endpoint.addresses.some((cidr) => hostOf(cidr) === ip) || ownsOnShim(endpoint, ip);
@@ -95,16 +104,21 @@ const routedThroughShim = (endpoint: Endpoint, ip: string): boolean => endpoint.
 function reachability(endpoints: Endpoint[], family: Family): (a: Endpoint, b: Endpoint) => Verdict {
   const gateway = endpoints.find((e) => e.kind === 'gateway');
   const passthruNodes = new Set(
-    endpoints.flatMap((e) => (e.attachment.kind === 'macvlan' && e.attachment.mode === 'passthru' ? [e.attachment.node] : [])),
+    // A passthru macvlan on a VLAN device takes that VLAN's frames only; the parent keeps the untagged ones.
+    endpoints.flatMap((e) => (e.attachment.kind === 'macvlan' && e.attachment.mode === 'passthru' && e.vlan === undefined ? [e.attachment.node] : [])),
   );
   const ownerOf = (ip: string): Endpoint | undefined => endpoints.find((e) => owns(e, ip));
 
-  /** One hop on a wire: the LAN for everyone but the client, whose only wire leads to the gateway. */
-  const wire = (a: Endpoint, b: Endpoint): Verdict => {
+  /** One hop on a wire towards `ip` (the destination, or the next hop): the LAN, or the VLAN that `ip` is in, for everyone but the client, whose only wire leads to the gateway. */
+  const wire = (a: Endpoint, b: Endpoint, ip: string): Verdict => {
     if (a.kind === 'client' || b.kind === 'client') {
       return a.kind === 'gateway' || b.kind === 'gateway' ? ok('the client is wired to the gateway') : no('the client is only wired to the gateway');
     }
-    return layer2(a, b, passthruNodes);
+    const apart = sameVlan(a, b, ip);
+    if (apart) return apart;
+    const verdict = layer2(a, b, passthruNodes);
+    const vlan = vlanTowards(a, ip);
+    return vlan === undefined || !verdict.reach ? verdict : ok(`${verdict.reason}, both on VLAN ${vlan}`);
   };
 
   /** Can a packet from `from` to `ip` arrive? */
@@ -113,18 +127,22 @@ function reachability(endpoints: Endpoint[], family: Family): (a: Endpoint, b: E
     if (!target) return no(`nothing in the lab has ${ip}`);
     if (target === from) return ok('own address');
     if (routedThroughShim(from, ip)) {
-      const hop = wire(asShim(from), at(target, ip));
+      const hop = wire(asShim(from), at(target, ip), ip);
       const how = `${from.id} routes ${ip} through its shim ${from.shim?.interface ?? ''}, which has an address of its own`;
       return hop.reach ? ok(`${how}: ${hop.reason}`) : no(`${how}, but: ${hop.reason}`);
     }
-    if (connected(from, ip)) return wire(from, at(target, ip));
+    if (connected(from, ip)) return wire(from, at(target, ip), ip);
     if (from === gateway) return no(`the gateway has no route to ${ip}`);
     if (forwarded) return no(`no route to ${ip}`);
     const route = from.routes.find((r) => isInSubnet(ip, r.to));
     const via = route?.via ?? defaultViaOf(from, family);
-    if (via === undefined) return no(`${from.id} has no route to ${ip}: it has no default route`);
+    if (via === undefined) {
+      const [own, theirs] = [vlanTowards(from, ip), vlanTowards(target, ip)];
+      const elsewhere = own === theirs || target.kind === 'client' ? '' : `, and ${ip} is on ${segmentName(theirs)}, ${from.id} on ${segmentName(own)}`;
+      return no(`${from.id} has no route to ${ip}: it has no default route${elsewhere}`);
+    }
     if (!gateway || !owns(gateway, via)) return no(`${from.id} routes ${ip} via ${via}, which the lab does not emulate`);
-    const toGateway = wire(from, gateway);
+    const toGateway = wire(from, gateway, via);
     if (!toGateway.reach) return no(`${from.id} cannot reach its gateway ${via}: ${toGateway.reason}`);
     const onward = deliver(gateway, ip, true);
     return onward.reach ? ok(`routed through the gateway ${via}`) : no(`routed through the gateway ${via}, then: ${onward.reason}`);
@@ -141,9 +159,12 @@ function reachability(endpoints: Endpoint[], family: Family): (a: Endpoint, b: E
     return hostOf(ofFamily.find((cidr) => isInSubnet(to, cidr)) ?? ofFamily[0] ?? pinged(from));
   };
 
+  /** The gateway router's interface in a VLAN pings and answers as the router itself. */
+  const actor = (endpoint: Endpoint): Endpoint => (endpoint.kind === 'vlan-gateway' && gateway ? gateway : endpoint);
+
   return (a, b) => {
-    const there = deliver(a, pinged(b));
-    const back = there.reach ? deliver(b, sourceAddress(a, pinged(b))) : there;
+    const there = deliver(actor(a), pinged(b));
+    const back = there.reach ? deliver(actor(b), sourceAddress(actor(a), pinged(b))) : there;
     return !there.reach ? there : !back.reach ? no(`the reply cannot return: ${back.reason}`) : there;
   };
 }

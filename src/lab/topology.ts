@@ -16,9 +16,10 @@ export type Attachment =
   | { kind: 'outside' };
 
 export interface Endpoint {
-  /** "node1", "node1/ns1", "gateway", "client", "watcher" */
+  /** "node1", "node1/ns1", "gateway", "gateway.50", "client", "watcher" */
   id: string;
-  kind: 'host' | 'namespace' | 'gateway' | 'client' | 'watcher';
+  /** A vlan-gateway is the gateway router's interface in one VLAN: the same machine, pinged at that VLAN's address. */
+  kind: 'host' | 'namespace' | 'gateway' | 'vlan-gateway' | 'client' | 'watcher';
   node?: string;
   netns?: string;
   /** The address others ping. */
@@ -32,8 +33,25 @@ export interface Endpoint {
   defaultVia?: string;
   defaultVia6?: string;
   attachment: Attachment;
+  /** The 802.1Q VLAN its interface is on; absent: the untagged LAN. */
+  vlan?: number;
+  /** The gateway router's addresses (with prefix) on VLAN sub-interfaces, with their VLAN; the others are untagged. */
+  addressVlans?: Record<string, number>;
   /** A host shim with an address of its own: the host reaches these addresses through it, from its addresses. */
   shim?: ShimThrough;
+}
+
+/** The VLAN an endpoint's interface towards `ip` is on (the one whose subnet holds it), undefined for the untagged LAN. */
+export function vlanTowards(endpoint: Endpoint, ip: string): number | undefined {
+  if (endpoint.vlan !== undefined || endpoint.addressVlans === undefined) return endpoint.vlan;
+  const cidr = endpoint.addresses.find((candidate) => hostOf(candidate) === ip) ?? endpoint.addresses.find((candidate) => isInSubnet(ip, candidate));
+  return cidr === undefined ? undefined : endpoint.addressVlans[cidr];
+}
+
+/** One VLAN the lab's switch carries to every node port as a tagged VLAN, with the gateway router's addresses in it. */
+export interface LabVlan {
+  id: number;
+  gatewayAddresses: string[];
 }
 
 export interface ShimThrough {
@@ -74,8 +92,10 @@ export interface Topology {
   nodes: LabNode[];
   /** The families the matrix probes: 4, and 6 when the config has any IPv6 address. */
   families: Family[];
-  /** Addresses the gateway router owns on the LAN, with prefix: the IPv4 ones first. */
+  /** Addresses the gateway router owns on the (untagged) LAN, with prefix: the IPv4 ones first. */
   gatewayLanAddresses: string[];
+  /** The VLANs of the config: the switch ports become trunks, and the gateway gets a sub-interface in each. */
+  vlans?: LabVlan[];
   outside: OutsideSubnet;
   /** Dual stack: the outside subnet's IPv6 side. */
   outside6?: OutsideSubnet;
@@ -116,19 +136,20 @@ interface ConfigAddress {
   address: string;
   gateway?: string;
   ofHost: boolean;
+  vlan?: number;
 }
 
 /** Every host and namespace address of the config, with prefix, each with the gateway of its family. */
 function configAddresses(plan: Plan): ConfigAddress[] {
-  const entry = (ofHost: boolean, address: string | undefined, gateway: string | undefined): ConfigAddress[] =>
-    address === undefined ? [] : [{ address, ofHost, ...(gateway !== undefined && { gateway }) }];
+  const entry = (ofHost: boolean, address: string | undefined, gateway: string | undefined, vlan?: number): ConfigAddress[] =>
+    address === undefined ? [] : [{ address, ofHost, ...(gateway !== undefined && { gateway }), ...(vlan !== undefined && { vlan }) }];
   return plan.nodes.flatMap((node) => [
     ...entry(true, node.hostAddress, node.gateway),
     ...entry(true, node.hostAddress6, node.gateway6),
     ...node.namespaces.flatMap((ns) => [
-      ...entry(false, ns.address, ns.gateway),
-      ...entry(false, ns.address6, ns.gateway6),
-      ...(ns.moreAddresses ?? []).flatMap((more) => entry(false, more.address, undefined)),
+      ...entry(false, ns.address, ns.gateway, ns.vlan),
+      ...entry(false, ns.address6, ns.gateway6, ns.vlan),
+      ...(ns.moreAddresses ?? []).flatMap((more) => entry(false, more.address, undefined, ns.vlan)),
     ]),
   ]);
 }
@@ -150,10 +171,10 @@ function takenAddresses(plan: Plan): Set<string> {
  * (a host's, where a host and a namespace share a gateway; the IPv4 ones first). A link-local IPv6 gateway is one more address on its LAN interface; the router then also
  * takes a free address in each subnet it serves that way, as a real one has, to route into it and be pinged there.
  */
-function gatewayLanAddresses(plan: Plan): string[] {
+function gatewayLanAddresses(plan: Plan, vlan?: number): string[] {
   const byAddress = new Map<string, string>();
   const servedThroughLinkLocal: string[] = [];
-  const addresses = configAddresses(plan);
+  const addresses = configAddresses(plan).filter((a) => a.vlan === vlan);
   for (const { address, gateway, ofHost } of [...addresses.filter((a) => familyOf(a.address) === 4), ...addresses.filter((a) => familyOf(a.address) === 6)]) {
     if (gateway === undefined || (!ofHost && byAddress.has(gateway))) continue;
     if (isLinkLocal6(gateway)) servedThroughLinkLocal.push(networkOf(address));
@@ -168,6 +189,12 @@ function gatewayLanAddresses(plan: Plan): string[] {
     byAddress.set(free, `${free}/${subnet.split('/')[1] ?? ''}`);
   }
   return [...byAddress.values()];
+}
+
+/** Each VLAN of the config, by id, with the gateway router's addresses in it (the VLAN's gateways in the config). */
+function labVlans(plan: Plan): LabVlan[] {
+  const ids = [...new Set(plan.nodes.flatMap((node) => node.vlans.map((vlan) => vlan.id)))].sort((a, b) => a - b);
+  return ids.map((id) => ({ id, gatewayAddresses: gatewayLanAddresses(plan, id) }));
 }
 
 function shimThrough(node: string, shim: AddressShimPlan): ShimThrough {
@@ -214,6 +241,7 @@ function nodeEndpoints(node: NodePlan): Endpoint[] {
         ns.type === 'ipvlan'
           ? { kind: 'ipvlan', node: node.name, mode: ns.mode }
           : { kind: 'macvlan', node: node.name, mode: ns.mode, sourceMacs: ns.sourceMacs, ...(ns.mac !== undefined && { mac: ns.mac }) },
+      ...(ns.vlan !== undefined && { vlan: ns.vlan }),
     }),
   );
   return [host, ...namespaces];
@@ -225,7 +253,9 @@ function nodeEndpoints(node: NodePlan): Endpoint[] {
  * gateway or route names.
  */
 function watcherAddresses(plan: Plan, lanAddresses: string[]): string[] {
-  const connected = [...lanAddresses, ...configAddresses(plan).map(({ address }) => address)].filter((cidr) => !isLinkLocal6(hostOf(cidr)));
+  // The watcher sits on the untagged LAN: a VLAN's subnets are not on its wire.
+  const untagged = configAddresses(plan).filter(({ vlan }) => vlan === undefined);
+  const connected = [...lanAddresses, ...untagged.map(({ address }) => address)].filter((cidr) => !isLinkLocal6(hostOf(cidr)));
   const subnets = [...new Set(connected.map(networkOf))].sort((a, b) => familyOf(a) - familyOf(b));
   const prefixOf = (cidr: string): number => Number(cidr.split('/')[1]);
   const widest = subnets.filter((subnet) => !subnets.some((other) => prefixOf(other) < prefixOf(subnet) && isInSubnet(hostOf(subnet), other)));
@@ -236,7 +266,33 @@ function watcherAddresses(plan: Plan, lanAddresses: string[]): string[] {
   });
 }
 
-const endpointsOf = (plan: Plan, lab: { gateway: Endpoint; client: Endpoint }): Endpoint[] => [...plan.nodes.flatMap(nodeEndpoints), lab.gateway, lab.client];
+interface LabEndpoints {
+  gateway: Endpoint;
+  /** The gateway router once more per VLAN, at that VLAN's address. */
+  vlanGateways: Endpoint[];
+  client: Endpoint;
+}
+
+const endpointsOf = (plan: Plan, lab: LabEndpoints): Endpoint[] => [...plan.nodes.flatMap(nodeEndpoints), lab.gateway, ...lab.vlanGateways, lab.client];
+
+/** The gateway router's interface in one VLAN, as an endpoint of the matrix; none for a VLAN without a gateway in the config. */
+function vlanGatewayEndpoint(vlan: LabVlan): Endpoint[] {
+  const ip = hostOfFamily(vlan.gatewayAddresses, 4);
+  if (ip === undefined) return [];
+  const ip6 = hostOfFamily(vlan.gatewayAddresses, 6);
+  return [
+    {
+      id: `gateway.${vlan.id}`,
+      kind: 'vlan-gateway',
+      ip,
+      ...(ip6 !== undefined && { ip6 }),
+      addresses: vlan.gatewayAddresses,
+      routes: [],
+      attachment: { kind: 'lan' },
+      vlan: vlan.id,
+    },
+  ];
+}
 
 function outsideSubnet(candidates: OutsideSubnet[], used: string[], family: string): OutsideSubnet {
   const outside = candidates.find((candidate) => !used.some((subnet) => overlaps(subnet, candidate.subnet)));
@@ -255,6 +311,8 @@ export function buildTopology(plan: Plan, prefix: string, profiles: Record<strin
   const outside = outsideSubnet(OUTSIDE_CANDIDATES, used, 'IPv4');
   const outside6 = plan.nodes.some((node) => node.ipv6) ? outsideSubnet(OUTSIDE_CANDIDATES6, used, 'IPv6') : undefined;
   const lanAddresses = gatewayLanAddresses(plan);
+  const vlans = labVlans(plan);
+  const vlanAddresses = vlans.flatMap((vlan) => vlan.gatewayAddresses.map((cidr): [string, number] => [cidr, vlan.id]));
   const nodes = plan.nodes.map(
     (node, i): LabNode => ({
       name: node.name,
@@ -273,9 +331,10 @@ export function buildTopology(plan: Plan, prefix: string, profiles: Record<strin
     kind: 'gateway',
     ip: hostOf(lanAddresses[0] ?? outside.gatewayAddress),
     ...(outside6 !== undefined && { ip6: hostOfFamily([...lanAddresses, outside6.gatewayAddress], 6) }),
-    addresses: [...lanAddresses, outside.gatewayAddress, ...defined([outside6?.gatewayAddress])],
+    addresses: [...lanAddresses, outside.gatewayAddress, ...defined([outside6?.gatewayAddress]), ...vlanAddresses.map(([cidr]) => cidr)],
     routes: [],
     attachment: { kind: 'lan' },
+    ...(vlanAddresses.length > 0 && { addressVlans: Object.fromEntries(vlanAddresses) }),
   };
   const client: Endpoint = {
     id: 'client',
@@ -299,9 +358,10 @@ export function buildTopology(plan: Plan, prefix: string, profiles: Record<strin
     nodes,
     families: outside6 === undefined ? [4] : [4, 6],
     gatewayLanAddresses: lanAddresses,
+    ...(vlans.length > 0 && { vlans }),
     outside,
     ...(outside6 !== undefined && { outside6 }),
-    endpoints: endpointsOf(plan, { gateway, client }),
+    endpoints: endpointsOf(plan, { gateway, vlanGateways: vlans.flatMap(vlanGatewayEndpoint), client }),
     ...(watcher !== undefined && { watcher }),
   };
 }
@@ -314,5 +374,6 @@ export function stageTopology(lab: Topology, plan: Plan): Topology {
   const gateway = lab.endpoints.find((endpoint) => endpoint.kind === 'gateway');
   const client = lab.endpoints.find((endpoint) => endpoint.kind === 'client');
   if (!gateway || !client) throw new Error(`lab ${lab.prefix} has no gateway or client endpoint`);
-  return { ...lab, endpoints: endpointsOf(plan, { gateway, client }) };
+  const vlanGateways = lab.endpoints.filter((endpoint) => endpoint.kind === 'vlan-gateway');
+  return { ...lab, endpoints: endpointsOf(plan, { gateway, vlanGateways, client }) };
 }

@@ -10,10 +10,12 @@ import {
   namespaceNodad,
   namespaceResolver,
   namespaceType,
+  namespaceVlan,
   nodeType,
   parentPromisc,
   shimMacOwner,
   shimMode,
+  vlanDevice,
 } from '../config/inherit.js';
 import { canonicalAddress, canonicalCidr, familyOf, hostOf, networkOf } from '../ip.js';
 import { beyondFirstOfFamily, ipv4Of, listOf, ofFamily } from '../config/families.js';
@@ -34,6 +36,9 @@ interface MacvlanPlan {
 
 export interface NamespacePlan extends MacvlanPlan {
   name: string;
+  /** The device the macvlan sits on: the parent, or the VLAN device `<parent>.<vlan>`. */
+  lower: string;
+  vlan?: number;
   /** The IPv4 address, which every namespace has. */
   address: string;
   gateway?: string;
@@ -67,6 +72,12 @@ export function namespaceAddresses(ns: NamespacePlan): string[] {
   return [ns.address, ...(ns.address6 === undefined ? [] : [ns.address6]), ...(ns.moreAddresses ?? []).map((more) => more.address)];
 }
 
+/** An 802.1Q VLAN device on the parent that namespaces sit on: `ip link add link PARENT name NAME type vlan id ID`. */
+export interface VlanPlan {
+  id: number;
+  name: string;
+}
+
 export interface HostShimPlan extends MacvlanPlan {
   /** The host's connected subnet, re-added on the shim by the migration. */
   subnet: string;
@@ -96,7 +107,7 @@ export interface AddressShimPlan extends MacvlanPlan {
 }
 
 /** Steps in the order apply runs them; each names the template partial that renders it. */
-export const STEP_ORDER = ['promisc', 'netns', 'macvlan-link', 'move-to-netns', 'address', 'link-up', 'routes', 'dns', 'host-shim', 'shim-address'] as const;
+export const STEP_ORDER = ['promisc', 'vlan', 'netns', 'macvlan-link', 'move-to-netns', 'address', 'link-up', 'routes', 'dns', 'host-shim', 'shim-address'] as const;
 export type StepId = (typeof STEP_ORDER)[number];
 
 export interface StepPlan {
@@ -137,6 +148,8 @@ export interface NodePlan {
   /** Some namespace has more than one address of a family. */
   moreAddresses?: true;
   promisc: boolean;
+  /** The VLAN devices the namespaces need, by id; none when every namespace is on the untagged parent. */
+  vlans: VlanPlan[];
   namespaces: NamespacePlan[];
   hostShim?: HostShimPlan;
   /** A host shim with `address`: the host address never moves (exclusive with hostShim). */
@@ -206,10 +219,12 @@ function resolvConfOf(config: Config, nodeName: string, namespaceName: string, n
 }
 
 function planNode(config: Config, name: string, node: NodeConfig): NodePlan {
-  const namespaces = namespaceEntries(node).map(([nsName, ns]): NamespacePlan =>
-    withOptional(
+  const namespaces = namespaceEntries(node).map(([nsName, ns]): NamespacePlan => {
+    const vlan = namespaceVlan(config, node, ns);
+    return withOptional(
       {
         name: nsName,
+        lower: vlan === undefined ? node.parent : vlanDevice(node.parent, vlan),
         interface: ns.interface,
         type: namespaceType(config, node, ns),
         mode: namespaceMode(config, node, ns),
@@ -224,11 +239,15 @@ function planNode(config: Config, name: string, node: NodeConfig): NodePlan {
         address6: spelledOptional(ofFamily(ns.address, 6)),
         gateway6: spelledOptional(ofFamily(ns.gateway, 6)),
         nodad: ofFamily(ns.address, 6) !== undefined && namespaceNodad(config, node, ns) ? true : undefined,
+        vlan,
         resolvConf: resolvConfOf(config, name, nsName, ns),
         moreAddresses: moreAddressesOf(config, node, ns),
       },
-    ),
-  );
+    );
+  });
+  const vlans = [...new Set(namespaces.flatMap((ns) => (ns.vlan === undefined ? [] : [ns.vlan])))]
+    .sort((a, b) => a - b)
+    .map((id): VlanPlan => ({ id, name: vlanDevice(node.parent, id) }));
 
   const shim = node.hostShim;
   const hostAddress = ipv4Of(node.address);
@@ -265,6 +284,7 @@ function planNode(config: Config, name: string, node: NodeConfig): NodePlan {
   const ipvlanMode = namespaces[0]?.mode ?? hostShim?.mode ?? 'l2';
   const present: Record<StepId, boolean> = {
     promisc,
+    vlan: vlans.length > 0,
     netns: namespaces.length > 0,
     'macvlan-link': namespaces.length > 0,
     'move-to-netns': namespaces.length > 0,
@@ -286,6 +306,7 @@ function planNode(config: Config, name: string, node: NodeConfig): NodePlan {
       linkType,
       probeMode: linkType === 'ipvlan' ? ipvlanMode : 'bridge',
       promisc,
+      vlans,
       namespaces,
       steps: STEP_ORDER.filter((id) => present[id]).map((id) => ({ id })),
       install: installPlan(name),

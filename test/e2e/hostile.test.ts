@@ -41,6 +41,7 @@ const MUTATIONS: Mutation[] = [
   ['mac', (v) => ({ ...BASE, nodes: { node1: { ...BASE.nodes.node1, namespaces: { ns1: { ...BASE.nodes.node1.namespaces.ns1, mac: v } } } } })],
   ['route', (v) => ({ ...BASE, nodes: { node1: { ...BASE.nodes.node1, namespaces: { ns1: { ...BASE.nodes.node1.namespaces.ns1, routes: [{ to: v, via: '10.0.0.1' }] } } } } })],
   ['mode', (v) => ({ ...BASE, defaults: { mode: v } })],
+  ['vlan', (v) => ({ ...BASE, nodes: { node1: { ...BASE.nodes.node1, namespaces: { ns1: { ...BASE.nodes.node1.namespaces.ns1, vlan: v } } } } })],
 ];
 
 describe('hostile config values', () => {
@@ -72,6 +73,7 @@ describe('quoting holds even where validation would not protect', () => {
     hostIp: '10.0.0.2',
     gateway: evil,
     promisc: true,
+    vlans: [{ id: 50, name: evil }],
     ipv6: false,
     linkType: 'macvlan',
     probeMode: 'bridge',
@@ -79,6 +81,8 @@ describe('quoting holds even where validation would not protect', () => {
     moreAddresses: true,
     namespaces: HOSTILE.map((value, i) => ({
       name: value,
+      lower: value,
+      vlan: 50,
       interface: `${value}${i}`,
       type: 'macvlan',
       mode: 'bridge',
@@ -92,7 +96,7 @@ describe('quoting holds even where validation would not protect', () => {
       resolvConf: `nameserver ${value}\n`,
     })),
     hostShim: { interface: evil, type: 'macvlan', mode: 'bridge', mac: evil, subnet: evil, gateway: evil, routes: [{ to: evil, via: evil }], probes: [evil] },
-    steps: ['promisc', 'netns', 'macvlan-link', 'move-to-netns', 'address', 'link-up', 'routes', 'dns', 'host-shim'].map((id) => ({ id }) as NodePlan['steps'][number]),
+    steps: ['promisc', 'vlan', 'netns', 'macvlan-link', 'move-to-netns', 'address', 'link-up', 'routes', 'dns', 'host-shim'].map((id) => ({ id }) as NodePlan['steps'][number]),
     install: installPlan(`node ${evil}`),
   };
   const script = createRenderer(loadTemplates())(plan, { generator: `macvlan-gen ${evil}`, configSha256: evil });

@@ -125,6 +125,11 @@ export interface VmOptions {
   /** Each node's NIC model (default vmxnet3); udev names it ens160 whichever it is. */
   nics?: Record<string, Nic>;
   memoryMiB?: number;
+  /**
+   * Where the bench differs from the lab's model of the config (see test/vm/vlans.test.ts): the LAN is built from
+   * what this returns, and probe() pings its endpoints.
+   */
+  topology?: (lab: Topology) => Topology;
 }
 
 function newPrefix(): string {
@@ -157,7 +162,8 @@ export class VmBench {
   /** The LAN of the plan with one booted VM per node, each answering SSH. */
   static async start(plan: Plan, image: VmImage, options: VmOptions = {}): Promise<VmBench> {
     const workDir = mkdtempSync(path.join(process.env['MVG_TEST_TMP'] ?? tmpdir(), 'vm-bench-'));
-    const topology = buildTopology(plan, newPrefix());
+    const lab = buildTopology(plan, newPrefix());
+    const topology = options.topology?.(lab) ?? lab;
     if (topology.watcher === undefined) throw new Error('the bench logs in from the LAN neighbour, and this config leaves it no address');
     const bench = new VmBench(topology, image, await chooseAccel(image, workDir), workDir);
     try {
