@@ -5,7 +5,8 @@
 // namespace, as an operator on the LAN would.
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { expect } from 'vitest';
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -142,6 +143,41 @@ function newPrefix(): string {
 async function bash(script: string, what: string): Promise<void> {
   const result = await runProcess('bash', ['-c', script]);
   if (result.status !== 0) throw new Error(`${what} failed: ${result.stderr.trim()}`);
+}
+
+/** `npm run docs:record:vm` sets it: the VM tests then write the docs' transcripts instead of checking them. */
+export const RECORDING = process.env['MACVLAN_GEN_VM_RECORD'] === '1';
+
+/**
+ * Records a transcript for the docs, or checks that the recorded one still says what this run said: a change to the
+ * script shows up as a stale page, not as silent drift.
+ */
+export function transcriptForDocs(dir: string, name: string, content: string): void {
+  const recorded = path.join(dir, name);
+  if (RECORDING) {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(recorded, content);
+    return;
+  }
+  expect(existsSync(recorded), `${recorded} is missing: run npm run docs:record:vm`).toBe(true);
+  expect(content, `${recorded} is stale: run npm run docs:record:vm`).toBe(readFileSync(recorded, 'utf8'));
+}
+
+/**
+ * Runs node.sh on a VM with the arguments as the operator would; with `transcript`, what they saw goes to (or is
+ * checked against) that file in `dir`, as `lab record` writes it.
+ */
+export async function runNodeScript(
+  bench: VmBench,
+  node: string,
+  args: readonly string[],
+  docs?: { dir: string; transcript: string },
+): Promise<{ status: number | null; stdout: string; stderr: string; output: string }> {
+  const result = await bench.ssh(node, `cd /root && ./${node}.sh ${args.join(' ')}`, 300);
+  const exit = result.status === 0 ? '' : `[exit ${String(result.status ?? result.signal)}]\n`;
+  const output = `${result.stdout}${result.stderr}`;
+  if (docs !== undefined) transcriptForDocs(docs.dir, docs.transcript, `$ sudo ./${node}.sh ${args.join(' ')}\n${output}${exit}`);
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr, output };
 }
 
 export class VmBench {

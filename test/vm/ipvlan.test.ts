@@ -5,7 +5,7 @@
 // namespace needs on the router, and teardown back to the state before. `npm run docs:record:vm` records what an
 // operator sees into docs/generated/vm/ipvlan; otherwise the recorded transcripts are checked against this run.
 // Needs root, qemu and mmdebstrap; in CI it must run, never skip.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectReachability, type Expectation } from '../../src/lab/expect.js';
@@ -14,7 +14,7 @@ import { TRANSCRIPT_STEPS } from '../../src/lab/transcripts.js';
 import { renderConfig } from '../../src/pipeline.js';
 import { EXAMPLES, ROOT } from '../support/cli.js';
 import { configOf } from '../support/lab.js';
-import { ensureImage, stateOf, VmBench, whyNoVms } from '../support/vm.js';
+import { ensureImage, runNodeScript, stateOf, transcriptForDocs, VmBench, whyNoVms } from '../support/vm.js';
 
 const whyNot = whyNoVms();
 if (process.env['CI'] && whyNot !== undefined) throw new Error(`CI installs what the VM bench needs: it must run there, not be skipped (${whyNot})`);
@@ -27,35 +27,16 @@ const NODES = ['node1', 'node2'] as const;
 const NODE2_NS1 = '192.168.179.14';
 const NODE2 = '192.168.179.10';
 const TRANSCRIPTS = path.join(ROOT, 'docs', 'generated', 'vm', 'ipvlan');
-const RECORDING = process.env['MACVLAN_GEN_VM_RECORD'] === '1';
 
-/**
- * Records a transcript for the docs, or checks that the recorded one still says what this run said: a change to the
- * script shows up as a stale page, not as silent drift.
- */
-function forDocs(name: string, content: string): void {
-  const recorded = path.join(TRANSCRIPTS, name);
-  if (RECORDING) {
-    mkdirSync(TRANSCRIPTS, { recursive: true });
-    writeFileSync(recorded, content);
-    return;
-  }
-  expect(existsSync(recorded), `${recorded} is missing: run npm run docs:record:vm`).toBe(true);
-  expect(content, `${recorded} is stale: run npm run docs:record:vm`).toBe(readFileSync(recorded, 'utf8'));
-}
+const forDocs = (name: string, content: string): void => transcriptForDocs(TRANSCRIPTS, name, content);
 
 describe.skipIf(whyNot !== undefined)('ipvlan on virtual machines (examples/ipvlan.yaml: l2 with a host shim, l3)', () => {
   let bench: VmBench;
   const before = new Map<string, string>();
 
-  /** Runs node.sh with the arguments as the operator would, and keeps what they saw, as `lab record` writes it. */
-  const run = async (node: string, args: readonly string[], transcript?: string): Promise<{ status: number | null; output: string }> => {
-    const result = await bench.ssh(node, `cd /root && ./${node}.sh ${args.join(' ')}`, 300);
-    const exit = result.status === 0 ? '' : `[exit ${String(result.status ?? result.signal)}]\n`;
-    const output = `${result.stdout}${result.stderr}`;
-    if (transcript !== undefined) forDocs(transcript, `$ sudo ./${node}.sh ${args.join(' ')}\n${output}${exit}`);
-    return { status: result.status, output };
-  };
+  /** Runs node.sh as the operator would; with `transcript`, records (or checks) what they saw for the docs. */
+  const run = (node: string, args: readonly string[], transcript?: string) =>
+    runNodeScript(bench, node, args, transcript === undefined ? undefined : { dir: TRANSCRIPTS, transcript });
 
   /** Real pings between VMs, namespaces, gateway and client; each pair that did not do what the rules say. */
   const probe = async (expectations: Expectation[], matrix: string, description: string): Promise<string[]> => {

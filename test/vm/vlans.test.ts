@@ -10,7 +10,7 @@
 // VLAN 50 reaches its gateway and itself across the wire, not VLAN 60; the untagged LAN is as without VLANs.
 // `npm run docs:record:vm` records what an operator sees into docs/generated/vm/vlans; otherwise the recorded
 // transcripts are checked against this run. Needs root, qemu and mmdebstrap; in CI it must run, never skip.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectReachability, type Expectation } from '../../src/lab/expect.js';
@@ -21,7 +21,7 @@ import { renderConfig } from '../../src/pipeline.js';
 import { shq } from '../../src/render/shq.js';
 import { EXAMPLES, ROOT } from '../support/cli.js';
 import { configOf } from '../support/lab.js';
-import { ensureImage, stateOf, VmBench, whyNoVms } from '../support/vm.js';
+import { ensureImage, runNodeScript, stateOf, transcriptForDocs, VmBench, whyNoVms } from '../support/vm.js';
 
 const whyNot = whyNoVms();
 if (process.env['CI'] && whyNot !== undefined) throw new Error(`CI installs what the VM bench needs: it must run there, not be skipped (${whyNot})`);
@@ -34,7 +34,6 @@ const VLANS = [50, 60] as const;
 /** The node whose VLAN devices carry the VLANs' routers. */
 const ROUTERS_ON = 'node2';
 const TRANSCRIPTS = path.join(ROOT, 'docs', 'generated', 'vm', 'vlans');
-const RECORDING = process.env['MACVLAN_GEN_VM_RECORD'] === '1';
 
 /**
  * The lab's model of the config, as the bench builds it: an untagged switch and gateway (the gateway keeps only its
@@ -76,32 +75,15 @@ function benchExpectations(topology: Topology): Expectation[] {
 const runFiles = (state: string): string[] => state.split('\n').filter((line) => line.startsWith('/run/macvlan-gen'));
 const withoutRunFiles = (state: string): string => state.split('\n').filter((line) => !line.startsWith('/run/macvlan-gen')).join('\n');
 
-/**
- * Records a transcript for the docs, or checks that the recorded one still says what this run said: a change to the
- * script shows up as a stale page, not as silent drift.
- */
-function forDocs(name: string, content: string): void {
-  const recorded = path.join(TRANSCRIPTS, name);
-  if (RECORDING) {
-    mkdirSync(TRANSCRIPTS, { recursive: true });
-    writeFileSync(recorded, content);
-    return;
-  }
-  expect(existsSync(recorded), `${recorded} is missing: run npm run docs:record:vm`).toBe(true);
-  expect(content, `${recorded} is stale: run npm run docs:record:vm`).toBe(readFileSync(recorded, 'utf8'));
-}
+const forDocs = (name: string, content: string): void => transcriptForDocs(TRANSCRIPTS, name, content);
 
 describe.skipIf(whyNot !== undefined)('VLAN parents on virtual machines (examples/vlans.yaml: 802.1Q devices on ens160, a trunk between the VMs)', () => {
   let bench: VmBench;
   const before = new Map<string, string>();
 
-  /** Runs node.sh with the arguments as the operator would, and keeps what they saw, as `lab record` writes it. */
-  const run = async (node: string, args: readonly string[], transcript?: string): Promise<{ status: number | null; stdout: string; stderr: string }> => {
-    const result = await bench.ssh(node, `cd /root && ./${node}.sh ${args.join(' ')}`, 300);
-    const exit = result.status === 0 ? '' : `[exit ${String(result.status ?? result.signal)}]\n`;
-    if (transcript !== undefined) forDocs(transcript, `$ sudo ./${node}.sh ${args.join(' ')}\n${result.stdout}${result.stderr}${exit}`);
-    return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-  };
+  /** Runs node.sh as the operator would; with `transcript`, records (or checks) what they saw for the docs. */
+  const run = (node: string, args: readonly string[], transcript?: string) =>
+    runNodeScript(bench, node, args, transcript === undefined ? undefined : { dir: TRANSCRIPTS, transcript });
 
   /** The routers of VLAN 50 and 60 on node2, each in its namespace on the VLAN device apply made; or gone again. */
   const routers = async (action: 'add' | 'del'): Promise<void> => {
