@@ -59,10 +59,11 @@ describe('the plan and script of an ipvlan node', () => {
     expect(plan.nodes[0]?.hostShim?.mode).toBe('l2');
   });
 
-  it('leaves a macvlan node\'s plan without the ipvlan flag, so its script renders as before', () => {
+  it('leaves a macvlan node\'s plan without the ipvlan flag, so its script has no ipvlan code (only the advice to use it)', () => {
     const { plan, scripts } = planOf(BASE);
     expect(plan.nodes[0]).toMatchObject({ linkType: 'macvlan', probeMode: 'bridge' });
     expect(plan.nodes[0]?.ipvlan).toBeUndefined();
-    expect(scripts[0]?.content).not.toContain('ipvlan');
+    const mentions = (scripts[0]?.content ?? '').split('\n').filter((line) => line.includes('ipvlan'));
+    expect(mentions).toEqual(["  printf '        allow those on the port, or use type: ipvlan.\\n'"]);
   });
 });

@@ -869,6 +869,50 @@ preflight() {
 }
 # endregion preflight
 
+# region single-mac-port
+# A switch port that delivers only the parent's own MAC (a VMware port group
+# without promiscuous mode and forged transmits, most Wi-Fi, many clouds) drops
+# every frame sent to a macvlan's MAC, yet lets broadcasts through. Its sign: a
+# macvlan that has never received a frame addressed to itself (its rx packets
+# all counted as multicast, which includes broadcast) while its parent receives.
+# Sets RX_PACKETS and RX_MULTICAST of a device (in a namespace, or this node's own).
+RX_PACKETS=0
+RX_MULTICAST=0
+read_rx_counters() {
+  local -r netns="$1" dev="$2"
+  local -a inside=() counters=()
+  local text
+  if [[ -n "${netns}" ]]; then inside=(-n "${netns}"); fi
+  text="$(ip ${inside[@]+"${inside[@]}"} -s link show dev "${dev}" 2>/dev/null)" || return 1
+  # The line under "RX: bytes packets errors dropped overrun|missed mcast".
+  text="${text#*RX:*$'\n'}"
+  read -r -a counters <<<"${text%%$'\n'*}"
+  [[ "${counters[1]:-}" =~ ^[0-9]+$ && "${counters[5]:-}" =~ ^[0-9]+$ ]] || return 1
+  RX_PACKETS="${counters[1]}" RX_MULTICAST="${counters[5]}"
+}
+
+# After a failed gateway probe: says so when the macvlan shows the sign above,
+# and whether the gateway answers the host (then the port is the likely cause).
+explain_unreachable_gateway() {
+  local -r netns="$1" name="$2" gateway="$3"
+  local neighbour
+  read_rx_counters "${netns}" "${name}" || return 0
+  ((RX_PACKETS == RX_MULTICAST)) || return 0
+  read_rx_counters '' "${PARENT}" || return 0
+  ((RX_PACKETS > 0)) || return 0
+  printf '  hint  %s: %s has never received a frame addressed to its own MAC, while %s has received %d frames:\n' "${netns}" "${name}" "${PARENT}" "${RX_PACKETS}"
+  neighbour="$(ip -o neigh show to "${gateway}" 2>/dev/null)" || neighbour=''
+  if [[ "${neighbour}" == *" lladdr "* ]]; then
+    neighbour="${neighbour#* lladdr }"
+    printf '        %s answers the host (at %s), so the switch port most likely passes only %s'\''s own MAC\n' "${gateway}" "${neighbour%% *}" "${PARENT}"
+  else
+    printf '        either nothing answers %s, or the switch port passes only %s'\''s own MAC\n' "${gateway}" "${PARENT}"
+  fi
+  printf '        (VMware port group without promiscuous mode and forged transmits, Wi-Fi, most clouds):\n'
+  printf '        allow those on the port, or use type: ipvlan.\n'
+}
+# endregion single-mac-port
+
 # region resolv-conf
 # Each namespace's resolver: "ip netns exec NETNS ..." shows the file
 # /etc/netns/NETNS/resolv.conf to what it runs as /etc/resolv.conf (a bind mount).
@@ -1075,6 +1119,14 @@ check() {
   fi
 }
 
+# A namespace's gateway probe, explained when it fails for a reason the script can see.
+check_gateway() {
+  local -r netns="$1" gateway="$2"
+  local -ri failures="${FAILURES}"
+  check "${netns} reaches its gateway ${gateway}" probe_once "${netns}" "${gateway}" "${@:3}"
+  if ((FAILURES > failures)); then explain_unreachable_gateway "${netns}" "${NS_INTERFACE[${netns}]}" "${gateway}"; fi
+}
+
 cmd_verify() {
   MODE=verify
   printf 'Verifying node %s against the config (%s, config sha256 %s)\n\n' "${NODE}" "${GENERATOR}" "${CONFIG_SHA256}"
@@ -1107,7 +1159,7 @@ cmd_verify() {
   verify_host_address
   for netns in ${NAMESPACES[@]+"${NAMESPACES[@]}"}; do
     if [[ -n "${NS_GATEWAY[${netns}]:-}" ]] && has_netns "${netns}"; then
-      check "${netns} reaches its gateway ${NS_GATEWAY[${netns}]}" probe_once "${netns}" "${NS_GATEWAY[${netns}]}"
+      check_gateway "${netns}" "${NS_GATEWAY[${netns}]}"
     fi
   done
   verify_installation

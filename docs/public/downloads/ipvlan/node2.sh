@@ -973,6 +973,12 @@ check() {
   fi
 }
 
+# A namespace's gateway probe, explained when it fails for a reason the script can see.
+check_gateway() {
+  local -r netns="$1" gateway="$2"
+  check "${netns} reaches its gateway ${gateway}" probe_once "${netns}" "${gateway}" "${@:3}"
+}
+
 cmd_verify() {
   MODE=verify
   printf 'Verifying node %s against the config (%s, config sha256 %s)\n\n' "${NODE}" "${GENERATOR}" "${CONFIG_SHA256}"
@@ -1004,7 +1010,7 @@ cmd_verify() {
   verify_host_address
   for netns in ${NAMESPACES[@]+"${NAMESPACES[@]}"}; do
     if [[ -n "${NS_GATEWAY[${netns}]:-}" ]] && has_netns "${netns}"; then
-      check "${netns} reaches its gateway ${NS_GATEWAY[${netns}]}" probe_once "${netns}" "${NS_GATEWAY[${netns}]}"
+      check_gateway "${netns}" "${NS_GATEWAY[${netns}]}"
     fi
   done
   verify_installation
