@@ -176,7 +176,7 @@ export class EmulatedLab {
     return this.runInNode(node, ['bash', this.scriptPath(node), ...args], env);
   }
 
-  /** Pings every expected pair of the family (IPv4 unless told) from its first endpoint and tells which answered. */
+  /** Pings every expected pair of the family (IPv4 unless told) from its first endpoint (at a further address where it names one) and tells which answered. */
   async probe(expectations: Expectation[], family: Family = 4): Promise<ProbeResult[]> {
     const byId = new Map(this.topology.endpoints.map((endpoint) => [endpoint.id, endpoint]));
     const pinged = (id: string): string => {
@@ -190,7 +190,7 @@ export class EmulatedLab {
     const probeSource = async (sourceId: string): Promise<void> => {
       const source = byId.get(sourceId);
       if (!source) return;
-      const targets = expectations.filter((e) => e.from === sourceId).map((e) => pinged(e.to));
+      const targets = expectations.filter((e) => e.from === sourceId).map((e) => e.ip ?? pinged(e.to));
       const [command = 'nsenter', ...args] = probeCommand(this.prefix, source, [...new Set(targets)], perFlush !== undefined, family);
       const result = await runProcess(command, args);
       for (const answer of result.stdout.trim().split('\n')) {
@@ -203,7 +203,7 @@ export class EmulatedLab {
       await mapLimited(sources.slice(first, first + batchSize), PROBE_SOURCES_AT_ONCE, probeSource);
     }
     return expectations.map((e) => {
-      const actual = answers.get(`${e.from} ${pinged(e.to)}`) ?? false;
+      const actual = answers.get(`${e.from} ${e.ip ?? pinged(e.to)}`) ?? false;
       return { ...e, actual, asExpected: actual === e.reach };
     });
   }

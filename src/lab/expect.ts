@@ -12,6 +12,8 @@ export interface Verdict {
 export interface Expectation extends Verdict {
   from: string;
   to: string;
+  /** The address of `to` pinged when it is one of its further addresses (absent: the one its matrix pings). */
+  ip?: string;
 }
 
 const ok = (reason: string): Verdict => ({ reach: true, reason });
@@ -100,8 +102,8 @@ const at = (endpoint: Endpoint, ip: string): Endpoint => (ownsOnShim(endpoint, i
 /** Does the host send to this address through its shim (a host route there, from the shim's address)? */
 const routedThroughShim = (endpoint: Endpoint, ip: string): boolean => endpoint.shim?.routesTo.includes(ip) ?? false;
 
-/** The rules over a set of endpoints: can `a` ping `b` in this family and get the reply, and why. */
-function reachability(endpoints: Endpoint[], family: Family): (a: Endpoint, b: Endpoint) => Verdict {
+/** The rules over a set of endpoints: can `a` ping `b` (at `ip`, unless at the address its matrix pings) in this family and get the reply, and why. */
+function reachability(endpoints: Endpoint[], family: Family): (a: Endpoint, b: Endpoint, ip?: string) => Verdict {
   const gateway = endpoints.find((e) => e.kind === 'gateway');
   const passthruNodes = new Set(
     // A passthru macvlan on a VLAN device takes that VLAN's frames only; the parent keeps the untagged ones.
@@ -162,9 +164,9 @@ function reachability(endpoints: Endpoint[], family: Family): (a: Endpoint, b: E
   /** The gateway router's interface in a VLAN pings and answers as the router itself. */
   const actor = (endpoint: Endpoint): Endpoint => (endpoint.kind === 'vlan-gateway' && gateway ? gateway : endpoint);
 
-  return (a, b) => {
-    const there = deliver(actor(a), pinged(b));
-    const back = there.reach ? deliver(actor(b), sourceAddress(actor(a), pinged(b))) : there;
+  return (a, b, ip = pinged(b)) => {
+    const there = deliver(actor(a), ip);
+    const back = there.reach ? deliver(actor(b), sourceAddress(actor(a), ip)) : there;
     return !there.reach ? there : !back.reach ? no(`the reply cannot return: ${back.reason}`) : there;
   };
 }
@@ -172,12 +174,25 @@ function reachability(endpoints: Endpoint[], family: Family): (a: Endpoint, b: E
 /** The endpoints that have an address of the family: the ones its matrix probes. */
 export const endpointsOfFamily = (endpoints: Endpoint[], family: Family): Endpoint[] => endpoints.filter((endpoint) => addressOf(endpoint, family) !== undefined);
 
-/** Every pair of endpoints that both have an address of the family (IPv4 unless told), with its verdict. */
+/** A namespace's addresses of the family beyond the one its matrix pings (several addresses on one namespace). */
+export const furtherAddresses = (endpoint: Endpoint, family: Family): string[] =>
+  endpoint.kind !== 'namespace'
+    ? []
+    : endpoint.addresses.map(hostOf).filter((ip) => familyOf(ip) === family && ip !== addressOf(endpoint, family) && !isLinkLocal6(ip));
+
+/**
+ * Every pair of endpoints that both have an address of the family (IPv4 unless told), with its verdict; then each
+ * further address of a namespace, pinged from every other endpoint of the family.
+ */
 export function expectReachability(topology: Topology, family: Family = 4): Expectation[] {
   // Every endpoint takes part in the rules (a passthru child without IPv6 still takes its parent's frames).
   const verdict = reachability(topology.endpoints, family);
   const endpoints = endpointsOfFamily(topology.endpoints, family);
-  return endpoints.flatMap((a, i) => endpoints.slice(i + 1).map((b) => ({ from: a.id, to: b.id, ...verdict(a, b) })));
+  const pairs = endpoints.flatMap((a, i) => endpoints.slice(i + 1).map((b) => ({ from: a.id, to: b.id, ...verdict(a, b) })));
+  const further = endpoints.flatMap((b) =>
+    furtherAddresses(b, family).flatMap((ip) => endpoints.filter((a) => a !== b).map((a) => ({ from: a.id, to: b.id, ip, ...verdict(a, b, ip) }))),
+  );
+  return [...pairs, ...further];
 }
 
 /** The endpoints the lab's LAN neighbour (the watcher) can ping in the family, by the same rules. */

@@ -31,20 +31,33 @@ function cell(result: ProbeResult | undefined): string {
   return `${result.actual ? 'ok' : '--'}${result.asExpected ? '' : '!'}`;
 }
 
-/** One family's matrix; `corner` names the family in its top left corner (empty when there is only IPv4). */
-function grid({ ids, results }: FamilyResults, corner: string): string[] {
-  const lookup = new Map(results.flatMap((r) => [[`${r.from}\0${r.to}`, r] as const, [`${r.to}\0${r.from}`, r] as const]));
-  const labelWidth = Math.max(corner.length, ...ids.map((id) => id.length));
+/** A table of cells: a header of column ids under `corner`, then one row per label. */
+function table(corner: string, labels: string[], ids: string[], cellAt: (label: string, column: string) => string): string[] {
+  const labelWidth = Math.max(corner.length, ...labels.map((label) => label.length));
   const columnWidth = Math.max(4, ...ids.map((id) => id.length)) + 1;
   const header = `${corner.padEnd(labelWidth)}  ${ids.map((id) => id.padEnd(columnWidth)).join('')}`.trimEnd();
-  const rows = ids.map((row) => {
-    const cells = ids.map((column) => (row === column ? '.' : cell(lookup.get(`${row}\0${column}`))).padEnd(columnWidth));
-    return `${row.padEnd(labelWidth)}  ${cells.join('')}`.trimEnd();
-  });
+  const rows = labels.map((label) => `${label.padEnd(labelWidth)}  ${ids.map((column) => cellAt(label, column).padEnd(columnWidth)).join('')}`.trimEnd());
   return [header, ...rows];
 }
 
-const pairName = (r: ProbeResult, family: Family): string => inFamily(`${r.from} <-> ${r.to}`, family);
+/** One family's matrix; `corner` names the family in its top left corner (empty when there is only IPv4). */
+function grid({ ids, results }: FamilyResults, corner: string): string[] {
+  const pairs = results.filter((r) => r.ip === undefined);
+  const lookup = new Map(pairs.flatMap((r) => [[`${r.from}\0${r.to}`, r] as const, [`${r.to}\0${r.from}`, r] as const]));
+  return table(corner, ids, ids, (row, column) => (row === column ? '.' : cell(lookup.get(`${row}\0${column}`))));
+}
+
+/** A namespace's further addresses (one row each), pinged from each endpoint of the family (the columns). */
+function furtherGrid({ ids, results }: FamilyResults, corner: string): string[] {
+  const further = results.filter((r) => r.ip !== undefined);
+  if (further.length === 0) return [];
+  const label = (r: ProbeResult): string => `${r.to} ${r.ip ?? ''}`;
+  const owners = new Map(further.map((r) => [label(r), r.to]));
+  const lookup = new Map(further.map((r) => [`${label(r)}\0${r.from}`, r]));
+  return table(corner, [...owners.keys()], ids, (row, column) => (owners.get(row) === column ? '.' : cell(lookup.get(`${row}\0${column}`))));
+}
+
+const pairName = (r: ProbeResult, family: Family): string => inFamily(r.ip === undefined ? `${r.from} <-> ${r.to}` : `${r.from} -> ${r.to} at ${r.ip}`, family);
 
 /** Every result of the stage, each with its name in the report. */
 const namedResults = (stage: StageResult): { name: string; result: ProbeResult }[] =>
@@ -54,7 +67,10 @@ function changes(previous: StageResult, current: StageResult): string[] {
   const before = new Map(namedResults(previous).map(({ name, result }) => [name, result.actual]));
   return namedResults(current)
     .filter(({ name, result }) => before.has(name) && before.get(name) !== result.actual)
-    .map(({ name, result }) => `  ${name}: ${result.actual ? 'now reach each other' : 'no longer reach each other'} (${result.reason})`);
+    .map(({ name, result }) => {
+      const [now, noLonger] = result.ip === undefined ? ['now reach each other', 'no longer reach each other'] : ['now answers', 'no longer answers'];
+      return `  ${name}: ${result.actual ? now : noLonger} (${result.reason})`;
+    });
 }
 
 /** The watched endpoints' longest outages (exact figures only with timings: they differ between runs), then each one over the limit. */
@@ -94,8 +110,10 @@ export function formatStage(stage: StageResult, index: number, total: number, pr
   const dualStack = families.length > 1;
   for (const matrix of families) {
     const corner = dualStack ? `IPv${matrix.family}` : '';
-    if (matrix.ids.length <= MAX_GRID_ENDPOINTS) lines.push(...grid(matrix, corner).map((row) => `  ${row}`));
-    else lines.push(`  (${inFamily(`${matrix.ids.length} endpoints`, matrix.family)}: too many for a grid; --json has every pair)`);
+    if (matrix.ids.length <= MAX_GRID_ENDPOINTS) {
+      lines.push(...grid(matrix, corner).map((row) => `  ${row}`));
+      lines.push(...furtherGrid(matrix, dualStack ? `${corner} further addresses` : 'further addresses').map((row) => `  ${row}`));
+    } else lines.push(`  (${inFamily(`${matrix.ids.length} endpoints`, matrix.family)}: too many for a grid; --json has every pair)`);
   }
   if (previous) {
     const changed = changes(previous, stage);

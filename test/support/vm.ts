@@ -340,7 +340,7 @@ export class VmBench {
     await Promise.all([...new Set(expectations.map((e) => e.from))].map(async (sourceId) => {
       const source = byId.get(sourceId);
       if (source === undefined) return;
-      const targets = [...new Set(expectations.filter((e) => e.from === sourceId).map((e) => byId.get(e.to)?.ip ?? ''))];
+      const targets = [...new Set(expectations.filter((e) => e.from === sourceId).map((e) => e.ip ?? byId.get(e.to)?.ip ?? ''))];
       let result: ProcessResult;
       if (source.node === undefined) {
         const [command = 'nsenter', ...args] = probeCommand(this.prefix, source, targets, false);
@@ -354,7 +354,7 @@ export class VmBench {
         answers.set(`${sourceId} ${ip ?? ''}`, verdict === 'ok');
       }
     }));
-    return expectations.map((e) => ({ ...e, actual: answers.get(`${e.from} ${byId.get(e.to)?.ip ?? ''}`) ?? false }));
+    return expectations.map((e) => ({ ...e, actual: answers.get(`${e.from} ${e.ip ?? byId.get(e.to)?.ip ?? ''}`) ?? false }));
   }
 
   /** Powers the VMs off (each qemu by its pid), removes the LAN and the VMs' disks. */

@@ -6,6 +6,7 @@ import { buildTopology } from '../../src/lab/topology.js';
 import { expectReachability, type Expectation } from '../../src/lab/expect.js';
 import { labStages } from '../../src/lab/stages.js';
 import { cleanupScript, labPaths, setupScript } from '../../src/lab/commands.js';
+import { formatStage } from '../../src/lab/report.js';
 
 const seedConfig = validateText(readFileSync(new URL('../../examples/seed.yaml', import.meta.url), 'utf8'), 'seed.yaml').config;
 const stages = labStages(seedConfig, true);
@@ -68,3 +69,59 @@ describe('lab commands', () => {
     expect(() => cleanupScript('/')).toThrow('not a lab prefix');
   });
 });
+
+describe('several addresses on a namespace: the lab pings every one', () => {
+  const config = validateText(readFileSync(new URL('../../examples/several-addresses.yaml', import.meta.url), 'utf8'), 'several-addresses.yaml').config;
+  const topology = buildTopology(buildPlan(config), 'mvlab-test');
+  const further = (family: 4 | 6): Expectation[] => expectReachability(topology, family).filter((e) => e.ip !== undefined);
+
+  it('pings each further address from every other endpoint of its family, one row of the report each', () => {
+    const ids = topology.endpoints.filter((e) => e.id !== 'node1/ns1').map((e) => e.id);
+    expect(further(4).map((e) => `${e.ip} from ${e.from}`)).toEqual([
+      ...ids.map((id) => `192.168.179.20 from ${id}`),
+      ...ids.map((id) => `10.20.0.12 from ${id}`),
+    ]);
+    expect(further(6).map((e) => `${e.ip} from ${e.from}`)).toEqual(ids.map((id) => `2001:db8:179::20 from ${id}`));
+    expect(further(4).every((e) => e.to === 'node1/ns1')).toBe(true);
+  });
+
+  it('judges a further address by its own subnet, not by the first address\'s', () => {
+    const at = (ip: string, from: string) => further(familyOfIp(ip)).find((e) => e.ip === ip && e.from === from);
+    expect(at('192.168.179.20', 'node2')).toMatchObject({ reach: true });
+    expect(at('10.20.0.12', 'node2')).toEqual({
+      from: 'node2', to: 'node1/ns1', ip: '10.20.0.12', reach: false,
+      reason: 'routed through the gateway 192.168.1.1, then: the gateway has no route to 10.20.0.12',
+    });
+  });
+
+  it('reports the further addresses in a table of their own under each family\'s matrix, and names one in a surprise', () => {
+    const probed = (family: 4 | 6, surprise?: string) =>
+      expectReachability(topology, family).map((e) => {
+        const actual = `${e.from} ${e.ip ?? ''}` === surprise ? !e.reach : e.reach;
+        return { ...e, actual, asExpected: actual === e.reach };
+      });
+    const lines = formatStage(
+      {
+        name: 'host-migrated', description: 'after moving the host address onto the macvlan shim',
+        endpoints: topology.endpoints.map(({ id, ip, ip6 }) => ({ id, ip, ...(ip6 !== undefined && { ip6 }) })),
+        scripts: [], results: probed(4, 'node2 10.20.0.12'), results6: probed(6), outages: [], seconds: { build: 0, apply: 0, probe: 0 },
+      },
+      2, 3, undefined, false,
+    );
+    const ids = topology.endpoints.map((e) => e.id);
+    const row = (line: string | undefined) => line?.trim().split(/\s+/);
+    const at = lines.findIndex((line) => line.startsWith('  IPv4 further addresses '));
+    expect(row(lines[at])).toEqual(['IPv4', 'further', 'addresses', ...ids]);
+    expect(row(lines[at + 1])).toEqual(['node1/ns1', '192.168.179.20', 'ok', '.', 'ok', 'ok', 'ok', 'ok', 'ok']);
+    expect(row(lines[at + 2])).toEqual(['node1/ns1', '10.20.0.12', '--', '.', '--', 'ok!', '--', '--', '--']);
+    expect(lines).toContain('  UNEXPECTED node2 -> node1/ns1 at 10.20.0.12: reach, expected no reach (routed through the gateway 192.168.1.1, then: the gateway has no route to 10.20.0.12)');
+    expect(lines.filter((line) => line.startsWith('  IPv6 further addresses '))).toHaveLength(1);
+  });
+
+  it('leaves the pairs\' matrix as it was: one entry per pair, at the address the matrix pings', () => {
+    const pairs = expectReachability(topology, 4).filter((e) => e.ip === undefined);
+    expect(pairs).toHaveLength((topology.endpoints.length * (topology.endpoints.length - 1)) / 2);
+  });
+});
+
+const familyOfIp = (ip: string): 4 | 6 => (ip.includes(':') ? 6 : 4);
