@@ -14,7 +14,8 @@ const SCHEMAS = path.join(ROOT, 'test', 'fixtures', 'report-schemas');
 const TOOL = { name: 'macvlan-gen', version: '9.9.9', informationUri: 'https://macvlan-gen.dev/reference/cli.html' };
 
 // Without the u flag: one pattern in rtm.5 (the language tag) has a stray ] that only non-unicode regular expressions allow.
-const ajv = new AjvDraft04({ allErrors: true, strict: false, unicodeRegExp: false });
+// A CommonJS module: under NodeNext its default import is module.exports, whose .default is the class.
+const ajv = new AjvDraft04.default({ allErrors: true, strict: false, unicodeRegExp: false });
 (addFormats as unknown as (ajv: Ajv) => void)(ajv as unknown as Ajv);
 const validSarif = ajv.compile(JSON.parse(readFileSync(path.join(SCHEMAS, 'sarif-2.1.0-rtm.5.json'), 'utf8')) as object);
 const sarifErrors = (text: string): unknown[] => (validSarif(JSON.parse(text)) ? [] : (validSarif.errors ?? ['invalid']));
