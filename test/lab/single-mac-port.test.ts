@@ -8,13 +8,14 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { labPaths, SWITCH } from '../../src/lab/commands.js';
 import type { EmulatedLab } from '../../src/lab/emulated-lab.js';
 import { runProcess } from '../../src/process.js';
-import { buildLab, configOf, FAST_PROBES, nodeState, pingFrom, SEED_TEXT, shellIn } from '../support/lab.js';
+import { buildLab, configOf, FAST_PROBES, nodeState, pingFrom, SEED_DUAL_STACK_TEXT, SEED_TEXT, shellIn } from '../support/lab.js';
 
 const isRoot = process.getuid?.() === 0;
 if (process.env['CI'] && !isRoot) throw new Error('CI runs as root: the lab tests must run there, not be skipped');
 
 const SEED = configOf(SEED_TEXT);
 const WITHOUT_SHIM = configOf(SEED_TEXT.replace('    hostShim:\n      interface: mac0\n', ''));
+const DUAL_STACK_WITHOUT_SHIM = configOf(SEED_DUAL_STACK_TEXT.replace(/ {4}hostShim:\n(?: {6}.*\n)+/, ''));
 const GATEWAY = '192.168.1.1';
 
 /** Runs commands in the lab's switch namespace; a failure throws with ip's message. */
@@ -94,6 +95,17 @@ describe.skipIf(!isRoot)('a switch port that passes only the parent\'s MAC', () 
       expect(verify.stdout).toContain(`  FAIL  ns1 reaches its gateway ${GATEWAY}\n`);
       expect(verify.stdout).not.toContain('hint');
     });
+  });
+
+  it('in dual stack, both gateway probes fail and the hint comes once', async () => {
+    if (DUAL_STACK_WITHOUT_SHIM.nodes['node1']?.hostShim !== undefined) throw new Error('the dual-stack seed\'s shim is still there');
+    lab = await buildLab(DUAL_STACK_WITHOUT_SHIM);
+    await passOnlyParentMac(lab, 'node1');
+    expect((await lab.runScript('node1', ['apply'])).status).toBe(0);
+    const verify = await lab.runScript('node1', ['verify']);
+    expect(verify.status).toBe(1);
+    expect(verify.stdout.match(/ {2}FAIL {2}ns1 reaches its gateway /g)).toHaveLength(2);
+    expect(verify.stdout.match(/ {2}hint {2}/g)).toHaveLength(1);
   });
 
   it('the guarded host migration reverts and the node keeps its link', async () => {

@@ -913,14 +913,18 @@ read_rx_counters() {
 }
 
 # After a failed gateway probe: says so when the macvlan shows the sign above,
-# and whether the gateway answers the host (then the port is the likely cause).
+# and whether the gateway answers the host (then the port is the likely cause);
+# once per namespace (a dual-stack one may fail both gateway probes).
+declare -A EXPLAINED=()
 explain_unreachable_gateway() {
   local -r netns="$1" name="$2" gateway="$3"
   local neighbour
+  [[ -z "${EXPLAINED[${netns}]:-}" ]] || return 0
   read_rx_counters "${netns}" "${name}" || return 0
   ((RX_PACKETS == RX_MULTICAST)) || return 0
   read_rx_counters '' "${PARENT}" || return 0
   ((RX_PACKETS > 0)) || return 0
+  EXPLAINED[${netns}]=yes
   printf '  hint  %s: %s has never received a frame addressed to its own MAC, while %s has received %d frames:\n' "${netns}" "${name}" "${PARENT}" "${RX_PACKETS}"
   neighbour="$(ip -o neigh show to "${gateway}" 2>/dev/null)" || neighbour=''
   if [[ "${neighbour}" == *" lladdr "* ]]; then
