@@ -8,7 +8,7 @@ import { CliError, ConfigError, EnvironmentError, EXIT, UsageError } from './err
 import { countBySeverity, formatDiagnostic, InvalidConfigError, type Diagnostic } from './config/diagnostics.js';
 import { configJsonSchema } from './config/schema.js';
 import { generateFromText, generateStream, validateText } from './pipeline.js';
-import { writeOutput, readOutputDir, previousOutputFiles, writeTextFiles } from './output/write.js';
+import { writeOutput, readOutputDir, previousOutputFiles, writeFileAtomically, writeTextFiles } from './output/write.js';
 import { compareOutput, describeDrift } from './output/compare.js';
 import { lintScripts } from './lint/lint.js';
 import { LintCache, lintCacheDir } from './lint/cache.js';
@@ -21,6 +21,8 @@ import { recordLab } from './lab/transcripts.js';
 import { profileHelp, resolveProfiles } from './lab/profiles.js';
 import { formatLabReport } from './lab/report.js';
 import { sha256 } from './output/assemble.js';
+import { buildPlan } from './plan/plan.js';
+import { topologySvg, type DiagramLayout } from './diagram/topology.js';
 
 const DEFAULT_CONFIG = 'macvlan-gen.yaml';
 const DEFAULT_OUT_DIR = 'out';
@@ -171,6 +173,24 @@ async function main(argv: string[]): Promise<number> {
       },
     )
     .command('schema', 'print the JSON Schema of the config', {}, () => printJson(configJsonSchema()))
+    .command(
+      'diagram [config]',
+      'draw the network the config sets up as an SVG picture (gateway, switch, each node with its parent, namespaces and shim)',
+      (y) =>
+        configArg(y)
+          .option('out', { type: 'string', describe: 'write the SVG to this file instead of standard output' })
+          .option('layout', { choices: ['wide', 'narrow'] as const, default: 'wide' as DiagramLayout, describe: 'wide: nodes side by side; narrow: one below the other, for a phone' }),
+      (args) => {
+        const { config, warnings } = validateText(readConfigText(args.config), args.config, { strict: args.strict });
+        printDiagnostics(args.config, warnings);
+        const svg = topologySvg(buildPlan(config), args.layout);
+        if (args.out === undefined) process.stdout.write(svg);
+        else {
+          writeFileAtomically(args.out, svg);
+          out(`wrote ${args.out}`);
+        }
+      },
+    )
     .command('lab', 'rehearse the generated scripts on emulated nodes in network namespaces (root)', (y) =>
       y
         .command(

@@ -18,12 +18,13 @@ import { buildPlan } from '../../src/plan/plan.js';
 import { labStages } from '../../src/lab/stages.js';
 import { buildTopology, stageTopology } from '../../src/lab/topology.js';
 import { expectReachability } from '../../src/lab/expect.js';
+import { topologySvg } from '../../src/diagram/topology.js';
 import { expectationsText } from './ipvlan-expectations.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CLI = path.join(ROOT, 'dist', 'cli.js');
 
-export const CLI_COMMANDS = ['generate', 'validate', 'check', 'lint', 'init', 'schema', 'lab', 'lab record', 'lab down'];
+export const CLI_COMMANDS = ['generate', 'validate', 'check', 'lint', 'init', 'schema', 'diagram', 'lab', 'lab record', 'lab down'];
 
 interface SchemaNode {
   type?: string;
@@ -204,6 +205,21 @@ function expectedMatrix(example: string): string {
     .concat('\n');
 }
 
+/**
+ * The topology pictures, wide and narrow (for a phone): the seed as configured, and its first lab stage (namespaces
+ * only, the host address still on the parent) for "What macvlan is".
+ */
+function diagramArtifacts(): Map<string, string> {
+  const seed = validateText(readFileSync(path.join(ROOT, 'examples', 'seed.yaml'), 'utf8'), 'examples/seed.yaml').config;
+  const firstStage = labStages(seed, true)[0]?.config;
+  if (firstStage === undefined) throw new Error('the seed has no lab stages');
+  const pictures = new Map<string, string>();
+  for (const [name, config] of [['seed', seed], ['seed-namespaces', firstStage]] as const) {
+    for (const layout of ['wide', 'narrow'] as const) pictures.set(`docs/generated/diagrams/${name}-${layout}.svg`, topologySvg(buildPlan(config), layout));
+  }
+  return pictures;
+}
+
 /** Every generated file of the docs, by path relative to the repository root. */
 export function docsArtifacts(): Map<string, string> {
   const files = new Map<string, string>();
@@ -219,6 +235,7 @@ export function docsArtifacts(): Map<string, string> {
   const node1 = seed.get('node1.sh');
   if (node1 === undefined) throw new Error('the seed example has no node1.sh');
   for (const [name, content] of persistenceArtifacts(node1)) files.set(name, content);
+  for (const [name, content] of diagramArtifacts()) files.set(name, content);
   for (const command of CLI_COMMANDS) files.set(`docs/generated/cli/${command.replace(' ', '-')}.txt`, cliHelp(command));
   files.set('docs/generated/reference/modeline.yaml', `${SCHEMA_MODELINE}\n`);
   files.set('docs/generated/lab/vlans/expected.txt', expectedMatrix('vlans'));

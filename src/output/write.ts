@@ -228,6 +228,19 @@ export function writeOutput(directory: string, names: string[], files: Iterable<
 }
 
 /** Replaces the .txt files of a directory with the given ones (a folder of generated text, such as transcripts). */
+/** Writes one file whole or not at all (its folder made if missing): a temporary file beside it, renamed over it. */
+export function writeFileAtomically(target: string, content: string, mode = 0o644): void {
+  const directory = path.dirname(target);
+  onPath(directory, 'create it', () => mkdirSync(directory, { recursive: true }));
+  const temporary = writeTemporary(directory, { name: path.basename(target), content, mode });
+  try {
+    renameSync(temporary, target);
+  } catch (error) {
+    rmSync(temporary, { force: true });
+    throw fsError(target, 'write it', error, ' (it was left as it was)');
+  }
+}
+
 export function writeTextFiles(directory: string, files: { name: string; content: string }[]): string[] {
   mkdirSync(directory, { recursive: true });
   for (const name of readdirSync(directory).filter((file) => file.endsWith('.txt'))) rmSync(path.join(directory, name));

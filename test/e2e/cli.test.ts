@@ -78,6 +78,27 @@ describe('macvlan-gen generate', () => {
   });
 });
 
+describe('macvlan-gen diagram', () => {
+  it('prints the picture of the config as SVG, or writes it whole to --out', () => {
+    const printed = runCli(['diagram', SEED], cwd);
+    expect(printed.status, printed.stderr).toBe(0);
+    expect(printed.stdout).toMatch(/^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"[^]*<\/svg>\n$/);
+    const written = runCli(['diagram', SEED, '--layout', 'narrow', '--out', 'pictures/seed.svg'], cwd);
+    expect(written.status, written.stderr).toBe(0);
+    expect(written.stdout).toBe('wrote pictures/seed.svg\n');
+    expect(readFileSync(path.join(cwd, 'pictures', 'seed.svg'), 'utf8')).not.toBe(printed.stdout);
+    expect(readdirSync(path.join(cwd, 'pictures'))).toEqual(['seed.svg']);
+  });
+
+  it('exits 3 on an invalid config and writes nothing', () => {
+    const config = writeConfig('bad.yaml', 'version: 1\nnodes:\n  node1:\n    parent: eth0\n    address: 10.0.0.0/24\n');
+    const run = runCli(['diagram', config, '--out', 'seed.svg'], cwd);
+    expect(run.status).toBe(3);
+    expect(run.stderr).toContain('bad.yaml: error: nodes.node1.address (line 5:14)');
+    expect(existsSync(path.join(cwd, 'seed.svg'))).toBe(false);
+  });
+});
+
 describe('macvlan-gen validate', () => {
   it('reports a valid config on stdout', () => {
     const run = runCli(['validate', SEED], cwd);

@@ -1,0 +1,185 @@
+// topologySvg: a Plan -> an SVG picture of the network it sets up: the gateway router and the outside beyond it, the
+// LAN switch, and each node with its parent NIC, the namespaces' macvlans (or ipvlans) with their modes, addresses,
+// gateways and VLANs, and the host shim. Pure: no Node-only module, so the docs site and a browser can use it too.
+import type { NamespacePlan, NodePlan, Plan } from '../plan/plan.js';
+import { namespaceAddresses } from '../plan/plan.js';
+
+/** wide: the nodes side by side; narrow: one above the other, for a phone's width. */
+export type DiagramLayout = 'wide' | 'narrow';
+
+const MARGIN = 16;
+const COLUMN = 264;
+const GAP = 24;
+const LINE = 16;
+const PAD = 8;
+const BOX_GAP = 10;
+const FONT = 12;
+/** A little over the width of one character of the 12 px monospace font: what a line of text may take. */
+const CHAR = 7.3;
+
+interface Box {
+  x: number;
+  y: number;
+  width: number;
+  lines: string[];
+  /** A CSS class of the style sheet below. */
+  kind: 'parent' | 'child' | 'shim' | 'router' | 'outside';
+}
+
+const boxHeight = (lines: string[]): number => lines.length * LINE + 2 * PAD;
+
+/** Escapes text for an SVG text node or attribute. */
+export function xmlEscape(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
+}
+
+/** Cuts a line to what fits in a box, marking the cut. */
+function fit(text: string, width: number): string {
+  const room = Math.floor((width - 2 * PAD) / CHAR);
+  return text.length <= room ? text : `${text.slice(0, Math.max(1, room - 1))}…`;
+}
+
+function drawBox(box: Box): string[] {
+  const height = boxHeight(box.lines);
+  const texts = box.lines.map(
+    (line, i) => `<text x="${box.x + PAD}" y="${box.y + PAD + (i + 1) * LINE - 4}"${i === 0 ? ' class="title"' : ''}>${xmlEscape(fit(line, box.width))}</text>`,
+  );
+  return [`<rect class="${box.kind}" x="${box.x}" y="${box.y}" width="${box.width}" height="${height}" rx="6"/>`, ...texts];
+}
+
+const wire = (x1: number, y1: number, x2: number, y2: number, dashed = false): string =>
+  `<path class="wire${dashed ? ' dashed' : ''}" d="M${x1} ${y1} V${(y1 + y2) / 2} H${x2} V${y2}"/>`;
+
+const linkKind = (ns: { type: string; mode: string }): string => `${ns.type} ${ns.mode}`;
+
+function namespaceLines(ns: NamespacePlan): string[] {
+  const gateways = [ns.gateway, ns.gateway6].filter((gateway): gateway is string => gateway !== undefined);
+  return [
+    `${ns.name} · ${ns.interface}`,
+    linkKind(ns),
+    ...(ns.vlan === undefined ? [] : [`VLAN ${ns.vlan} via ${ns.lower}`]),
+    ...namespaceAddresses(ns),
+    ...(gateways.length > 0 ? [`gateway ${gateways.join(', ')}`] : ['no default route']),
+    ...ns.routes.map((route) => `route ${route.to} via ${route.via}`),
+  ];
+}
+
+function shimLines(node: NodePlan): string[] | undefined {
+  if (node.hostShim) {
+    const moved = [node.hostAddress, node.hostAddress6].filter((address): address is string => address !== undefined);
+    return [`host shim · ${node.hostShim.interface}`, linkKind(node.hostShim), ...moved.map((address) => `takes ${address}`), 'from the parent, guarded'];
+  }
+  if (node.addressShim) {
+    const own = [node.addressShim.address, node.addressShim.address6].filter((address): address is string => address !== undefined);
+    return [`host shim · ${node.addressShim.interface}`, linkKind(node.addressShim), ...own, 'the host address stays'];
+  }
+  return undefined;
+}
+
+function parentLines(node: NodePlan): string[] {
+  const addresses = [node.hostAddress, node.hostAddress6].filter((address): address is string => address !== undefined);
+  const notes = [node.promisc ? 'promiscuous' : '', node.vlans.length > 0 ? `VLANs ${node.vlans.map((vlan) => vlan.id).join(', ')}` : ''].filter(Boolean);
+  const moves = node.hostShim ? [`(moves to ${node.hostShim.interface} on apply)`] : [];
+  return [`${node.name} · ${node.parent}`, ...addresses, ...moves, ...(notes.length > 0 ? [notes.join(', ')] : [])];
+}
+
+/** One node's column: its parent NIC on top, a bus below it, each link on the bus. */
+function nodeColumn(node: NodePlan, x: number, top: number): { parts: string[]; height: number; parentTop: number } {
+  const width = COLUMN;
+  const parent: Box = { x, y: top, width, lines: parentLines(node), kind: 'parent' };
+  const parts = drawBox(parent);
+  const busX = x + 14;
+  const childX = x + 30;
+  let y = top + boxHeight(parent.lines) + BOX_GAP;
+  const children: Box[] = node.namespaces.map((ns) => {
+    const box: Box = { x: childX, y, width: width - 30, lines: namespaceLines(ns), kind: 'child' };
+    y += boxHeight(box.lines) + BOX_GAP;
+    return box;
+  });
+  const shim = shimLines(node);
+  if (shim) {
+    children.push({ x: childX, y, width: width - 30, lines: shim, kind: 'shim' });
+    y += boxHeight(shim) + BOX_GAP;
+  }
+  const last = children.at(-1);
+  if (last) parts.push(`<path class="wire" d="M${busX} ${top + boxHeight(parent.lines)} V${last.y + 18}"/>`);
+  for (const child of children) parts.push(`<path class="wire" d="M${busX} ${child.y + 18} H${child.x}"/>`, ...drawBox(child));
+  return { parts, height: y - top - BOX_GAP, parentTop: top };
+}
+
+/** Every gateway the config names, of hosts and namespaces, in the order first named. */
+function gatewaysOf(plan: Plan): string[] {
+  const all = plan.nodes.flatMap((node) => [node.gateway, node.gateway6, ...node.namespaces.flatMap((ns) => [ns.gateway, ns.gateway6])]);
+  return [...new Set(all.filter((gateway): gateway is string => gateway !== undefined))];
+}
+
+const STYLE = `
+.mvg { --fg: #1f2328; --muted: #59636e; --line: #8c959f; --parent: #ddf4ff; --child: #dafbe1; --shim: #fff8c5; --router: #f6f8fa; }
+@media (prefers-color-scheme: dark) { .mvg { --fg: #e6edf3; --muted: #9198a1; --line: #6e7681; --parent: #0c2d4a; --child: #0f3320; --shim: #3b2e00; --router: #21262d; } }
+.dark .mvg { --fg: #e6edf3; --muted: #9198a1; --line: #6e7681; --parent: #0c2d4a; --child: #0f3320; --shim: #3b2e00; --router: #21262d; }
+.mvg text { font: ${FONT}px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; fill: var(--fg); }
+.mvg text.title { font-weight: bold; }
+.mvg rect { stroke: var(--line); stroke-width: 1; }
+.mvg rect.parent { fill: var(--parent); } .mvg rect.child { fill: var(--child); } .mvg rect.shim { fill: var(--shim); }
+.mvg rect.router, .mvg rect.outside, .mvg rect.switch { fill: var(--router); }
+.mvg .wire { fill: none; stroke: var(--line); stroke-width: 1.5; } .mvg .dashed { stroke-dasharray: 4 3; }
+`;
+
+/** The picture of a plan's network, as a standalone SVG document (it scales to its container's width). */
+export function topologySvg(plan: Plan, layout: DiagramLayout = 'wide'): string {
+  const nodes = plan.nodes;
+  const columns = layout === 'wide' ? Math.max(1, nodes.length) : 1;
+  const width = 2 * MARGIN + columns * COLUMN + (columns - 1) * GAP;
+  const parts: string[] = [];
+
+  const gateways = gatewaysOf(plan);
+  const router: Box = { x: MARGIN, y: MARGIN, width: COLUMN, lines: ['gateway router', ...(gateways.length > 0 ? gateways : ['(none in the config)'])], kind: 'router' };
+  const outsideWidth = Math.min(COLUMN, width - 2 * MARGIN - COLUMN - GAP);
+  if (outsideWidth >= 120) {
+    const outside: Box = { x: MARGIN + COLUMN + GAP, y: MARGIN, width: outsideWidth, lines: ['outside', 'clients in other subnets'], kind: 'outside' };
+    parts.push(`<path class="wire dashed" d="M${router.x + COLUMN} ${MARGIN + 20} H${outside.x}"/>`, ...drawBox(outside));
+  } else router.lines.push('→ clients outside');
+  parts.push(...drawBox(router));
+
+  const vlans = [...new Set(nodes.flatMap((node) => node.vlans.map((vlan) => vlan.id)))].sort((a, b) => a - b);
+  const switchY = MARGIN + boxHeight(router.lines) + 2 * BOX_GAP;
+  const switchHeight = 28;
+  const switchLabel = `LAN switch${vlans.length > 0 ? ` · trunk ports: VLAN ${vlans.join(', ')} tagged` : ''}`;
+  parts.push(
+    wire(MARGIN + 40, MARGIN + boxHeight(router.lines), MARGIN + 40, switchY),
+    `<rect class="switch" x="${MARGIN}" y="${switchY}" width="${width - 2 * MARGIN}" height="${switchHeight}" rx="4"/>`,
+    `<text class="title" x="${MARGIN + PAD}" y="${switchY + 18}">${xmlEscape(fit(switchLabel, width - 2 * MARGIN))}</text>`,
+  );
+
+  const rowTop = switchY + switchHeight + 3 * BOX_GAP;
+  let y = rowTop;
+  let tallest = 0;
+  nodes.forEach((node, i) => {
+    const column = layout === 'wide' ? i : 0;
+    const x = MARGIN + column * (COLUMN + GAP);
+    const top = layout === 'wide' ? rowTop : y;
+    const drawn = nodeColumn(node, x, top);
+    // Narrow: the nodes hang one below the other on a cable down the right edge, clear of the boxes above.
+    const cable =
+      layout === 'wide'
+        ? wire(x + COLUMN / 2, switchY + switchHeight, x + COLUMN / 2, drawn.parentTop)
+        : `<path class="wire" d="M${width - MARGIN} ${switchY + switchHeight / 2} H${width - MARGIN / 2} V${drawn.parentTop + 18} H${x + COLUMN}"/>`;
+    parts.push(cable, ...drawn.parts);
+    tallest = Math.max(tallest, drawn.height);
+    y = top + drawn.height + 3 * BOX_GAP;
+  });
+  const height = (layout === 'wide' ? rowTop + tallest : y - 3 * BOX_GAP) + MARGIN;
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" class="mvg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="${xmlEscape(describe(plan))}">`,
+    `<style>${STYLE}</style>`,
+    ...parts,
+    '</svg>',
+    '',
+  ].join('\n');
+}
+
+/** One sentence for screen readers. */
+function describe(plan: Plan): string {
+  const nodes = plan.nodes.map((node) => `${node.name} with ${node.namespaces.map((ns) => ns.name).join(', ') || 'no namespaces'}`);
+  return `Network topology: a gateway router and a LAN switch; ${nodes.join('; ')}`;
+}
