@@ -55,12 +55,16 @@ export const CLIENT = 'client';
 export const WATCHER = 'watch';
 
 // Inside a node's fresh mount namespace: its own hostname, an empty /run/netns (so `ip netns add ns1` on two nodes
-// makes two namespaces, neither visible to the real host), a /sys that shows the node's own interfaces, and an /etc
-// whose writes (a namespace's /etc/netns/NS/resolv.conf) land in the lab's overlay layer ($2), never in the real /etc.
+// makes two namespaces, neither visible to the real host), a /sys that shows the node's own interfaces, an /etc
+// whose writes (a namespace's /etc/netns/NS/resolv.conf) land in the lab's overlay layer ($2), never in the real /etc,
+// and none of the real host's service managers under /run: on a host with systemd the script would otherwise start its
+// migration guard with systemd-run, which runs it in the real host's namespaces (measured in a Debian 12 VM), and
+// take the state networkd or NetworkManager keeps for the host's link of the same index for its parent's.
 const PRIVATE_NODE_VIEW =
   'printf %s "$1" > /proc/sys/kernel/hostname && { umount -l /run/netns 2>/dev/null || true; } && mkdir -p /run/netns && ' +
   'mount -t tmpfs -o mode=0755 mvlab-netns /run/netns && mount --make-shared /run/netns && umount -l /sys && mount -t sysfs sysfs /sys && ' +
-  'mkdir -p "$2/upper" "$2/work" && mount -t overlay mvlab-etc -o "lowerdir=/etc,upperdir=$2/upper,workdir=$2/work" /etc';
+  'mkdir -p "$2/upper" "$2/work" && mount -t overlay mvlab-etc -o "lowerdir=/etc,upperdir=$2/upper,workdir=$2/work" /etc && ' +
+  'for dir in /run/systemd /run/dbus /run/NetworkManager; do if [ -d "$dir" ]; then mount -t tmpfs -o mode=0755 mvlab-hidden "$dir" || exit 1; fi; done';
 
 // dhclient-script runs the host's hooks (timesyncd's writes under the host's /run): a DHCP node gets none of its own.
 // It leaves /etc/resolv.conf alone because the lab's DHCP server offers no DNS (port=0).

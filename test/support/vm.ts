@@ -5,7 +5,7 @@
 // namespace, as an operator on the LAN would.
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { expect } from 'vitest';
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -111,6 +111,38 @@ export async function chooseAccel(image: VmImage, workDir: string): Promise<'kvm
   return works ? 'kvm' : 'tcg';
 }
 
+/** Where the guest finds the project disk's contents once mounted: `node` and the project in `app/`. */
+export const PROJECT_MOUNT = '/opt/macvlan-gen';
+
+/**
+ * The built project as `npm install` leaves it for a user (dist, templates, examples, schema, package.json and the
+ * production dependencies, from package-lock.json) plus this machine's node binary (it needs only glibc 2.28), on
+ * an ext4 image made by `mke2fs -d`, nothing mounted on the host: a VM mounts it read-only at PROJECT_MOUNT and runs
+ * the CLI from it. Returns the image's path.
+ */
+export async function projectDisk(workDir: string): Promise<string> {
+  const tree = path.join(workDir, 'project-tree');
+  const app = path.join(tree, 'app');
+  const lock = JSON.parse(readFileSync(path.join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean; devOptional?: boolean }> };
+  const dependencies = Object.entries(lock.packages)
+    .filter(([key, entry]) => /^node_modules\/(@[^/]+\/)?[^/]+$/.test(key) && entry.dev !== true && entry.devOptional !== true)
+    .map(([key]) => key)
+    .filter((key) => existsSync(path.join(ROOT, key)));
+  mkdirSync(app, { recursive: true });
+  const copies = [
+    `cp -- ${shq(realpathSync(process.execPath))} ${shq(path.join(tree, 'node'))}`,
+    `cp -a -- ${['dist', 'templates', 'examples', 'schema', 'package.json'].map((entry) => shq(path.join(ROOT, entry))).join(' ')} ${shq(app)}`,
+    ...dependencies.map((key) => `mkdir -p -- ${shq(path.dirname(path.join(app, key)))} && cp -a -- ${shq(path.join(ROOT, key))} ${shq(path.join(app, key))}`),
+  ];
+  await bash(copies.join('\n'), 'copying the project for the VM');
+  const disk = path.join(workDir, 'project.img');
+  const used = await runProcess('du', ['-s', '--block-size=1M', tree]);
+  const megabytes = Math.ceil(Number(used.stdout.split('\t')[0]) * 1.3) + 64;
+  await bash(`mke2fs -q -t ext4 -L macvlan-gen -d ${shq(tree)} ${shq(disk)} ${megabytes}M`, 'making the project disk');
+  rmSync(tree, { recursive: true, force: true });
+  return disk;
+}
+
 export interface Vm {
   name: string;
   /** The host address the bench logs in at (it stays the same whichever interface holds it). */
@@ -126,6 +158,8 @@ export interface VmOptions {
   /** Each node's NIC model (default vmxnet3); udev names it ens160 whichever it is. */
   nics?: Record<string, Nic>;
   memoryMiB?: number;
+  /** Further disks (raw images), attached read-only after the root disk: /dev/vdb, /dev/vdc, ... in the guest. */
+  readOnlyDisks?: string[];
   /**
    * Where the bench differs from the lab's model of the config (see test/vm/vlans.test.ts): the LAN is built from
    * what this returns, and probe() pings its endpoints.
@@ -229,6 +263,7 @@ export class VmBench {
       '-nodefaults', '-no-user-config', '-display', 'none', '-monitor', 'none',
       '-kernel', this.image.kernel, '-initrd', this.image.initrd, '-append', ['root=/dev/vda', 'rw', 'console=ttyS0', ...identity].join(' '),
       '-drive', `file=${overlay},if=virtio,format=qcow2`,
+      ...(options.readOnlyDisks ?? []).flatMap((disk) => ['-drive', `file=${disk},if=virtio,format=raw,readonly=on`]),
       '-netdev', `tap,id=lan,ifname=${node.port},script=no,downscript=no`, '-device', `${options.nics?.[name] ?? 'vmxnet3'},netdev=lan,mac=${mac}`,
       '-serial', `file:${consoleFile}`]);
     this.vms.set(name, { name, ip, console: consoleFile, qemu });
@@ -292,6 +327,16 @@ export class VmBench {
     const result = await runProcess('nsenter', [`--net=${this.operatorNetns}`, 'timeout', '60',
       'scp', '-q', '-i', this.image.key, ...SSH_OPTIONS, ...files, `root@${vm.ip}:${remoteDir}/`]);
     if (result.status !== 0) throw new Error(`copying ${files.join(', ')} to ${name} failed: ${result.stderr}`);
+  }
+
+  /** Copies a directory of a VM into a local directory, where it lands under its own name; returns that path. */
+  async fetch(name: string, remoteDir: string, localDir: string): Promise<string> {
+    const vm = this.vm(name);
+    mkdirSync(localDir, { recursive: true });
+    const result = await runProcess('nsenter', [`--net=${this.operatorNetns}`, 'timeout', '60',
+      'scp', '-q', '-r', '-i', this.image.key, ...SSH_OPTIONS, `root@${vm.ip}:${remoteDir}`, localDir]);
+    if (result.status !== 0) throw new Error(`copying ${remoteDir} from ${name} failed: ${result.stderr}`);
+    return path.join(localDir, path.basename(remoteDir));
   }
 
   /**
