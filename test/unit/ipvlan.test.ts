@@ -64,6 +64,6 @@ describe('the plan and script of an ipvlan node', () => {
     expect(plan.nodes[0]).toMatchObject({ linkType: 'macvlan', probeMode: 'bridge' });
     expect(plan.nodes[0]?.ipvlan).toBeUndefined();
     const mentions = (scripts[0]?.content ?? '').split('\n').filter((line) => line.includes('ipvlan'));
-    expect(mentions).toEqual(["  printf '        allow those on the port, or use type: ipvlan.\\n'"]);
+    expect(mentions).toEqual(["  printf '        or use type: ipvlan.\\n'"]);
   });
 });

@@ -901,50 +901,37 @@ preflight() {
 # endregion preflight
 
 # region single-mac-port
-# A switch port that delivers only the parent's own MAC (a VMware port group
-# without promiscuous mode and forged transmits, most Wi-Fi, many clouds) drops
-# every frame sent to a macvlan's MAC, yet lets broadcasts through. Its sign: a
-# macvlan that has never received a frame addressed to itself (its rx packets
-# all counted as multicast, which includes broadcast) while its parent receives.
-# Sets RX_PACKETS and RX_MULTICAST of a device (in a namespace, or this node's own).
-RX_PACKETS=0
-RX_MULTICAST=0
-read_rx_counters() {
-  local -r netns="$1" dev="$2"
-  local -a inside=() counters=()
-  local text
-  if [[ -n "${netns}" ]]; then inside=(-n "${netns}"); fi
-  text="$(ip ${inside[@]+"${inside[@]}"} -s link show dev "${dev}" 2>/dev/null)" || return 1
-  # The line under "RX: bytes packets errors dropped overrun|missed mcast".
-  text="${text#*RX:*$'\n'}"
-  read -r -a counters <<<"${text%%$'\n'*}"
-  [[ "${counters[1]:-}" =~ ^[0-9]+$ && "${counters[5]:-}" =~ ^[0-9]+$ ]] || return 1
-  RX_PACKETS="${counters[1]}" RX_MULTICAST="${counters[5]}"
-}
-
-# After a failed gateway probe: says so when the macvlan shows the sign above,
-# and whether the gateway answers the host (then the port is the likely cause);
-# once per namespace (a dual-stack one may fail both gateway probes).
+# A switch port that passes only the parent's own MAC (a VMware port group without
+# promiscuous mode and forged transmits, port security with a MAC limit, Hyper-V
+# without MAC address spoofing, Wi-Fi, most clouds) drops every frame sent to a
+# macvlan's MAC: the macvlan asks for the gateway's MAC (ARP, or IPv6 neighbour
+# solicitation, both broadcast or multicast), and the unicast answer never
+# arrives. So after a failed gateway probe, verify looks for that sign: the
+# namespace never resolved the gateway, while the host, on the same link, reaches
+# it right now. Once per namespace (a dual-stack one may fail both probes).
 declare -A EXPLAINED=()
 explain_unreachable_gateway() {
   local -r netns="$1" name="$2" gateway="$3"
-  local neighbour
+  local neighbour route dev
   [[ -z "${EXPLAINED[${netns}]:-}" ]] || return 0
-  read_rx_counters "${netns}" "${name}" || return 0
-  ((RX_PACKETS == RX_MULTICAST)) || return 0
-  read_rx_counters '' "${PARENT}" || return 0
-  ((RX_PACKETS > 0)) || return 0
+  # source mode drops a gateway it does not list; passthru has the parent's MAC.
+  case "${NS_MODE[${netns}]}" in source | passthru) return 0 ;; *) ;; esac
+  link_is_up "${netns}" "${name}" || return 0
+  ip_command_for "${netns}"
+  neighbour="$("${IP_COMMAND[@]}" neigh show to "${gateway}" dev "${name}" 2>/dev/null)" || return 0
+  [[ "${neighbour}" == *INCOMPLETE* || "${neighbour}" == *FAILED* ]] || return 0
+  # The host reaches the gateway on its own link (not through a router), now.
+  route="$(ip route get "${gateway}" 2>/dev/null)" || return 0
+  [[ "${route}" == *" dev "* && "${route}" != *" via "* ]] || return 0
+  dev="${route#* dev }"
+  dev="${dev%% *}"
+  probe_once '' "${gateway}" "${dev}" || return 0
   EXPLAINED[${netns}]=yes
-  printf '  hint  %s: %s has never received a frame addressed to its own MAC, while %s has received %d frames:\n' "${netns}" "${name}" "${PARENT}" "${RX_PACKETS}"
-  neighbour="$(ip -o neigh show to "${gateway}" 2>/dev/null)" || neighbour=''
-  if [[ "${neighbour}" == *" lladdr "* ]]; then
-    neighbour="${neighbour#* lladdr }"
-    printf '        %s answers the host (at %s), so the switch port most likely passes only %s'\''s own MAC\n' "${gateway}" "${neighbour%% *}" "${PARENT}"
-  else
-    printf '        either nothing answers %s, or the switch port passes only %s'\''s own MAC\n' "${gateway}" "${PARENT}"
-  fi
-  printf '        (VMware port group without promiscuous mode and forged transmits, Wi-Fi, most clouds):\n'
-  printf '        allow those on the port, or use type: ipvlan.\n'
+  printf '  hint  %s: %s answers the host (through %s), but never answered %s'\''s own MAC:\n' "${netns}" "${gateway}" "${dev}" "${name}"
+  printf '        the switch port most likely passes only %s'\''s MAC (a VMware port group without\n' "${PARENT}"
+  printf '        promiscuous mode and forged transmits, port security with a MAC limit, Hyper-V\n'
+  printf '        without MAC address spoofing, Wi-Fi, most clouds): allow more MACs on the port,\n'
+  printf '        or use type: ipvlan.\n'
 }
 # endregion single-mac-port
 
