@@ -89,10 +89,10 @@ interface SizeResult {
 
 async function measureSize(count: number): Promise<SizeResult> {
   const config = validateText(fleetConfig({ nodes: 1, namespaces: count }), 'bench.yaml').config;
-  const node = config.nodes['node1'];
-  const spaces = Object.entries(node?.namespaces ?? {}).map(([name, ns]) => ({ name, iface: ns.interface, address: ns.address, gateway: ns.gateway ?? '' }));
-  const f = floors(spaces, node?.parent ?? 'eth0');
   const rendered = renderConfig(config, 'bench');
+  const node = rendered.plan.nodes[0];
+  const spaces = (node?.namespaces ?? []).map((ns) => ({ name: ns.name, iface: ns.interface, address: ns.address, gateway: ns.gateway ?? '' }));
+  const f = floors(spaces, node?.parent ?? 'eth0');
   const times: Record<string, number[]> = {};
   const note = (key: string, ms: number): void => {
     (times[key] ??= []).push(ms);

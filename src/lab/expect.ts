@@ -152,13 +152,17 @@ function reachability(endpoints: Endpoint[], family: Family): (a: Endpoint, b: E
 
   const pinged = (endpoint: Endpoint): string => addressOf(endpoint, family) ?? '';
 
-  /** The address the gateway sends from: the one of the family in the destination's subnet, as the kernel picks it. */
+  /**
+   * The address a ping to `to` is sent from, as the kernel picks it: the first of the family in the destination's
+   * connected subnet; otherwise the one the matrix pings (the gateway: its first of the family).
+   */
   const sourceAddress = (from: Endpoint, to: string): string => {
     const shimSource = routedThroughShim(from, to) ? from.shim?.addresses.find((cidr) => familyOf(cidr) === family) : undefined;
     if (shimSource !== undefined) return hostOf(shimSource);
-    if (from !== gateway) return pinged(from);
     const ofFamily = from.addresses.filter((cidr) => familyOf(cidr) === family && !isLinkLocal6(hostOf(cidr)));
-    return hostOf(ofFamily.find((cidr) => isInSubnet(to, cidr)) ?? ofFamily[0] ?? pinged(from));
+    const onLink = ofFamily.find((cidr) => isInSubnet(to, cidr));
+    if (onLink !== undefined) return hostOf(onLink);
+    return from === gateway ? hostOf(ofFamily[0] ?? pinged(from)) : pinged(from);
   };
 
   /** The gateway router's interface in a VLAN pings and answers as the router itself. */

@@ -68,7 +68,7 @@ function changes(previous: StageResult, current: StageResult): string[] {
   return namedResults(current)
     .filter(({ name, result }) => before.has(name) && before.get(name) !== result.actual)
     .map(({ name, result }) => {
-      const [now, noLonger] = result.ip === undefined ? ['now reach each other', 'no longer reach each other'] : ['now answers', 'no longer answers'];
+      const [now, noLonger] = result.ip === undefined ? ['now reach each other', 'no longer reach each other'] : ['now answered', 'no longer answered'];
       return `  ${name}: ${result.actual ? now : noLonger} (${result.reason})`;
     });
 }
@@ -127,8 +127,14 @@ export function formatStage(stage: StageResult, index: number, total: number, pr
     ),
   );
   const timing = timings ? ` (build ${stage.seconds.build.toFixed(2)}s, apply ${stage.seconds.apply.toFixed(2)}s, probe ${stage.seconds.probe.toFixed(2)}s)` : '';
-  const perFamily = dualStack ? ` (${families.map(({ family, results }) => `${results.length} IPv${family}`).join(', ')})` : '';
-  lines.push(`${all.length} pairs${perFamily}: ${all.length - unexpected.length} as expected, ${unexpected.length} unexpected${timing}`);
+  const further = all.filter(({ result }) => result.ip !== undefined).length;
+  const counted = (results: ProbeResult[]): string => {
+    const pings = results.filter((r) => r.ip !== undefined).length;
+    return further === 0 ? `${results.length}` : `${results.length - pings} + ${pings}`;
+  };
+  const perFamily = dualStack ? ` (${families.map(({ family, results }) => `${counted(results)} IPv${family}`).join(', ')})` : '';
+  const what = further === 0 ? `${all.length} pairs` : `${all.length - further} pairs + ${further} pings of further addresses`;
+  lines.push(`${what}${perFamily}: ${all.length - unexpected.length} as expected, ${unexpected.length} unexpected${timing}`);
   return [...lines, ...outageLines(stage, timings)];
 }
 

@@ -102,7 +102,8 @@ const seconds = (start: bigint): number => Number(process.hrtime.bigint() - star
 
 function applyOverrides(expectations: Expectation[], overrides: ExpectationOverride[]): Expectation[] {
   return expectations.map((e) => {
-    const override = overrides.find((o) => (o.from === e.from && o.to === e.to) || (o.from === e.to && o.to === e.from));
+    // A pair's override is about the addresses its matrix pings, not the further ones of a namespace.
+    const override = e.ip === undefined ? overrides.find((o) => (o.from === e.from && o.to === e.to) || (o.from === e.to && o.to === e.from)) : undefined;
     return override ? { ...e, reach: override.reach, reason: `overridden on the command line (--expect)` } : e;
   });
 }
@@ -166,7 +167,9 @@ async function runStage(lab: EmulatedLab, stage: Stage, before: Topology, starte
       for (const family of topology.families) {
         const expectations = applyOverrides(expectReachability(topology, family), options.overrides);
         const among = endpointsOfFamily(topology.endpoints, family).length;
-        options.progress(`probing ${inFamily(`${expectations.length} pairs among ${among} endpoints`, family)}`);
+        const further = expectations.filter((e) => e.ip !== undefined).length;
+        const also = further > 0 ? ` and ${further} pings of further addresses` : '';
+        options.progress(`probing ${inFamily(`${expectations.length - further} pairs among ${among} endpoints${also}`, family)}`);
         const results = await lab.probe(expectations, family);
         if (family === 4) result.results = results;
         else result.results6 = results;

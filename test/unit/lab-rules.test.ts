@@ -118,6 +118,28 @@ describe('several addresses on a namespace: the lab pings every one', () => {
     expect(lines.filter((line) => line.startsWith('  IPv6 further addresses '))).toHaveLength(1);
   });
 
+  it('answers from the address in the pinger\'s own connected subnet, as the kernel picks the source', () => {
+    const text = `version: 1
+nodes:
+  node1:
+    parent: ens160
+    address: 192.168.179.9/16
+    namespaces:
+      ns1: { interface: mac1, address: [192.168.179.12/16, 10.20.0.12/24] }
+  node2:
+    parent: ens160
+    address: 10.30.0.10/16
+    namespaces:
+      ns1: { interface: mac1, address: [10.30.0.14/16, 10.20.0.14/24] }
+`;
+    const shared = buildTopology(buildPlan(validateText(text, 'shared.yaml').config), 'mvlab-test');
+    const pings = expectReachability(shared, 4).filter((e) => e.ip !== undefined);
+    expect(pings.find((e) => e.from === 'node2/ns1' && e.ip === '10.20.0.12')).toMatchObject({ reach: true });
+    expect(pings.find((e) => e.from === 'node1/ns1' && e.ip === '10.20.0.14')).toMatchObject({ reach: true });
+    // Not on-link: the first address is the source, and 192.168.179.12 has no way back from node2/ns1.
+    expect(pings.find((e) => e.from === 'node1' && e.ip === '10.20.0.14')).toMatchObject({ reach: false });
+  });
+
   it('leaves the pairs\' matrix as it was: one entry per pair, at the address the matrix pings', () => {
     const pairs = expectReachability(topology, 4).filter((e) => e.ip === undefined);
     expect(pairs).toHaveLength((topology.endpoints.length * (topology.endpoints.length - 1)) / 2);
