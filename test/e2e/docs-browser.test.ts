@@ -164,6 +164,69 @@ describe.skipIf(!hasChromium)('the docs site in Chromium', () => {
     expect(await (await fetch(`${base}${published.pathname}`)).text()).toBe(schema);
   });
 
+  it('never scrolls a page sideways on a 390 px phone (code blocks and tables scroll inside themselves)', async () => {
+    const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
+    const sideways: string[] = [];
+    for (const url of htmlPages(site)) {
+      await page.goto(`${base}${url}`);
+      const { scrollWidth, clientWidth } = await page.evaluate(() => ({ scrollWidth: document.documentElement.scrollWidth, clientWidth: document.documentElement.clientWidth }));
+      if (scrollWidth > clientWidth) sideways.push(`${url}: ${scrollWidth} px wide in ${clientWidth}`);
+    }
+    expect(sideways).toEqual([]);
+    await page.close();
+  });
+
+  it.each(['', '/zh'])('%s: the topology pictures, wide on a desktop and narrow on a phone, in light and dark mode, with screenshots', async (prefix) => {
+    const language = prefix === '' ? 'en' : 'zh';
+    const shown = async (width: number, dark: boolean): Promise<{ layout: string; width: number; parentFill: string }[]> => {
+      const context = await browser.newContext({ viewport: { width, height: 900 } });
+      await context.addInitScript((appearance) => localStorage.setItem('vitepress-theme-appearance', appearance), dark ? 'dark' : 'light');
+      const page = await context.newPage();
+      const result: { layout: string; width: number; parentFill: string }[] = [];
+      for (const [name, url] of [['home', `${prefix}/`], ['what-is-macvlan', `${prefix}/guide/what-is-macvlan.html`]] as const) {
+        await page.goto(`${base}${url}`);
+        await page.waitForSelector('.topology svg', { state: 'attached' });
+        const visible = await page.$$eval('.topology > div', (divs) =>
+          divs
+            .filter((div) => (div as HTMLElement).offsetWidth > 0)
+            .map((div) => {
+              const svg = div.querySelector('svg');
+              const rect = div.querySelector('rect.parent');
+              return { layout: div.className, width: svg?.getBoundingClientRect().width ?? 0, parentFill: rect ? getComputedStyle(rect).fill : '' };
+            }),
+        );
+        result.push(...visible);
+        const picture = await page.$('.topology');
+        await picture?.screenshot({ path: path.join(SCREENSHOTS, `topology-${name}-${language}-${width}${dark ? '-dark' : ''}.png`) });
+      }
+      await context.close();
+      return result;
+    };
+    const desktop = await shown(1280, false);
+    expect(desktop.map((p) => p.layout)).toEqual(['wide', 'wide']);
+    const phone = await shown(390, false);
+    expect(phone.map((p) => p.layout)).toEqual(['narrow', 'narrow']);
+    for (const picture of [...desktop, ...phone]) expect(picture.width).toBeGreaterThan(250);
+    for (const picture of phone) expect(picture.width).toBeLessThanOrEqual(390);
+    const dark = await shown(1280, true);
+    expect(dark[0]?.parentFill).not.toBe(desktop[0]?.parentFill);
+    expect(readdirSync(SCREENSHOTS).filter((file) => file.startsWith(`topology-home-${language}-`))).toHaveLength(3);
+  });
+
+  it('copies a code block with its copy button', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
+    const page = await context.newPage();
+    await page.goto(`${base}/guide/quick-start.html`);
+    const block = page.locator('div[class*="language-"]').first();
+    await block.hover();
+    await block.locator('button.copy').click();
+    const copied = await page.evaluate(() => navigator.clipboard.readText());
+    expect(copied.trim()).toBe((await block.locator('pre').textContent())?.trim());
+    expect(copied.length).toBeGreaterThan(10);
+    await context.close();
+  });
+
   it('saves screenshots of the home and host-shim pages in both languages', async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     for (const [name, url] of [
