@@ -16,8 +16,8 @@ import { CHECKSUMS_FILE, checksumLine } from '../../src/output/assemble.js';
 import { SCHEMA_MODELINE } from '../../src/package-info.js';
 import { generateFromText, validateText } from '../../src/pipeline.js';
 import { buildPlan } from '../../src/plan/plan.js';
-import { labStages } from '../../src/lab/stages.js';
 import { topologySvg } from '../../src/diagram/topology.js';
+import { stagePictures } from '../../src/diagram/reachability.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CLI = path.join(ROOT, 'dist', 'cli.js');
@@ -185,16 +185,15 @@ function persistenceArtifacts(script: string): Map<string, string> {
 export const DOWNLOADED_EXAMPLES = ['seed', 'seed-dual-stack', 'shim-keeps-address', 'dns', 'several-addresses', 'ipvlan', 'vlans'] as const;
 
 /**
- * The topology pictures, wide and narrow (for a phone): the seed as configured, and its first lab stage (namespaces
- * only, the host address still on the parent) for "What macvlan is".
+ * The topology pictures, wide and narrow (for a phone): the seed as configured, and each stage of its staged lab with
+ * the stage's reachability grid (the first stage, namespaces only, also for "What macvlan is").
  */
 function diagramArtifacts(): Map<string, string> {
   const seed = validateText(readFileSync(path.join(ROOT, 'examples', 'seed.yaml'), 'utf8'), 'examples/seed.yaml').config;
-  const firstStage = labStages(seed, true)[0]?.config;
-  if (firstStage === undefined) throw new Error('the seed has no lab stages');
   const pictures = new Map<string, string>();
-  for (const [name, config] of [['seed', seed], ['seed-namespaces', firstStage]] as const) {
-    for (const layout of ['wide', 'narrow'] as const) pictures.set(`docs/generated/diagrams/${name}-${layout}.svg`, topologySvg(buildPlan(config), layout));
+  for (const layout of ['wide', 'narrow'] as const) pictures.set(`docs/generated/diagrams/seed-${layout}.svg`, topologySvg(buildPlan(seed), layout));
+  for (const stage of stagePictures(seed)) {
+    for (const kind of ['wide', 'narrow', 'reach'] as const) pictures.set(`docs/generated/diagrams/seed-${stage.stage}-${kind}.svg`, stage[kind]);
   }
   return pictures;
 }

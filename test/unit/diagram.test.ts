@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { validateText } from '../../src/pipeline.js';
 import { buildPlan, type Plan } from '../../src/plan/plan.js';
 import { topologySvg, xmlEscape } from '../../src/diagram/topology.js';
+import { stagePictures } from '../../src/diagram/reachability.js';
 
 const planOf = (name: string): Plan =>
   buildPlan(validateText(readFileSync(new URL(`../../examples/${name}.yaml`, import.meta.url), 'utf8'), `${name}.yaml`).config);
@@ -59,5 +60,42 @@ describe('topology picture', () => {
     const svg = topologySvg({ ...plan, nodes: [{ ...node, name: `<${long}>` }] });
     expect(svg).not.toContain(`<${long}`);
     expect(texts(svg).find((text) => text.startsWith('<xxx'))).toMatch(/^<x+…$/);
+  });
+});
+
+describe('stage pictures', () => {
+  const seed = validateText(readFileSync(new URL('../../examples/seed.yaml', import.meta.url), 'utf8'), 'seed.yaml').config;
+  const stages = stagePictures(seed);
+
+  /** The recorded lab's matrix of a stage (docs/generated/lab/seed): each pair's ok or --, and any surprise mark. */
+  const recorded = (stage: string): Map<string, string> => {
+    const lines = readFileSync(new URL(`../../docs/generated/lab/seed/lab-${stage}.txt`, import.meta.url), 'utf8').split('\n');
+    const ids = (lines[1] ?? '').trim().split(/\s+/);
+    const cells = new Map<string, string>();
+    for (const line of lines.slice(2, 2 + ids.length)) {
+      const [row = '', ...values] = line.trim().split(/\s+/);
+      values.forEach((value, i) => cells.set(`${row} ${ids[i] ?? ''}`, value));
+    }
+    return cells;
+  };
+
+  it('has one picture set per stage of the seed\'s staged lab, topology and grid', () => {
+    expect(stages.map((stage) => stage.stage)).toEqual(['no-default-routes', 'default-routes', 'host-migrated']);
+    expect(texts(stages[0]?.wide ?? '')).not.toContain('host shim · mac0');
+    expect(texts(stages[2]?.wide ?? '')).toContain('host shim · mac0');
+    for (const stage of stages) expect(size(stage.reach).width).toBeLessThanOrEqual(390);
+  });
+
+  it('draws every pair as the recorded lab measured it, each cell with the reason as its tooltip', () => {
+    for (const stage of stages) {
+      const measured = recorded(stage.stage);
+      expect(measured.size, stage.stage).toBe(49);
+      const titles = [...stage.reach.matchAll(/<title>([^<]*)<\/title><rect class="(reach|blocked)"/g)].map((m) => [m[1] ?? '', m[2] ?? ''] as const);
+      expect(titles).toHaveLength(42);
+      for (const [title, kind] of titles) {
+        const [, a = '', b = ''] = /^(\S+) ↔ (\S+):/.exec(title.replace(/&#39;/g, "'")) ?? [];
+        expect(measured.get(`${a} ${b}`), `${stage.stage}: ${a} ${b}`).toBe(kind === 'reach' ? 'ok' : '--');
+      }
+    }
   });
 });

@@ -1,0 +1,93 @@
+// reachabilitySvg: which endpoints of a lab stage reach each other, as a picture: a grid with a cell per pair,
+// reach or blocked, and the reason of each cell as its tooltip. Pure: no Node-only module.
+import type { Config } from '../config/schema.js';
+import { expectReachability, type Expectation } from '../lab/expect.js';
+import { labStages } from '../lab/stages.js';
+import { buildTopology, stageTopology } from '../lab/topology.js';
+import { buildPlan } from '../plan/plan.js';
+import { topologySvg, xmlEscape } from './topology.js';
+
+const MARGIN = 12;
+const CELL = 30;
+const LINE = 18;
+const CHAR = 7.3;
+
+const STYLE = `
+.mvg-reach { --fg: #1f2328; --muted: #59636e; --line: #d0d7de; --reach: #aceebb; --blocked: #eaeef2; }
+@media (prefers-color-scheme: dark) { .mvg-reach { --fg: #e6edf3; --muted: #9198a1; --line: #3d444d; --reach: #1b4721; --blocked: #262c36; } }
+.dark .mvg-reach { --fg: #e6edf3; --muted: #9198a1; --line: #3d444d; --reach: #1b4721; --blocked: #262c36; }
+.mvg-reach text { font: 12px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; fill: var(--fg); }
+.mvg-reach text.muted { fill: var(--muted); }
+.mvg-reach rect { stroke: var(--line); stroke-width: 1; }
+.mvg-reach rect.reach { fill: var(--reach); } .mvg-reach rect.blocked { fill: var(--blocked); } .mvg-reach rect.self { fill: none; }
+`;
+
+/**
+ * The grid of one stage (one family): the endpoints numbered down the left, the same numbers across the top, a cell per
+ * pair (`ok` = reach, `--` = blocked), each with its reason as a tooltip, and the legend under it.
+ */
+export function reachabilitySvg(ids: string[], expectations: Expectation[], caption: string): string {
+  const verdicts = new Map(expectations.filter((e) => e.ip === undefined).flatMap((e) => [[`${e.from}\0${e.to}`, e] as const, [`${e.to}\0${e.from}`, e] as const]));
+  const labels = ids.map((id, i) => `${i + 1} ${id}`);
+  const labelWidth = Math.ceil(Math.max(...labels.map((label) => label.length)) * CHAR) + 12;
+  const gridLeft = MARGIN + labelWidth;
+  const gridTop = MARGIN + 2 * LINE + 4;
+  const legend = ['ok = reach, -- = blocked;', 'hover a cell for the reason'];
+  const textWidth = (lines: string[]): number => Math.ceil(Math.max(...lines.map((line) => line.length)) * CHAR);
+  const width = Math.max(gridLeft + ids.length * CELL + MARGIN, 2 * MARGIN + textWidth([caption, ...legend]));
+  const height = gridTop + ids.length * CELL + (legend.length + 1) * LINE + MARGIN;
+  const parts = [`<text x="${MARGIN}" y="${MARGIN + 12}">${xmlEscape(caption)}</text>`];
+  ids.forEach((_, column) => parts.push(`<text class="muted" x="${gridLeft + column * CELL + CELL / 2 - 4}" y="${gridTop - 6}">${column + 1}</text>`));
+  ids.forEach((row, r) => {
+    const y = gridTop + r * CELL;
+    parts.push(`<text x="${MARGIN}" y="${y + CELL / 2 + 4}">${xmlEscape(labels[r] ?? row)}</text>`);
+    ids.forEach((column, c) => {
+      const x = gridLeft + c * CELL;
+      if (row === column) {
+        parts.push(`<rect class="self" x="${x}" y="${y}" width="${CELL}" height="${CELL}"/>`);
+        return;
+      }
+      const verdict = verdicts.get(`${row}\0${column}`);
+      const reach = verdict?.reach ?? false;
+      const title = verdict === undefined ? `${row} and ${column}: not probed` : `${row} ↔ ${column}: ${reach ? 'reach' : 'blocked'}, ${verdict.reason}`;
+      parts.push(
+        `<g><title>${xmlEscape(title)}</title><rect class="${reach ? 'reach' : 'blocked'}" x="${x}" y="${y}" width="${CELL}" height="${CELL}"/>` +
+          `<text x="${x + 8}" y="${y + CELL / 2 + 4}">${reach ? 'ok' : '--'}</text></g>`,
+      );
+    });
+  });
+  legend.forEach((line, i) => parts.push(`<text class="muted" x="${MARGIN}" y="${gridTop + ids.length * CELL + (i + 1) * LINE + 4}">${xmlEscape(line)}</text>`));
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" class="mvg-reach" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="${xmlEscape(caption)}">`,
+    `<style>${STYLE}</style>`,
+    ...parts,
+    '</svg>',
+    '',
+  ].join('\n');
+}
+
+/** One stage of a staged lab as pictures: its topology, wide and narrow, and its IPv4 reachability grid. */
+export interface StagePictures {
+  stage: string;
+  description: string;
+  wide: string;
+  narrow: string;
+  reach: string;
+}
+
+/** Each stage of the config's staged lab (as `macvlan-gen lab` runs it) as pictures, reachability as the lab's rules expect it. */
+export function stagePictures(config: Config): StagePictures[] {
+  const lab = buildTopology(buildPlan(config), 'mvlab-pictures');
+  return labStages(config, true).map((stage, i, stages) => {
+    const plan = buildPlan(stage.config);
+    const topology = stageTopology(lab, plan);
+    const caption = `Stage ${i + 1}/${stages.length} (${stage.name})`;
+    return {
+      stage: stage.name,
+      description: stage.description,
+      wide: topologySvg(plan, 'wide'),
+      narrow: topologySvg(plan, 'narrow'),
+      reach: reachabilitySvg(topology.endpoints.map((endpoint) => endpoint.id), expectReachability(topology), caption),
+    };
+  });
+}
