@@ -1,4 +1,5 @@
 import { defineConfig, type DefaultTheme } from 'vitepress';
+import { renderCoreInBrowser } from './playground/vite-plugin.js';
 
 const steps = [
   ['promisc', 'Promiscuous parent', '父网卡混杂模式'],
@@ -58,6 +59,8 @@ export default defineConfig({
   // Pages link to generated files and downloads, which VitePress checks as well.
   ignoreDeadLinks: false,
   head: [['link', { rel: 'icon', type: 'image/svg+xml', href: '/favicon.svg' }]],
+  // The playground runs the generator's own render core in the browser.
+  vite: { plugins: [renderCoreInBrowser()] },
   themeConfig: {
     search: {
       provider: 'local',
@@ -85,6 +88,7 @@ export default defineConfig({
         nav: [
           { text: 'Guide', link: '/guide/what-is-macvlan' },
           { text: 'Reference', link: '/reference/config' },
+          { text: 'Playground', link: '/playground' },
           { text: 'Downloads', link: '/downloads' },
         ],
         sidebar: sidebar('', false),
@@ -100,6 +104,7 @@ export default defineConfig({
         nav: [
           { text: '指南', link: '/zh/guide/what-is-macvlan' },
           { text: '参考', link: '/zh/reference/config' },
+          { text: '试验场', link: '/zh/playground' },
           { text: '下载', link: '/zh/downloads' },
         ],
         sidebar: sidebar('/zh', true),

@@ -1,6 +1,8 @@
 // assembleOutput: rendered scripts -> the full, deterministic set of output files (scripts, SHA256SUMS, manifest.json).
-import { createHash } from 'node:crypto';
 import { checkNodeName } from '../config/rules.js';
+import { sha256 } from './digest.js';
+
+export { sha256 };
 
 export const MANIFEST_FILE = 'manifest.json';
 export const CHECKSUMS_FILE = 'SHA256SUMS';
@@ -21,10 +23,6 @@ export interface Manifest {
   nodes: { name: string; file: string; sha256: string }[];
   /** Every file this run wrote, so the next run knows what it may replace or remove. */
   files: string[];
-}
-
-export function sha256(content: string): string {
-  return createHash('sha256').update(content, 'utf8').digest('hex');
 }
 
 /** One line of a SHA256SUMS file, as `sha256sum` writes and `sha256sum -c` reads it. */

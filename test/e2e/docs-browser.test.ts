@@ -3,14 +3,14 @@
 // search work, and every download is byte for byte what SHA256SUMS lists.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser } from 'playwright-core';
 import { writeStandaloneDownload } from '../../docs/.vitepress/generate.js';
-import { ROOT, tempDir } from '../support/cli.js';
+import { ROOT, runCli, tempDir } from '../support/cli.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
@@ -211,6 +211,49 @@ describe.skipIf(!hasChromium)('the docs site in Chromium', () => {
     const dark = await shown(1280, true);
     expect(dark[0]?.parentFill).not.toBe(desktop[0]?.parentFill);
     expect(readdirSync(SCREENSHOTS).filter((file) => file.startsWith(`topology-home-${language}-`))).toHaveLength(3);
+  });
+
+  it.each(['', '/zh'])('%s/playground: a bad address shows its line as it is typed; the fixed config gives the files generate writes, byte for byte, with their SHA-256; nothing leaves the page', async (prefix) => {
+    const seedText = readFileSync(path.join(ROOT, 'examples', 'seed.yaml'), 'utf8');
+    const cwd = tempDir('playground');
+    writeFileSync(path.join(cwd, 'seed.yaml'), seedText);
+    const bad = seedText.replace('address: 192.168.179.12/16', 'address: 192.168.179.300/16');
+    writeFileSync(path.join(cwd, 'bad.yaml'), bad);
+    const generated = runCli(['generate', 'seed.yaml', '--out-dir', 'out'], cwd);
+    expect(generated.status, generated.stderr).toBe(0);
+    const cliError = runCli(['validate', 'bad.yaml'], cwd).stderr.split('\n').find((line) => line.startsWith('bad.yaml: error: '));
+    expect(cliError).toMatch(/\(line \d+:\d+\)/);
+
+    const page = await browser.newPage();
+    const elsewhere: string[] = [];
+    page.on('request', (request) => {
+      if (!request.url().startsWith(base) && !request.url().startsWith('blob:') && !request.url().startsWith('data:')) elsewhere.push(request.url());
+    });
+    await page.goto(`${base}${prefix}/playground.html`);
+    const editor = page.locator('#playground-config');
+    await editor.waitFor();
+    await page.waitForSelector('.playground table.files');
+    await editor.fill(bad);
+    const problem = page.locator('.playground .problems li.error').first();
+    await problem.waitFor();
+    expect(await problem.textContent()).toBe(cliError?.replace('bad.yaml: ', 'playground.yaml: '));
+    expect(await page.locator('.playground table.files').count()).toBe(0);
+
+    await editor.fill(seedText);
+    await page.waitForSelector('.playground table.files');
+    const links = await page.$$eval('.playground table.files a[download]', (anchors) => anchors.map((a) => ({ name: a.getAttribute('download') ?? '', href: (a as HTMLAnchorElement).href })));
+    const written = readdirSync(path.join(cwd, 'out')).filter((name) => !name.startsWith('.')).sort();
+    expect(links.map((link) => link.name).sort()).toEqual(written);
+    const sums = new Map(readFileSync(path.join(cwd, 'out', 'SHA256SUMS'), 'utf8').trim().split('\n').map((line) => [line.slice(66), line.slice(0, 64)] as const));
+    for (const link of links) {
+      const bytes = Buffer.from(await page.evaluate(async (href) => Array.from(new Uint8Array(await (await fetch(href)).arrayBuffer())), link.href));
+      expect(bytes.equals(readFileSync(path.join(cwd, 'out', link.name))), link.name).toBe(true);
+      if (sums.has(link.name)) expect(createHash('sha256').update(bytes).digest('hex'), link.name).toBe(sums.get(link.name));
+    }
+    expect(await page.locator('.playground .picture svg').count()).toBe(1);
+    await page.screenshot({ path: path.join(SCREENSHOTS, `playground-${prefix === '' ? 'en' : 'zh'}.png`), fullPage: true });
+    expect(elsewhere).toEqual([]);
+    await page.close();
   });
 
   it('copies a code block with its copy button', async () => {
