@@ -23,6 +23,7 @@ import { formatLabReport } from './lab/report.js';
 import { sha256 } from './output/assemble.js';
 import { buildPlan } from './plan/plan.js';
 import { topologySvg, type DiagramLayout } from './diagram/topology.js';
+import { labPictures } from './diagram/reachability.js';
 
 const DEFAULT_CONFIG = 'macvlan-gen.yaml';
 const DEFAULT_OUT_DIR = 'out';
@@ -202,6 +203,7 @@ async function main(argv: string[]): Promise<number> {
               .option('keep', { type: 'boolean', default: false, describe: 'leave the lab up at the end, as the last stage left it; remove it with `lab down`' })
               .option('profile', { type: 'string', array: true, default: [], describe: profileHelp() })
               .option('expect', { type: 'string', array: true, default: [], describe: 'override an expectation: "A<->B=reach" or "A<->B=none"' })
+              .option('pictures', { type: 'string', describe: 'also write the topology (topology.svg) and each stage\'s measured reachability (<stage>.svg, <stage>-ipv6.svg) as SVG pictures to this directory' })
               .option('json', jsonOption),
           async (args) => {
             const text = readConfigText(args.config);
@@ -217,6 +219,11 @@ async function main(argv: string[]): Promise<number> {
             });
             if (args.json) printJson(result);
             else out(formatLabReport(result));
+            if (args.pictures !== undefined) {
+              const pictures = labPictures(buildPlan(config), result);
+              for (const picture of pictures) writeFileAtomically(path.join(args.pictures, picture.name), picture.content);
+              diag(`wrote ${pictures.length} pictures to ${args.pictures}/: ${pictures.map((picture) => picture.name).join(', ')}`);
+            }
             if (result.kept) diag(`lab ${result.kept} is still up; remove it with: macvlan-gen lab down ${result.kept}`);
             if (!result.ok) exitCode = EXIT.findings;
           },

@@ -4,7 +4,8 @@ import type { Config } from '../config/schema.js';
 import { expectReachability, type Expectation } from '../lab/expect.js';
 import { labStages } from '../lab/stages.js';
 import { buildTopology, stageTopology } from '../lab/topology.js';
-import { buildPlan } from '../plan/plan.js';
+import { buildPlan, type Plan } from '../plan/plan.js';
+import type { LabResult } from '../lab/runner.js';
 import { topologySvg, xmlEscape } from './topology.js';
 
 const MARGIN = 12;
@@ -20,19 +21,25 @@ const STYLE = `
 .mvg-reach text.muted { fill: var(--muted); }
 .mvg-reach rect { stroke: var(--line); stroke-width: 1; }
 .mvg-reach rect.reach { fill: var(--reach); } .mvg-reach rect.blocked { fill: var(--blocked); } .mvg-reach rect.self { fill: none; }
+.mvg-reach rect.surprise { stroke: #cf222e; stroke-width: 2; }
 `;
+
+/** A pair as the rules expect it, or as the lab measured it (then `actual` is what the ping did). */
+type Cell = Expectation & { actual?: boolean };
 
 /**
  * The grid of one stage (one family): the endpoints numbered down the left, the same numbers across the top, a cell per
- * pair (`ok` = reach, `--` = blocked), each with its reason as a tooltip, and the legend under it.
+ * pair (`ok` = reach, `--` = blocked; measured results that the rules did not predict marked `!`), each with its
+ * reason as a tooltip, and the legend under it.
  */
-export function reachabilitySvg(ids: string[], expectations: Expectation[], caption: string): string {
+export function reachabilitySvg(ids: string[], expectations: Cell[], caption: string): string {
   const verdicts = new Map(expectations.filter((e) => e.ip === undefined).flatMap((e) => [[`${e.from}\0${e.to}`, e] as const, [`${e.to}\0${e.from}`, e] as const]));
   const labels = ids.map((id, i) => `${i + 1} ${id}`);
   const labelWidth = Math.ceil(Math.max(...labels.map((label) => label.length)) * CHAR) + 12;
   const gridLeft = MARGIN + labelWidth;
   const gridTop = MARGIN + 2 * LINE + 4;
-  const legend = ['ok = reach, -- = blocked;', 'hover a cell for the reason'];
+  const measured = expectations.some((e) => e.actual !== undefined);
+  const legend = [`ok = reach, -- = blocked${measured ? ', ! = unexpected' : ''};`, 'hover a cell for the reason'];
   const textWidth = (lines: string[]): number => Math.ceil(Math.max(...lines.map((line) => line.length)) * CHAR);
   const width = Math.max(gridLeft + ids.length * CELL + MARGIN, 2 * MARGIN + textWidth([caption, ...legend]));
   const height = gridTop + ids.length * CELL + (legend.length + 1) * LINE + MARGIN;
@@ -48,11 +55,13 @@ export function reachabilitySvg(ids: string[], expectations: Expectation[], capt
         return;
       }
       const verdict = verdicts.get(`${row}\0${column}`);
-      const reach = verdict?.reach ?? false;
-      const title = verdict === undefined ? `${row} and ${column}: not probed` : `${row} ↔ ${column}: ${reach ? 'reach' : 'blocked'}, ${verdict.reason}`;
+      const reach = verdict?.actual ?? verdict?.reach ?? false;
+      const surprise = verdict?.actual !== undefined && verdict.actual !== verdict.reach;
+      const why = surprise ? `not what the rules predict (${verdict?.reason ?? ''})` : (verdict?.reason ?? '');
+      const title = verdict === undefined ? `${row} and ${column}: not probed` : `${row} ↔ ${column}: ${reach ? 'reach' : 'blocked'}, ${why}`;
       parts.push(
-        `<g><title>${xmlEscape(title)}</title><rect class="${reach ? 'reach' : 'blocked'}" x="${x}" y="${y}" width="${CELL}" height="${CELL}"/>` +
-          `<text x="${x + 8}" y="${y + CELL / 2 + 4}">${reach ? 'ok' : '--'}</text></g>`,
+        `<g><title>${xmlEscape(title)}</title><rect class="${reach ? 'reach' : 'blocked'}${surprise ? ' surprise' : ''}" x="${x}" y="${y}" width="${CELL}" height="${CELL}"/>` +
+          `<text x="${x + (surprise ? 4 : 8)}" y="${y + CELL / 2 + 4}">${reach ? 'ok' : '--'}${surprise ? '!' : ''}</text></g>`,
       );
     });
   });
@@ -90,4 +99,20 @@ export function stagePictures(config: Config): StagePictures[] {
       reach: reachabilitySvg(topology.endpoints.map((endpoint) => endpoint.id), expectReachability(topology), caption),
     };
   });
+}
+
+/** What `lab --pictures` writes: the topology, and each stage's measured reachability in each family. */
+export function labPictures(plan: Plan, result: LabResult): { name: string; content: string }[] {
+  const total = result.stages.length + result.notRun.length;
+  return [
+    { name: 'topology.svg', content: topologySvg(plan) },
+    ...result.stages.flatMap((stage, i) => {
+      const caption = `Stage ${i + 1}/${total} (${stage.name})`;
+      const ids6 = stage.endpoints.flatMap((endpoint) => (endpoint.ip6 === undefined ? [] : [endpoint.id]));
+      return [
+        { name: `${stage.name}.svg`, content: reachabilitySvg(stage.endpoints.map((endpoint) => endpoint.id), stage.results, caption) },
+        ...(stage.results6 === undefined ? [] : [{ name: `${stage.name}-ipv6.svg`, content: reachabilitySvg(ids6, stage.results6, `${caption}, IPv6`) }]),
+      ];
+    }),
+  ];
 }

@@ -76,12 +76,14 @@ describe.skipIf(!isRoot)('lab (root: network namespaces)', () => {
   const SEED = path.join(EXAMPLES, 'seed.yaml');
   let before: string;
   let seed: LabRun;
+  let pictures: string;
   const profiled = new Map<string, LabRun>();
 
   // The staged seed under each distribution's defaults, at once: each run spends most of its time waiting.
   beforeAll(async () => {
     before = hostState();
-    const [debian, ...others] = await Promise.all([lab([SEED]), lab([SEED, '--profile', 'ubuntu']), lab([SEED, '--profile', 'rhel'])]);
+    pictures = tempDir('lab-pictures');
+    const [debian, ...others] = await Promise.all([lab([SEED, '--pictures', pictures]), lab([SEED, '--profile', 'ubuntu']), lab([SEED, '--profile', 'rhel'])]);
     if (!debian) throw new Error('no seed run');
     seed = debian;
     others.forEach((run, i) => profiled.set(['ubuntu', 'rhel'][i] ?? '', run));
@@ -93,6 +95,17 @@ describe.skipIf(!isRoot)('lab (root: network namespaces)', () => {
       expect(seed.report.ok).toBe(true);
       expect(seed.report.stages.map((stage) => stage.name)).toEqual(['no-default-routes', 'default-routes', 'host-migrated']);
       for (const stage of seed.report.stages) expect(stage.results.filter((r) => !r.asExpected)).toEqual([]);
+    });
+
+    it('draws the topology and each stage\'s measured reachability with --pictures, each cell as the ping came out', () => {
+      expect(readdirSync(pictures).sort()).toEqual(['default-routes.svg', 'host-migrated.svg', 'no-default-routes.svg', 'topology.svg']);
+      expect(seed.stderr).toContain(`wrote 4 pictures to ${pictures}/`);
+      for (const stage of seed.report.stages) {
+        const svg = readFileSync(path.join(pictures, `${stage.name}.svg`), 'utf8');
+        const cells = [...svg.matchAll(/<title>(\S+) ↔ (\S+): (reach|blocked),/g)];
+        expect(cells).toHaveLength(2 * stage.results.length);
+        for (const [, a, b, drawn] of cells) expect(drawn, `${stage.name}: ${a} ${b}`).toBe(pair(stage, a ?? '', b ?? '').actual ? 'reach' : 'blocked');
+      }
     });
 
     it('ns1 and ns2 on node1 reach each other', () => {
