@@ -13,10 +13,11 @@ const CELL = 30;
 const LINE = 18;
 const CHAR = 7.3;
 
+// Light unless the page says dark, with a background of its own (see topology.ts).
 const STYLE = `
-.mvg-reach { --fg: #1f2328; --muted: #59636e; --line: #d0d7de; --reach: #aceebb; --blocked: #eaeef2; }
-@media (prefers-color-scheme: dark) { .mvg-reach { --fg: #e6edf3; --muted: #9198a1; --line: #3d444d; --reach: #1b4721; --blocked: #262c36; } }
-.dark .mvg-reach { --fg: #e6edf3; --muted: #9198a1; --line: #3d444d; --reach: #1b4721; --blocked: #262c36; }
+.mvg-reach { --fg: #1f2328; --muted: #59636e; --line: #d0d7de; --bg: #ffffff; --reach: #aceebb; --blocked: #eaeef2; }
+.dark .mvg-reach { --fg: #e6edf3; --muted: #9198a1; --line: #3d444d; --bg: #1b1b1f; --reach: #1b4721; --blocked: #262c36; }
+.mvg-reach rect.background { fill: var(--bg); stroke: none; }
 .mvg-reach text { font: 12px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; fill: var(--fg); }
 .mvg-reach text.muted { fill: var(--muted); }
 .mvg-reach rect { stroke: var(--line); stroke-width: 1; }
@@ -69,6 +70,7 @@ export function reachabilitySvg(ids: string[], expectations: Cell[], caption: st
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" class="mvg-reach" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="${xmlEscape(caption)}">`,
     `<style>${STYLE}</style>`,
+    `<rect class="background" width="${width}" height="${height}"/>`,
     ...parts,
     '</svg>',
     '',

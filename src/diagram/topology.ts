@@ -39,11 +39,16 @@ function fit(text: string, width: number): string {
   return text.length <= room ? text : `${text.slice(0, Math.max(1, room - 1))}…`;
 }
 
+/** A line of text; one cut to fit carries the whole of it as its tooltip. */
+function textLine(x: number, y: number, line: string, width: number, title = false): string {
+  const shown = fit(line, width);
+  const tooltip = shown === line ? '' : `<title>${xmlEscape(line)}</title>`;
+  return `<text x="${x}" y="${y}"${title ? ' class="title"' : ''}>${tooltip}${xmlEscape(shown)}</text>`;
+}
+
 function drawBox(box: Box): string[] {
   const height = boxHeight(box.lines);
-  const texts = box.lines.map(
-    (line, i) => `<text x="${box.x + PAD}" y="${box.y + PAD + (i + 1) * LINE - 4}"${i === 0 ? ' class="title"' : ''}>${xmlEscape(fit(line, box.width))}</text>`,
-  );
+  const texts = box.lines.map((line, i) => textLine(box.x + PAD, box.y + PAD + (i + 1) * LINE - 4, line, box.width, i === 0));
   return [`<rect class="${box.kind}" x="${box.x}" y="${box.y}" width="${box.width}" height="${height}" rx="6"/>`, ...texts];
 }
 
@@ -59,8 +64,8 @@ function namespaceLines(ns: NamespacePlan): string[] {
     linkKind(ns),
     ...(ns.vlan === undefined ? [] : [`VLAN ${ns.vlan} via ${ns.lower}`]),
     ...namespaceAddresses(ns),
-    ...(gateways.length > 0 ? [`gateway ${gateways.join(', ')}`] : ['no default route']),
-    ...ns.routes.map((route) => `route ${route.to} via ${route.via}`),
+    ...(gateways.length > 0 ? gateways.map((gateway) => `gateway ${gateway}`) : ['no default route']),
+    ...ns.routes.flatMap((route) => [`route ${route.to}`, `  via ${route.via}`]),
   ];
 }
 
@@ -113,10 +118,12 @@ function gatewaysOf(plan: Plan): string[] {
   return [...new Set(all.filter((gateway): gateway is string => gateway !== undefined))];
 }
 
+// Light unless the page says dark (VitePress puts .dark on <html>): a media query would follow the computer's setting
+// even where the page is light. The background makes a file opened on its own readable either way.
 const STYLE = `
-.mvg { --fg: #1f2328; --muted: #59636e; --line: #8c959f; --parent: #ddf4ff; --child: #dafbe1; --shim: #fff8c5; --router: #f6f8fa; }
-@media (prefers-color-scheme: dark) { .mvg { --fg: #e6edf3; --muted: #9198a1; --line: #6e7681; --parent: #0c2d4a; --child: #0f3320; --shim: #3b2e00; --router: #21262d; } }
-.dark .mvg { --fg: #e6edf3; --muted: #9198a1; --line: #6e7681; --parent: #0c2d4a; --child: #0f3320; --shim: #3b2e00; --router: #21262d; }
+.mvg { --fg: #1f2328; --muted: #59636e; --line: #8c959f; --bg: #ffffff; --parent: #ddf4ff; --child: #dafbe1; --shim: #fff8c5; --router: #f6f8fa; }
+.dark .mvg { --fg: #e6edf3; --muted: #9198a1; --line: #6e7681; --bg: #1b1b1f; --parent: #0c2d4a; --child: #0f3320; --shim: #3b2e00; --router: #21262d; }
+.mvg rect.background { fill: var(--bg); stroke: none; }
 .mvg text { font: ${FONT}px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; fill: var(--fg); }
 .mvg text.title { font-weight: bold; }
 .mvg rect { stroke: var(--line); stroke-width: 1; }
@@ -144,11 +151,11 @@ export function topologySvg(plan: Plan, layout: DiagramLayout = 'wide'): string 
   const vlans = [...new Set(nodes.flatMap((node) => node.vlans.map((vlan) => vlan.id)))].sort((a, b) => a - b);
   const switchY = MARGIN + boxHeight(router.lines) + 2 * BOX_GAP;
   const switchHeight = 28;
-  const switchLabel = `LAN switch${vlans.length > 0 ? ` · trunk ports: VLAN ${vlans.join(', ')} tagged` : ''}`;
+  const switchLabel = `LAN switch${vlans.length > 0 ? ` · VLANs ${vlans.join(', ')} tagged` : ''}`;
   parts.push(
     wire(MARGIN + 40, MARGIN + boxHeight(router.lines), MARGIN + 40, switchY),
     `<rect class="switch" x="${MARGIN}" y="${switchY}" width="${width - 2 * MARGIN}" height="${switchHeight}" rx="4"/>`,
-    `<text class="title" x="${MARGIN + PAD}" y="${switchY + 18}">${xmlEscape(fit(switchLabel, width - 2 * MARGIN))}</text>`,
+    textLine(MARGIN + PAD, switchY + 18, switchLabel, width - 2 * MARGIN, true),
   );
 
   const rowTop = switchY + switchHeight + 3 * BOX_GAP;
@@ -172,6 +179,7 @@ export function topologySvg(plan: Plan, layout: DiagramLayout = 'wide'): string 
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" class="mvg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="${xmlEscape(describe(plan))}">`,
     `<style>${STYLE}</style>`,
+    `<rect class="background" width="${width}" height="${height}"/>`,
     ...parts,
     '</svg>',
     '',

@@ -227,7 +227,6 @@ export function writeOutput(directory: string, names: string[], files: Iterable<
   return result;
 }
 
-/** Replaces the .txt files of a directory with the given ones (a folder of generated text, such as transcripts). */
 /** Writes one file whole or not at all (its folder made if missing): a temporary file beside it, renamed over it. */
 export function writeFileAtomically(target: string, content: string, mode = 0o644): void {
   const directory = path.dirname(target);
@@ -241,6 +240,7 @@ export function writeFileAtomically(target: string, content: string, mode = 0o64
   }
 }
 
+/** Replaces the .txt files of a directory with the given ones (a folder of generated text, such as transcripts). */
 export function writeTextFiles(directory: string, files: { name: string; content: string }[]): string[] {
   mkdirSync(directory, { recursive: true });
   for (const name of readdirSync(directory).filter((file) => file.endsWith('.txt'))) rmSync(path.join(directory, name));

@@ -178,8 +178,8 @@ describe.skipIf(!hasChromium)('the docs site in Chromium', () => {
 
   it.each(['', '/zh'])('%s: the topology pictures, wide on a desktop and narrow on a phone, in light and dark mode, with screenshots', async (prefix) => {
     const language = prefix === '' ? 'en' : 'zh';
-    const shown = async (width: number, dark: boolean): Promise<{ layout: string; width: number; parentFill: string }[]> => {
-      const context = await browser.newContext({ viewport: { width, height: 900 } });
+    const shown = async (width: number, dark: boolean, computer: 'light' | 'dark' = 'light'): Promise<{ layout: string; width: number; parentFill: string }[]> => {
+      const context = await browser.newContext({ viewport: { width, height: 900 }, colorScheme: computer });
       await context.addInitScript((appearance) => localStorage.setItem('vitepress-theme-appearance', appearance), dark ? 'dark' : 'light');
       const page = await context.newPage();
       const result: { layout: string; width: number; parentFill: string }[] = [];
@@ -210,6 +210,9 @@ describe.skipIf(!hasChromium)('the docs site in Chromium', () => {
     for (const picture of phone) expect(picture.width).toBeLessThanOrEqual(390);
     const dark = await shown(1280, true);
     expect(dark[0]?.parentFill).not.toBe(desktop[0]?.parentFill);
+    // A computer set to dark with the site switched to light: the pictures follow the site.
+    const siteLight = await shown(1280, false, 'dark');
+    expect(siteLight.map((p) => p.parentFill)).toEqual(desktop.map((p) => p.parentFill));
     expect(readdirSync(SCREENSHOTS).filter((file) => file.startsWith(`topology-home-${language}-`))).toHaveLength(3);
   });
 
@@ -250,7 +253,8 @@ describe.skipIf(!hasChromium)('the docs site in Chromium', () => {
       expect(bytes.equals(readFileSync(path.join(cwd, 'out', link.name))), link.name).toBe(true);
       if (sums.has(link.name)) expect(createHash('sha256').update(bytes).digest('hex'), link.name).toBe(sums.get(link.name));
     }
-    expect(await page.locator('.playground .picture svg').count()).toBe(1);
+    expect(await page.locator('.playground .picture svg').count()).toBe(2);
+    expect(await page.locator('.playground .picture svg:visible').count()).toBe(1);
     await page.screenshot({ path: path.join(SCREENSHOTS, `playground-${prefix === '' ? 'en' : 'zh'}.png`), fullPage: true });
     expect(elsewhere).toEqual([]);
     await page.close();

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { validateText } from '../../src/pipeline.js';
 import { buildPlan, type Plan } from '../../src/plan/plan.js';
@@ -34,7 +34,7 @@ describe('topology picture', () => {
 
   it('shows VLANs on the switch and the namespaces, ipvlan modes, and a shim that keeps the host address', () => {
     const vlans = texts(topologySvg(planOf('vlans')));
-    expect(vlans).toContain('LAN switch · trunk ports: VLAN 50, 60 tagged');
+    expect(vlans).toContain('LAN switch · VLANs 50, 60 tagged');
     expect(vlans).toContain('VLAN 50 via ens160.50');
     expect(texts(topologySvg(planOf('ipvlan')))).toEqual(expect.arrayContaining(['ipvlan l2', 'ipvlan l3']));
     const keeps = texts(topologySvg(planOf('shim-keeps-address')));
@@ -59,7 +59,21 @@ describe('topology picture', () => {
     if (!node) throw new Error('no node');
     const svg = topologySvg({ ...plan, nodes: [{ ...node, name: `<${long}>` }] });
     expect(svg).not.toContain(`<${long}`);
-    expect(texts(svg).find((text) => text.startsWith('<xxx'))).toMatch(/^<x+…$/);
+    expect(svg).toContain(`<title>&lt;${long}&gt; · ens160</title>&lt;xxx`);
+  });
+
+  it('cuts nothing of any example, in either layout: one fact a line', () => {
+    for (const name of readdirSync(new URL('../../examples/', import.meta.url)).filter((file) => file.endsWith('.yaml'))) {
+      const plan = planOf(name.replace(/\.yaml$/, ''));
+      for (const layout of ['wide', 'narrow'] as const) expect(topologySvg(plan, layout), `${name} ${layout}`).not.toContain('…');
+    }
+  });
+
+  it('is light unless the page is dark, on a background of its own, whatever the computer prefers', () => {
+    const svg = topologySvg(planOf('seed'));
+    expect(svg).not.toContain('prefers-color-scheme');
+    expect(svg).toContain('.dark .mvg {');
+    expect(svg).toMatch(/<rect class="background" width="\d+" height="\d+"\/>/);
   });
 });
 

@@ -7,6 +7,11 @@ import { packageFiles } from '../../../src/package-files.js';
 
 const SRC = fileURLToPath(new URL('../../../src', import.meta.url));
 const EMBEDDED = '\0macvlan-gen-package-files';
+/** Each module swapped, by the path of its compiled name as imported (./x.js), with what takes its place. */
+const SWAPS = new Map([
+  [path.join(SRC, 'package-files.js'), EMBEDDED],
+  [path.join(SRC, 'output', 'digest.js'), fileURLToPath(new URL('./digest.ts', import.meta.url))],
+]);
 
 /** A Vite plugin (typed by its shape: the site's Vite is VitePress's own, not the one vitest brings). */
 export function renderCoreInBrowser() {
@@ -14,10 +19,8 @@ export function renderCoreInBrowser() {
     name: 'macvlan-gen-render-core-in-browser',
     enforce: 'pre' as const,
     resolveId(source: string, importer: string | undefined): string | null {
-      if (importer === undefined || !path.resolve(path.dirname(importer)).startsWith(SRC)) return null;
-      if (source === './package-files.js') return EMBEDDED;
-      if (source === './digest.js' && path.dirname(importer) === path.join(SRC, 'output')) return fileURLToPath(new URL('./digest.ts', import.meta.url));
-      return null;
+      if (importer === undefined || !source.startsWith('.')) return null;
+      return SWAPS.get(path.resolve(path.dirname(importer), source)) ?? null;
     },
     load(id: string): string | null {
       if (id !== EMBEDDED) return null;
