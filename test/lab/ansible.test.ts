@@ -4,7 +4,7 @@
 // node verifies and the LAN reaches it; a second run changes nothing; teardown restores every node; a node whose
 // gateway probe fails (its switch port passes only its parent's MAC) reverts and the rollout stops after its batch,
 // the summary naming the nodes changed, reverted and untouched. Root only; never skipped in CI.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +15,7 @@ import type { EmulatedLab } from '../../src/lab/emulated-lab.js';
 import { runProcess, type ProcessResult } from '../../src/process.js';
 import { buildLab, configOf, FAST_PROBES, nodeState, normalizeState, passOnlyParentMac, withoutCountdowns } from '../support/lab.js';
 import { startFleet, type Fleet } from '../support/fleet.js';
+import { ROOT } from '../support/cli.js';
 
 const isRoot = process.getuid?.() === 0;
 if (process.env['CI'] && !isRoot) throw new Error('CI runs as root: the lab tests must run there, not be skipped');
@@ -60,6 +61,25 @@ function recapOf(output: string): Map<string, Record<string, number>> {
   return recap;
 }
 
+/** `npm run docs:record:fleet` sets it: the runs' output then becomes the docs' transcripts. */
+const RECORDING = process.env['MACVLAN_GEN_FLEET_RECORD'] === '1';
+const TRANSCRIPTS = path.join(ROOT, 'docs', 'generated', 'ansible');
+
+/**
+ * Records what ansible-playbook printed for the docs, or checks that the recorded run ended with the same summary (the
+ * order of the nodes within a batch varies from run to run, so the whole text is not compared).
+ */
+function transcriptForDocs(name: string, output: string): void {
+  const recorded = path.join(TRANSCRIPTS, name);
+  if (RECORDING) {
+    mkdirSync(TRANSCRIPTS, { recursive: true });
+    writeFileSync(recorded, output);
+    return;
+  }
+  expect(existsSync(recorded), `${recorded} is missing: run npm run docs:record:fleet`).toBe(true);
+  expect(summaryOf(readFileSync(recorded, 'utf8')), `${recorded} is stale: run npm run docs:record:fleet`).toEqual(summaryOf(output));
+}
+
 const shown = (result: ProcessResult): string => `${result.stdout.slice(-6000)}\n${result.stderr}`;
 
 describe.skipIf(!isRoot)('fleet rollout through Ansible, 12 emulated nodes with host migrations', () => {
@@ -97,6 +117,7 @@ describe.skipIf(!isRoot)('fleet rollout through Ansible, 12 emulated nodes with 
     const batches = result.stdout.split('PLAY [Roll out the macvlan-gen node scripts in batches]').slice(1);
     expect(batches.map((batch) => NODES.filter((node) => batch.includes(`changed: [${node}]`)).length)).toEqual([1, 1, 3, 3, 3, 1]);
     expect(summaryOf(result.stdout)).toEqual({ changed: NODES, unchanged: [], reverted: [], failed: [], untouched: [] });
+    transcriptForDocs('rollout.txt', result.stdout);
     for (const [i, node] of NODES.entries()) {
       expect(result.stdout).toContain(`from a NEW session, run: ${node}.sh confirm`);
       // The confirm came over a second SSH connection: the one that applied was closed first.
@@ -114,6 +135,7 @@ describe.skipIf(!isRoot)('fleet rollout through Ansible, 12 emulated nodes with 
     const result = await playbook('rollout.yml');
     expect(result.status, shown(result)).toBe(0);
     expect(summaryOf(result.stdout)).toEqual({ changed: [], unchanged: NODES, reverted: [], failed: [], untouched: [] });
+    transcriptForDocs('rollout-again.txt', result.stdout);
     const recap = recapOf(result.stdout);
     for (const node of NODES) expect(recap.get(node), node).toMatchObject({ changed: 0, failed: 0, unreachable: 0 });
   }, 600_000);
@@ -144,6 +166,7 @@ describe.skipIf(!isRoot)('fleet rollout through Ansible, 12 emulated nodes with 
       failed: [],
       untouched: NODES.slice(5),
     });
+    transcriptForDocs('rollout-stopped.txt', result.stdout);
     expect(await state('node05')).toContain(`inet ${hostIp(4)}/16 scope global eth0`);
     for (const node of NODES.slice(5)) expect(await state(node), node).toBe(initial.get(node));
 
