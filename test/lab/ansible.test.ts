@@ -3,7 +3,8 @@
 // own namespaces. All converge in batches (1, 10%, 25%), each migration confirmed from a new SSH connection, every
 // node verifies and the LAN reaches it; a second run changes nothing; teardown restores every node; a node whose
 // gateway probe fails (its switch port passes only its parent's MAC) reverts and the rollout stops after its batch,
-// the summary naming the nodes changed, reverted and untouched. Root only; never skipped in CI.
+// the summary naming the nodes changed, reverted and untouched; a node that the confirming connection cannot reach
+// fails the rollout and puts its address back by itself. Root only; never skipped in CI.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -32,7 +33,8 @@ const FLEET_TEXT = [
     '    parent: eth0',
     `    address: ${hostIp(i)}/16`,
     '    gateway: 192.168.1.1',
-    '    hostShim: { interface: mac0 }',
+    // node01 waits 15 s for its confirm (the others, run on a terminal, 120 s): the last test lets it run out.
+    i === 0 ? '    hostShim: { interface: mac0, confirmTimeout: 15 }' : '    hostShim: { interface: mac0 }',
     '    namespaces:',
     `      ns1: { interface: mac1, address: ${nsIp(i)}/16, gateway: 192.168.1.1 }`,
   ]),
@@ -173,5 +175,26 @@ describe.skipIf(!isRoot)('fleet rollout through Ansible, 12 emulated nodes with 
     const teardown = await playbook('teardown.yml');
     expect(teardown.status, shown(teardown)).toBe(0);
     for (const node of NODES) expect(await state(node), node).toBe(initial.get(node));
+  }, 600_000);
+
+  it('a node the confirming connection cannot reach fails the rollout in its batch, and puts its address back by itself', async () => {
+    const statusFile = path.join(labPaths(lab.prefix).runDir('node01'), 'node01.migration');
+    rmSync(statusFile, { force: true });
+    const rollout = playbook('rollout.yml');
+    // Once node01's guard waits for the confirm, its sshd takes no new connection (the one that applied goes on).
+    const deadline = Date.now() + 120_000;
+    while (!(existsSync(statusFile) && readFileSync(statusFile, 'utf8').startsWith('awaiting-confirm')) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    await fleet.stopListening('node01');
+    const result = await rollout;
+    expect(result.status, shown(result)).toBe(2);
+    expect(result.stdout).toContain('fatal: [node01]: UNREACHABLE!');
+    expect(result.stdout).toMatch(/"msg": "failed: The new connection reached the node: no new SSH connection to 192\.168\.10\.1 after the migration, so no confirm/);
+    expect(summaryOf(result.stdout)).toEqual({ changed: [], unchanged: [], reverted: [], failed: ['node01'], untouched: NODES.slice(1) });
+    transcriptForDocs('rollout-unreachable.txt', result.stdout);
+    // The guard puts the address back first and notes why after.
+    const reverted = Date.now() + 40_000;
+    while (!readFileSync(statusFile, 'utf8').startsWith('reverted') && Date.now() < reverted) await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(readFileSync(statusFile, 'utf8')).toBe('reverted: no confirm within 15s\n');
+    expect(await state('node01')).toContain(`inet ${hostIp(0)}/16 scope global eth0`);
   }, 600_000);
 });

@@ -19,6 +19,8 @@ export interface Fleet {
   scriptDir: (node: string) => string;
   /** The extra vars that put each node's script in scriptDir, for ansible-playbook -e. */
   scriptDirVars: string;
+  /** Ends a node's sshd listener (by its pid): sessions open on it go on, new connections are refused. */
+  stopListening: (node: string) => Promise<void>;
   stop: () => Promise<void>;
 }
 
@@ -41,10 +43,10 @@ export async function startFleet(lab: EmulatedLab, env: Record<string, string> =
   // sshd's privilege separation directory: compiled in, on the host's /run, which the emulated nodes share.
   mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
 
-  const daemons: StartedProcess[] = [];
+  const daemons = new Map<string, StartedProcess>();
   const knownHosts: string[] = [];
   const stop = async (): Promise<void> => {
-    await Promise.all(daemons.map((daemon) => daemon.stop('SIGTERM')));
+    await Promise.all([...daemons.values()].map((daemon) => daemon.stop('SIGTERM')));
   };
   try {
     for (const node of lab.topology.nodes) {
@@ -73,7 +75,7 @@ export async function startFleet(lab: EmulatedLab, env: Record<string, string> =
         ].join('\n'),
       );
       const [command = 'nsenter', ...args] = inNode(lab.prefix, node.name, [SSHD, '-D', '-e', '-f', config, '-E', path.join(nodeDir, 'sshd.log')]);
-      daemons.push(startProcess(command, args));
+      daemons.set(node.name, startProcess(command, args));
     }
     writeFileSync(path.join(dir, 'known_hosts'), `${knownHosts.join('\n')}\n`);
     const ansibleHome = path.join(dir, 'ansible');
@@ -114,6 +116,9 @@ export async function startFleet(lab: EmulatedLab, env: Record<string, string> =
       playbook: (outDir, args) => runProcess('nsenter', [controller, 'bash', '-c', 'cd "$1" && shift && exec ansible-playbook "$@"', 'controller', outDir, ...args], ansibleEnv),
       scriptDir: (node) => path.join(paths.fsRoot(node), 'var/lib/macvlan-gen'),
       scriptDirVars: JSON.stringify({ macvlan_gen_dir: path.join(paths.fsRoot('NODE'), 'var/lib/macvlan-gen').replace('NODE', '{{ inventory_hostname }}') }),
+      stopListening: async (node) => {
+        await daemons.get(node)?.stop('SIGTERM');
+      },
       stop,
     };
   } catch (error) {
