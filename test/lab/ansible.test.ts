@@ -142,8 +142,23 @@ describe.skipIf(!isRoot)('fleet rollout through Ansible, 12 emulated nodes with 
     for (const node of NODES) expect(recap.get(node), node).toMatchObject({ changed: 0, failed: 0, unreachable: 0 });
   }, 600_000);
 
-  it('teardown restores every node as it was; run again, it changes nothing', async () => {
-    const result = await playbook('teardown.yml');
+  it('--tags all,install keeps each node across reboots (its own tree); again, it changes nothing', async () => {
+    const unit = (node: string): string => path.join(lab.fsRoot(node), 'etc/systemd/system', `macvlan-gen-${node}.service`);
+    const result = await playbook('rollout.yml', '--tags', 'all,install');
+    expect(result.status, shown(result)).toBe(0);
+    expect(summaryOf(result.stdout)).toMatchObject({ unchanged: NODES });
+    const recap = recapOf(result.stdout);
+    for (const node of NODES) {
+      expect(recap.get(node), node).toMatchObject({ changed: 1, failed: 0 });
+      expect(existsSync(unit(node)), node).toBe(true);
+    }
+    const again = await playbook('rollout.yml', '--tags', 'all,install');
+    for (const node of NODES) expect(recapOf(again.stdout).get(node), node).toMatchObject({ changed: 0, failed: 0 });
+  }, 600_000);
+
+  it('teardown --tags all,uninstall restores every node as it was; run again, it changes nothing', async () => {
+    const result = await playbook('teardown.yml', '--tags', 'all,uninstall');
+    for (const node of NODES) expect(existsSync(path.join(lab.fsRoot(node), 'etc/systemd/system', `macvlan-gen-${node}.service`)), node).toBe(false);
     expect(result.status, shown(result)).toBe(0);
     for (const node of NODES) expect(await state(node), node).toBe(initial.get(node));
     expect(await unreachedFromController(NODES.map((_, i) => hostIp(i)))).toEqual([]);

@@ -17,7 +17,7 @@ export interface Fleet {
   playbook: (outDir: string, args: string[]) => Promise<ProcessResult>;
   /** Where the playbooks keep a node's script on the node (its own tree under the lab dir: nodes share the host's /var). */
   scriptDir: (node: string) => string;
-  /** The extra vars that put each node's script in scriptDir, for ansible-playbook -e. */
+  /** The extra vars that put each node's script in scriptDir and what `install` writes in its own tree (fsRoot), for -e. */
   scriptDirVars: string;
   /** Ends a node's sshd listener (by its pid): sessions open on it go on, new connections are refused. */
   stopListening: (node: string) => Promise<void>;
@@ -115,7 +115,10 @@ export async function startFleet(lab: EmulatedLab, env: Record<string, string> =
       dir,
       playbook: (outDir, args) => runProcess('nsenter', [controller, 'bash', '-c', 'cd "$1" && shift && exec ansible-playbook "$@"', 'controller', outDir, ...args], ansibleEnv),
       scriptDir: (node) => path.join(paths.fsRoot(node), 'var/lib/macvlan-gen'),
-      scriptDirVars: JSON.stringify({ macvlan_gen_dir: path.join(paths.fsRoot('NODE'), 'var/lib/macvlan-gen').replace('NODE', '{{ inventory_hostname }}') }),
+      scriptDirVars: JSON.stringify({
+        macvlan_gen_dir: path.join(paths.fsRoot('NODE'), 'var/lib/macvlan-gen').replace('NODE', '{{ inventory_hostname }}'),
+        macvlan_gen_install_root: paths.fsRoot('NODE').replace('NODE', '{{ inventory_hostname }}'),
+      }),
       stopListening: async (node) => {
         await daemons.get(node)?.stop('SIGTERM');
       },
