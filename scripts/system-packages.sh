@@ -24,6 +24,10 @@ readonly TEST_PACKAGES=(
 # ssh/scp to log in.
 readonly VM_BENCH_PACKAGES=(qemu-system-x86 qemu-utils mmdebstrap e2fsprogs openssh-client)
 
+# test, the fleet rollout (test/lab/ansible.test.ts): Ansible runs the generated playbook from a lab namespace against
+# an sshd in each emulated node (only its binary is used; the lab never starts the machine's own ssh service).
+readonly FLEET_PACKAGES=(ansible openssh-server)
+
 readonly EXIT_MISSING=1
 readonly EXIT_USAGE=2
 
@@ -48,7 +52,7 @@ main() {
   local wanted=()
   case "${1:-}" in
     seed) wanted=("${SEED_PACKAGES[@]}") ;;
-    test) wanted=("${TEST_PACKAGES[@]}" "${VM_BENCH_PACKAGES[@]}") ;;
+    test) wanted=("${TEST_PACKAGES[@]}" "${VM_BENCH_PACKAGES[@]}" "${FLEET_PACKAGES[@]}") ;;
     *)
       err "usage: scripts/system-packages.sh seed|test"
       exit "${EXIT_USAGE}"

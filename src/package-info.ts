@@ -2,6 +2,7 @@
 import { SCHEMA_FILE, SCHEMA_ID } from './config/schema.js';
 import type { TemplateSources } from './render/render.js';
 import { packageFiles } from './package-files.js';
+import { PLAYBOOK_FILES } from './ansible/names.js';
 
 function packageFile(name: string): string {
   const text = packageFiles().get(name);
@@ -35,6 +36,10 @@ function templatesIn(folder: string): Record<string, string> {
       .map(([name, text]) => [name.slice(prefix.length, -'.hbs'.length), text]),
   );
 }
+
+/** The playbooks `generate --ansible` writes, as they are (the same for every config). */
+export const loadPlaybooks = (): Record<(typeof PLAYBOOK_FILES)[number], string> =>
+  Object.fromEntries(PLAYBOOK_FILES.map((name) => [name, packageFile(`${TEMPLATES}/ansible/${name}`)])) as Record<(typeof PLAYBOOK_FILES)[number], string>;
 
 export function loadTemplates(): TemplateSources {
   const { [MAIN_TEMPLATE]: main, ...partials } = templatesIn(TEMPLATES);

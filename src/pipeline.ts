@@ -6,7 +6,9 @@ import type { Config } from './config/schema.js';
 import { buildPlan, type Plan } from './plan/plan.js';
 import { createRenderer, type NodeRenderer } from './render/render.js';
 import { assembleOutput, CHECKSUMS_FILE, MANIFEST_FILE, outputFiles, sha256, type OutputFile } from './output/assemble.js';
-import { GENERATOR, loadTemplates, PACKAGE_NAME, VERSION } from './package-info.js';
+import { GENERATOR, loadPlaybooks, loadTemplates, PACKAGE_NAME, VERSION } from './package-info.js';
+import { ansibleFiles, ansibleNameProblems } from './ansible/ansible.js';
+import { ConfigError } from './errors.js';
 
 export interface Rendered {
   plan: Plan;
@@ -44,19 +46,35 @@ export function renderConfig(config: Config, configSha256: string): Rendered {
   return { plan, scripts: [...renderNodes(plan, configSha256)] };
 }
 
+export interface GenerateOptions {
+  strict?: boolean;
+  /** Also the Ansible inventory and playbooks (`generate --ansible`). */
+  ansible?: boolean;
+}
+
+/** The Ansible files for a plan, or none; a node name Ansible reserves is refused (exit 3). */
+function ansibleOutput(plan: Plan, configSha256: string, sourceName: string, wanted: boolean | undefined): OutputFile[] {
+  if (wanted !== true) return [];
+  const problems = ansibleNameProblems(plan);
+  if (problems.length > 0) throw new ConfigError(problems.map((problem) => `${sourceName}: ${problem}`).join('\n'));
+  return ansibleFiles(plan, loadPlaybooks(), { generator: GENERATOR, configSha256 });
+}
+
 /** What `generate` writes, rendered lazily so that a large fleet never sits in memory whole. */
-export function generateStream(text: string, sourceName: string, options: { strict?: boolean } = {}): GeneratedStream {
+export function generateStream(text: string, sourceName: string, options: GenerateOptions = {}): GeneratedStream {
   const { config, warnings } = validateText(text, sourceName, options);
   const configSha256 = sha256(text);
   const plan = buildPlan(config);
-  const names = [...plan.nodes.map((node) => `${node.name}.sh`), CHECKSUMS_FILE, MANIFEST_FILE];
-  return { warnings, names, files: outputFiles(renderNodes(plan, configSha256), { name: PACKAGE_NAME, version: VERSION, configSha256 }) };
+  const others = ansibleOutput(plan, configSha256, sourceName, options.ansible);
+  const names = [...plan.nodes.map((node) => `${node.name}.sh`), ...others.map((file) => file.name), CHECKSUMS_FILE, MANIFEST_FILE];
+  return { warnings, names, files: outputFiles(renderNodes(plan, configSha256), { name: PACKAGE_NAME, version: VERSION, configSha256 }, others) };
 }
 
-export function generateFromText(text: string, sourceName: string, options: { strict?: boolean } = {}): Generated {
+export function generateFromText(text: string, sourceName: string, options: GenerateOptions = {}): Generated {
   const { config, warnings } = validateText(text, sourceName, options);
   const configSha256 = sha256(text);
   const rendered = renderConfig(config, configSha256);
-  const files = assembleOutput(rendered.scripts, { name: PACKAGE_NAME, version: VERSION, configSha256 });
+  const others = ansibleOutput(rendered.plan, configSha256, sourceName, options.ansible);
+  const files = assembleOutput(rendered.scripts, { name: PACKAGE_NAME, version: VERSION, configSha256 }, others);
   return { config, warnings, files, ...rendered };
 }

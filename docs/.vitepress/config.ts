@@ -25,6 +25,7 @@ function sidebar(prefix: string, zh: boolean): DefaultTheme.SidebarItem[] {
         { text: t('Quick start', '快速上手'), link: `${prefix}/guide/quick-start` },
         { text: t('Keep it across reboots', '重启后保持'), link: `${prefix}/guide/persistence` },
         { text: t('Use in CI', '在 CI 中使用'), link: `${prefix}/guide/ci` },
+        { text: t('Roll out a fleet', '批量推广到整组节点'), link: `${prefix}/guide/fleet` },
         { text: t('When the host address changes MAC', '主机地址换了 MAC 之后'), link: `${prefix}/guide/neighbours` },
         { text: t('Dual stack: IPv6 beside IPv4', '双栈：IPv4 之外再加 IPv6'), link: `${prefix}/guide/dual-stack` },
         { text: t('VLAN parents', 'VLAN 父接口'), link: `${prefix}/guide/vlans` },

@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { buildStandalone, STANDALONE_NAME, writeStandalone } from '../../scripts/build-standalone.js';
 import { configJsonSchema, SCHEMA_ID } from '../../src/config/schema.js';
 import { CHECKSUMS_FILE, checksumLine } from '../../src/output/assemble.js';
+import { ANSIBLE_FILES } from '../../src/ansible/names.js';
 import { SCHEMA_MODELINE } from '../../src/package-info.js';
 import { generateFromText, validateText } from '../../src/pipeline.js';
 import { buildPlan } from '../../src/plan/plan.js';
@@ -209,6 +210,11 @@ export function docsArtifacts(): Map<string, string> {
       if (example === 'seed') seed.set(file.name, file.content);
     }
     files.set(`docs/public/downloads/${example}/${example}.yaml`, text);
+  }
+  // The fleet page shows the Ansible files `generate --ansible` writes for the seed.
+  const seedText = readFileSync(path.join(ROOT, 'examples', 'seed.yaml'), 'utf8');
+  for (const file of generateFromText(seedText, 'examples/seed.yaml', { ansible: true }).files) {
+    if (ANSIBLE_FILES.includes(file.name)) files.set(`docs/generated/ansible/${file.name}`, file.content);
   }
   const node1 = seed.get('node1.sh');
   if (node1 === undefined) throw new Error('the seed example has no node1.sh');

@@ -1,4 +1,5 @@
 // assembleOutput: rendered scripts -> the full, deterministic set of output files (scripts, SHA256SUMS, manifest.json).
+import { ANSIBLE_FILES } from '../ansible/names.js';
 import { checkNodeName } from '../config/rules.js';
 import { sha256 } from './digest.js';
 
@@ -21,6 +22,8 @@ export interface Manifest {
   version: string;
   configSha256: string;
   nodes: { name: string; file: string; sha256: string }[];
+  /** `generate --ansible`: the inventory and playbooks, with the SHA-256 each had when written. */
+  ansible?: { file: string; sha256: string }[];
   /** Every file this run wrote, so the next run knows what it may replace or remove. */
   files: string[];
 }
@@ -36,23 +39,32 @@ export interface ScriptEntry {
 
 export const scriptFile = (node: string, content: string): OutputFile => ({ name: `${node}.sh`, content, mode: SCRIPT_MODE });
 
-/** A name this tool could have written: a valid node's script, SHA256SUMS or manifest.json (never a path). */
+/** A name this tool could have written: a valid node's script, SHA256SUMS, manifest.json or an Ansible file (never a path). */
 export function isOutputFileName(name: string): boolean {
-  if (name === CHECKSUMS_FILE || name === MANIFEST_FILE) return true;
+  if (name === CHECKSUMS_FILE || name === MANIFEST_FILE || ANSIBLE_FILES.includes(name)) return true;
   return name.endsWith('.sh') && checkNodeName(name.slice(0, -'.sh'.length)) === undefined;
 }
 
-/** SHA256SUMS and manifest.json, for scripts already hashed (so the scripts need not be kept in memory). */
-export function indexFiles(entries: ScriptEntry[], meta: { name: string; version: string; configSha256: string }): OutputFile[] {
+/**
+ * SHA256SUMS and manifest.json, for scripts already hashed (so the scripts need not be kept in memory) and for the
+ * other files written with them (the Ansible files), which both list.
+ */
+export function indexFiles(entries: ScriptEntry[], meta: { name: string; version: string; configSha256: string }, others: OutputFile[] = []): OutputFile[] {
+  const otherSums = others.map((file) => ({ file: file.name, sha256: sha256(file.content) }));
   const manifest: Manifest = {
     generator: meta.name,
     version: meta.version,
     configSha256: meta.configSha256,
     nodes: entries.map(({ node, file, sha256: sum }) => ({ name: node, file, sha256: sum })),
-    files: [...entries.map((entry) => entry.file), MANIFEST_FILE, CHECKSUMS_FILE].sort(),
+    ...(otherSums.length > 0 ? { ansible: otherSums } : {}),
+    files: [...entries.map((entry) => entry.file), ...otherSums.map((entry) => entry.file), MANIFEST_FILE, CHECKSUMS_FILE].sort(),
   };
   const manifestFile = { name: MANIFEST_FILE, content: `${JSON.stringify(manifest, null, 2)}\n`, mode: DATA_MODE };
-  const summed = [...entries.map(({ file, sha256: sum }) => ({ name: file, sum })), { name: MANIFEST_FILE, sum: sha256(manifestFile.content) }];
+  const summed = [
+    ...entries.map(({ file, sha256: sum }) => ({ name: file, sum })),
+    ...otherSums.map(({ file, sha256: sum }) => ({ name: file, sum })),
+    { name: MANIFEST_FILE, sum: sha256(manifestFile.content) },
+  ];
   const checksums = summed
     .sort((a, b) => a.name.localeCompare(b.name, 'en'))
     .map(({ name, sum }) => checksumLine(sum, name))
@@ -60,20 +72,26 @@ export function indexFiles(entries: ScriptEntry[], meta: { name: string; version
   return [{ name: CHECKSUMS_FILE, content: checksums, mode: DATA_MODE }, manifestFile];
 }
 
-/** Every output file, scripts rendered one at a time and then the index files, manifest.json last. */
-export function* outputFiles(scripts: Iterable<{ node: string; content: string }>, meta: { name: string; version: string; configSha256: string }): Generator<OutputFile> {
+/** Every output file, scripts rendered one at a time, then the other files, then the index files, manifest.json last. */
+export function* outputFiles(
+  scripts: Iterable<{ node: string; content: string }>,
+  meta: { name: string; version: string; configSha256: string },
+  others: OutputFile[] = [],
+): Generator<OutputFile> {
   const entries: ScriptEntry[] = [];
   for (const { node, content } of scripts) {
     const file = scriptFile(node, content);
     entries.push({ node, file: file.name, sha256: sha256(content) });
     yield file;
   }
-  yield* indexFiles(entries, meta);
+  yield* others;
+  yield* indexFiles(entries, meta, others);
 }
 
 export function assembleOutput(
   scripts: { node: string; content: string }[],
   meta: { name: string; version: string; configSha256: string },
+  others: OutputFile[] = [],
 ): OutputFile[] {
-  return [...outputFiles(scripts, meta)];
+  return [...outputFiles(scripts, meta, others)];
 }

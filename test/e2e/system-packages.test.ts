@@ -61,9 +61,10 @@ function machine(installed: string[], commands: (keyof typeof FAKES)[] = ['dpkg-
 const SEED = ['shellcheck'];
 // What the tests reach for: shellcheck (lint), ip/ping/arping/nsenter (lab), systemd-analyze, dnsmasq and dhclient
 // (the dhcp profile), Chromium and a CJK font (the docs site in both languages), qemu, mmdebstrap, mke2fs and ssh
-// (the VM bench).
+// (the VM bench), Ansible and sshd (the fleet rollout).
 const TEST = ['shellcheck', 'iproute2', 'iputils-ping', 'iputils-arping', 'util-linux', 'systemd', 'dnsmasq-base', 'isc-dhcp-client', 'radvd', 'chromium', 'fonts-wqy-microhei',
-  'qemu-system-x86', 'qemu-utils', 'mmdebstrap', 'e2fsprogs', 'openssh-client'];
+  'qemu-system-x86', 'qemu-utils', 'mmdebstrap', 'e2fsprogs', 'openssh-client',
+  'ansible', 'openssh-server'];
 
 describe('scripts/system-packages.sh', () => {
   it('says nothing and calls no apt-get when every package is there, as root or not', () => {

@@ -6,10 +6,10 @@
 // gateway is simply down; the guarded host migration reverts and the node keeps its link; on the same port made
 // normal again, verify passes without a hint. Root only; never skipped in CI.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { labPaths, SWITCH } from '../../src/lab/commands.js';
+import { labPaths } from '../../src/lab/commands.js';
 import type { EmulatedLab } from '../../src/lab/emulated-lab.js';
 import { runProcess } from '../../src/process.js';
-import { buildLab, configOf, FAST_PROBES, nodeState, pingFrom, SEED_DUAL_STACK_TEXT, SEED_TEXT, shellIn } from '../support/lab.js';
+import { buildLab, configOf, FAST_PROBES, inSwitch, nodeState, passOnlyParentMac, pingFrom, SEED_DUAL_STACK_TEXT, SEED_TEXT } from '../support/lab.js';
 
 const isRoot = process.getuid?.() === 0;
 if (process.env['CI'] && !isRoot) throw new Error('CI runs as root: the lab tests must run there, not be skipped');
@@ -18,27 +18,6 @@ const SEED = configOf(SEED_TEXT);
 const WITHOUT_SHIM = configOf(SEED_TEXT.replace('    hostShim:\n      interface: mac0\n', ''));
 const DUAL_STACK_WITHOUT_SHIM = configOf(SEED_DUAL_STACK_TEXT.replace(/ {4}hostShim:\n(?: {6}.*\n)+/, ''));
 const GATEWAY = '192.168.1.1';
-
-/** Runs commands in the lab's switch namespace; a failure throws with ip's message. */
-async function inSwitch(lab: EmulatedLab, commands: string[][]): Promise<void> {
-  const sw = labPaths(lab.prefix).netns(SWITCH);
-  for (const argv of commands) {
-    const [tool = 'ip', ...rest] = argv;
-    const result = await runProcess(tool, ['-n', sw, ...rest]);
-    if (result.status !== 0) throw new Error(`${argv.join(' ')} in ${sw} failed: ${result.stderr}`);
-  }
-}
-
-/** node's switch port passes only its parent's own MAC (and broadcast and multicast), as a VMware port group does. */
-async function passOnlyParentMac(lab: EmulatedLab, node: string): Promise<void> {
-  const { port, parent } = lab.topology.nodes.find((n) => n.name === node) ?? {};
-  if (port === undefined || parent === undefined) throw new Error(`no node ${node} in the lab`);
-  const mac = (await shellIn(lab, node, `cat /sys/class/net/${parent}/address`)).trim();
-  await inSwitch(lab, [
-    ['ip', 'link', 'set', port, 'type', 'bridge_slave', 'learning', 'off', 'flood', 'off', 'fdb_flush'],
-    ['bridge', 'fdb', 'replace', mac, 'dev', port, 'master', 'static'],
-  ]);
-}
 
 /** node's switch port learns and floods again, as an ordinary access port. */
 async function passEveryMac(lab: EmulatedLab, node: string): Promise<void> {

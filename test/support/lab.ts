@@ -3,6 +3,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { validateText, renderConfig } from '../../src/pipeline.js';
 import { EmulatedLab } from '../../src/lab/emulated-lab.js';
+import { labPaths, SWITCH } from '../../src/lab/commands.js';
+import { runProcess } from '../../src/process.js';
 import { answerTimes, longestSilence } from '../../src/lab/outages.js';
 import type { Config } from '../../src/config/schema.js';
 import { EXAMPLES } from './cli.js';
@@ -110,3 +112,25 @@ export async function longestOutage(lab: EmulatedLab, neighbour: string, address
   const [first] = answers;
   return first === undefined ? Number.POSITIVE_INFINITY : longestSilence(answers, first, Date.now() / 1000);
 }
+
+/** Runs commands in the lab's switch namespace; a failure throws with ip's message. */
+export async function inSwitch(lab: EmulatedLab, commands: string[][]): Promise<void> {
+  const sw = labPaths(lab.prefix).netns(SWITCH);
+  for (const argv of commands) {
+    const [tool = 'ip', ...rest] = argv;
+    const result = await runProcess(tool, ['-n', sw, ...rest]);
+    if (result.status !== 0) throw new Error(`${argv.join(' ')} in ${sw} failed: ${result.stderr}`);
+  }
+}
+
+/** node's switch port passes only its parent's own MAC (and broadcast and multicast), as a VMware port group does. */
+export async function passOnlyParentMac(lab: EmulatedLab, node: string): Promise<void> {
+  const { port, parent } = lab.topology.nodes.find((n) => n.name === node) ?? {};
+  if (port === undefined || parent === undefined) throw new Error(`no node ${node} in the lab`);
+  const mac = (await shellIn(lab, node, `cat /sys/class/net/${parent}/address`)).trim();
+  await inSwitch(lab, [
+    ['ip', 'link', 'set', port, 'type', 'bridge_slave', 'learning', 'off', 'flood', 'off', 'fdb_flush'],
+    ['bridge', 'fdb', 'replace', mac, 'dev', port, 'master', 'static'],
+  ]);
+}
+
