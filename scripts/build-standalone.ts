@@ -7,7 +7,7 @@ import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Plugin } from 'esbuild';
-import { packageFiles } from '../src/package-files.js';
+import { embeddedPackageFilesModule } from '../src/package-files.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const STANDALONE_NAME = 'macvlan-gen.mjs';
@@ -19,7 +19,7 @@ const embedPackageFiles: Plugin = {
   setup(esbuild) {
     esbuild.onResolve({ filter: /^\.\/package-files\.js$/ }, () => ({ path: 'package-files', namespace: 'embedded' }));
     esbuild.onLoad({ filter: /.*/, namespace: 'embedded' }, () => ({
-      contents: `const files = new Map(Object.entries(${JSON.stringify(Object.fromEntries(packageFiles()))}));\nexport const packageFiles = () => files;\n`,
+      contents: embeddedPackageFilesModule(),
       loader: 'js',
     }));
   },

@@ -24,3 +24,8 @@ export function packageFiles(): ReadonlyMap<string, string> {
   files ??= new Map(RUNTIME_PATHS.flatMap(readTree));
   return files;
 }
+
+/** The same files as an ES module's text with the same export, for builds that cannot read them at run time. */
+export function embeddedPackageFilesModule(): string {
+  return `const files = new Map(Object.entries(${JSON.stringify(Object.fromEntries(packageFiles()))}));\nexport const packageFiles = () => files;\n`;
+}

@@ -6,7 +6,7 @@ import { labStages } from '../lab/stages.js';
 import { buildTopology, stageTopology } from '../lab/topology.js';
 import { buildPlan, type Plan } from '../plan/plan.js';
 import type { LabResult } from '../lab/runner.js';
-import { topologySvg, xmlEscape } from './topology.js';
+import { svgDocument, topologySvg, xmlEscape } from './topology.js';
 
 const MARGIN = 12;
 const CELL = 30;
@@ -67,14 +67,7 @@ export function reachabilitySvg(ids: string[], expectations: Cell[], caption: st
     });
   });
   legend.forEach((line, i) => parts.push(`<text class="muted" x="${MARGIN}" y="${gridTop + ids.length * CELL + (i + 1) * LINE + 4}">${xmlEscape(line)}</text>`));
-  return [
-    `<svg xmlns="http://www.w3.org/2000/svg" class="mvg-reach" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="${xmlEscape(caption)}">`,
-    `<style>${STYLE}</style>`,
-    `<rect class="background" width="${width}" height="${height}"/>`,
-    ...parts,
-    '</svg>',
-    '',
-  ].join('\n');
+  return svgDocument({ className: 'mvg-reach', width, height, label: caption, style: STYLE }, parts);
 }
 
 /** One stage of a staged lab as pictures: its topology, wide and narrow, and its IPv4 reachability grid. */

@@ -89,7 +89,7 @@ function parentLines(node: NodePlan): string[] {
 }
 
 /** One node's column: its parent NIC on top, a bus below it, each link on the bus. */
-function nodeColumn(node: NodePlan, x: number, top: number): { parts: string[]; height: number; parentTop: number } {
+function nodeColumn(node: NodePlan, x: number, top: number): { parts: string[]; height: number } {
   const width = COLUMN;
   const parent: Box = { x, y: top, width, lines: parentLines(node), kind: 'parent' };
   const parts = drawBox(parent);
@@ -109,7 +109,7 @@ function nodeColumn(node: NodePlan, x: number, top: number): { parts: string[]; 
   const last = children.at(-1);
   if (last) parts.push(`<path class="wire" d="M${busX} ${top + boxHeight(parent.lines)} V${last.y + 18}"/>`);
   for (const child of children) parts.push(`<path class="wire" d="M${busX} ${child.y + 18} H${child.x}"/>`, ...drawBox(child));
-  return { parts, height: y - top - BOX_GAP, parentTop: top };
+  return { parts, height: y - top - BOX_GAP };
 }
 
 /** Every gateway the config names, of hosts and namespaces, in the order first named. */
@@ -169,16 +169,22 @@ export function topologySvg(plan: Plan, layout: DiagramLayout = 'wide'): string 
     // Narrow: the nodes hang one below the other on a cable down the right edge, clear of the boxes above.
     const cable =
       layout === 'wide'
-        ? wire(x + COLUMN / 2, switchY + switchHeight, x + COLUMN / 2, drawn.parentTop)
-        : `<path class="wire" d="M${width - MARGIN} ${switchY + switchHeight / 2} H${width - MARGIN / 2} V${drawn.parentTop + 18} H${x + COLUMN}"/>`;
+        ? wire(x + COLUMN / 2, switchY + switchHeight, x + COLUMN / 2, top)
+        : `<path class="wire" d="M${width - MARGIN} ${switchY + switchHeight / 2} H${width - MARGIN / 2} V${top + 18} H${x + COLUMN}"/>`;
     parts.push(cable, ...drawn.parts);
     tallest = Math.max(tallest, drawn.height);
     y = top + drawn.height + 3 * BOX_GAP;
   });
   const height = (layout === 'wide' ? rowTop + tallest : y - 3 * BOX_GAP) + MARGIN;
+  return svgDocument({ className: 'mvg', width, height, label: describe(plan), style: STYLE }, parts);
+}
+
+/** A standalone SVG document: its size, a label for screen readers, its style sheet, a background, then the parts. */
+export function svgDocument(frame: { className: string; width: number; height: number; label: string; style: string }, parts: string[]): string {
+  const { className, width, height, label, style } = frame;
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" class="mvg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="${xmlEscape(describe(plan))}">`,
-    `<style>${STYLE}</style>`,
+    `<svg xmlns="http://www.w3.org/2000/svg" class="${className}" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="${xmlEscape(label)}">`,
+    `<style>${style}</style>`,
     `<rect class="background" width="${width}" height="${height}"/>`,
     ...parts,
     '</svg>',

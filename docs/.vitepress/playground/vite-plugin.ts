@@ -3,7 +3,7 @@
 // embedded as they are at build time, and SHA-256 from @noble/hashes.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { packageFiles } from '../../../src/package-files.js';
+import { embeddedPackageFilesModule } from '../../../src/package-files.js';
 
 const SRC = fileURLToPath(new URL('../../../src', import.meta.url));
 const EMBEDDED = '\0macvlan-gen-package-files';
@@ -24,7 +24,7 @@ export function renderCoreInBrowser() {
     },
     load(id: string): string | null {
       if (id !== EMBEDDED) return null;
-      return `const files = new Map(Object.entries(${JSON.stringify(Object.fromEntries(packageFiles()))}));\nexport const packageFiles = () => files;\n`;
+      return embeddedPackageFilesModule();
     },
   };
 }
