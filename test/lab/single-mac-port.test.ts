@@ -64,6 +64,29 @@ describe.skipIf(!isRoot)('a switch port that passes only the parent\'s MAC', () 
       expect(fixed.stdout).not.toContain('hint');
     });
 
+    it('no hint when the host reaches that gateway address through a second NIC, not through the parent\'s port', async () => {
+      await passOnlyParentMac(lab, 'node1');
+      expect((await lab.runScript('node1', ['apply'])).status).toBe(0);
+      // A second NIC, eth1, where something else answers at the gateway's address (a host route prefers it).
+      const node = labPaths(lab.prefix).netns('node-node1');
+      const other = labPaths(lab.prefix).netns('nic2');
+      for (const argv of [
+        ['netns', 'add', other],
+        ['-n', node, 'link', 'add', 'eth1', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', other],
+        ['-n', node, 'addr', 'add', '172.31.0.2/24', 'dev', 'eth1'],
+        ['-n', node, 'link', 'set', 'eth1', 'up'],
+        ['-n', node, 'route', 'add', `${GATEWAY}/32`, 'dev', 'eth1'],
+        ['-n', other, 'addr', 'add', '172.31.0.1/24', 'dev', 'eth0'],
+        ['-n', other, 'addr', 'add', `${GATEWAY}/32`, 'dev', 'eth0'],
+        ['-n', other, 'link', 'set', 'eth0', 'up'],
+      ]) expect((await runProcess('ip', argv)).status, argv.join(' ')).toBe(0);
+      expect(await pingFrom(lab, 'node1', GATEWAY)).toBe(true);
+      const verify = await lab.runScript('node1', ['verify']);
+      expect(verify.status).toBe(1);
+      expect(verify.stdout).toContain(`  FAIL  ns1 reaches its gateway ${GATEWAY}\n`);
+      expect(verify.stdout).not.toContain('hint');
+    });
+
     it('a gateway that is down: no hint, before the namespaces ever had an answer and after', async () => {
       // The host knew the gateway's MAC before it went down: its entry outlives the gateway.
       expect(await pingFrom(lab, 'node1', GATEWAY)).toBe(true);

@@ -1137,11 +1137,13 @@ explain_unreachable_gateway() {
   ip_command_for "${netns}"
   neighbour="$("${IP_COMMAND[@]}" neigh show to "${gateway}" dev "${name}" 2>/dev/null)" || return 0
   [[ "${neighbour}" == *INCOMPLETE* || "${neighbour}" == *FAILED* ]] || return 0
-  # The host reaches the gateway on its own link (not through a router), now.
+  # The host reaches the gateway on the parent's link (not through a router), now.
   route="$(ip route get "${gateway}" 2>/dev/null)" || return 0
   [[ "${route}" == *" dev "* && "${route}" != *" via "* ]] || return 0
   dev="${route#* dev }"
   dev="${dev%% *}"
+  # Through this node's own link to that switch port, not a second NIC elsewhere.
+  [[ "${dev}" == "${PARENT}" || "${dev}" == "${SHIM}" ]] || return 0
   probe_once '' "${gateway}" "${dev}" || return 0
   EXPLAINED[${netns}]=yes
   printf '  hint  %s: %s answers the host (through %s), but never answered %s'\''s own MAC:\n' "${netns}" "${gateway}" "${dev}" "${name}"
