@@ -33,9 +33,12 @@ function checkSshAddress(value: string): string | undefined {
   return undefined;
 }
 
+/** Written as an IP address (IPv6, or only digits and dots), not as a DNS name. */
+const writtenAsAddress = (host: string): boolean => host.includes(':') || /^[0-9.]+$/.test(host);
+
 /** The address or DNS name Ansible connects to; nothing in it can be read as YAML, Jinja, a shell word or an ssh option. */
 export function checkSshHost(value: string): string | undefined {
-  if (value.includes(':') || /^[0-9.]+$/.test(value)) return checkSshAddress(value);
+  if (writtenAsAddress(value)) return checkSshAddress(value);
   if (value.toLowerCase() === 'localhost') return '"localhost" is the controller itself; give the node\'s address or DNS name';
   if (new RegExp(HOST_NAME_PATTERN).test(value)) return undefined;
   return `${JSON.stringify(value)} is not an IP address or DNS name; write an address like 10.0.0.9 or 2001:db8::9, or a name of letters, digits and "-" joined by dots, like node1.mgmt.example.com`;
@@ -83,7 +86,7 @@ export function nodeSsh(config: Config, node: NodeConfig): SshConfig | undefined
 }
 
 /** The host in one spelling, so that two ways of writing it compare equal. */
-export const sshHostKey = (host: string): string => (host.includes(':') || /^[0-9.]+$/.test(host) ? canonicalAddress(host) : host.toLowerCase());
+const sshHostKey = (host: string): string => (writtenAsAddress(host) ? canonicalAddress(host) : host.toLowerCase());
 
 export interface SshEndpoint {
   node: string;
