@@ -25,6 +25,7 @@ import { buildPlan } from './plan/plan.js';
 import { topologySvg, type DiagramLayout } from './diagram/topology.js';
 import { labPictures } from './diagram/reachability.js';
 import { ANSIBLE_FILES } from './ansible/names.js';
+import type { AnsibleHosts } from './ansible/ansible.js';
 
 const DEFAULT_CONFIG = 'macvlan-gen.yaml';
 const DEFAULT_OUT_DIR = 'out';
@@ -59,8 +60,8 @@ function summary(diagnostics: Diagnostic[]): string {
 }
 
 /** Loads, validates and generates; warnings go to stderr. */
-function generateFromFile(file: string, strict: boolean, ansible: boolean) {
-  const generated = generateFromText(readConfigText(file), file, { strict, ansible });
+function generateFromFile(file: string, strict: boolean, ansible: boolean, ansibleHosts: AnsibleHosts) {
+  const generated = generateFromText(readConfigText(file), file, { strict, ansible, ansibleHosts });
   printDiagnostics(file, generated.warnings);
   return generated;
 }
@@ -77,6 +78,29 @@ const ansibleOption = {
   default: false,
   describe: `also ${ANSIBLE_FILES.join(', ')}: an Ansible inventory of the nodes and the playbooks that roll the scripts out in batches and tear them down`,
 } as const;
+const ansibleHostOption = {
+  type: 'string',
+  array: true,
+  default: [] as string[],
+  requiresArg: true,
+  describe: 'with --ansible: reach node NODE at ADDRESS (an IP address or DNS name) in the inventory, over the config\'s ssh.host and the node\'s host address; once per node',
+} as const;
+
+/** `--ansible-host NODE=ADDRESS ...` by node; the nodes and addresses are checked against the config when it is read. */
+function parseAnsibleHosts(values: readonly string[]): Map<string, string> {
+  const hosts = new Map<string, string>();
+  for (const value of values) {
+    const match = /^([^=]+)=(.*)$/.exec(value);
+    if (!match) throw new UsageError(`--ansible-host ${JSON.stringify(value)}: write NODE=ADDRESS, like node1=10.255.0.9`);
+    const [, node = '', address = ''] = match;
+    if (hosts.has(node)) throw new UsageError(`--ansible-host names node ${node} twice (${hosts.get(node)} and ${address}); give one address per node`);
+    hosts.set(node, address);
+  }
+  return hosts;
+}
+
+/** The flags that made the Ansible files, for the command that remakes them. */
+const ansibleFlags = (hosts: readonly string[]): string => [' --ansible', ...hosts.map((host) => ` --ansible-host ${host}`)].join('');
 
 async function main(argv: string[]): Promise<number> {
   let exitCode: number = EXIT.ok;
@@ -91,9 +115,14 @@ async function main(argv: string[]): Promise<number> {
         configArg(y)
           .option('out-dir', outDirOption)
           .option('ansible', ansibleOption)
+          .option('ansible-host', ansibleHostOption)
           .option('force', { type: 'boolean', default: false, describe: 'replace files in the output directory that macvlan-gen did not write' }),
       (args) => {
-        const { warnings, names, files } = generateStream(readConfigText(args.config), args.config, { strict: args.strict, ansible: args.ansible });
+        const { warnings, names, files } = generateStream(readConfigText(args.config), args.config, {
+          strict: args.strict,
+          ansible: args.ansible,
+          ansibleHosts: parseAnsibleHosts(args.ansibleHost),
+        });
         printDiagnostics(args.config, warnings);
         const result = writeOutput(args.outDir, names, files, { force: args.force });
         const scripts = result.written.filter((name) => name.endsWith('.sh'));
@@ -125,17 +154,18 @@ async function main(argv: string[]): Promise<number> {
         configArg(y)
           .option('out-dir', outDirOption)
           .option('ansible', { ...ansibleOption, describe: 'expect the Ansible files too (without it, they are checked when the directory\'s manifest.json lists them)' })
+          .option('ansible-host', { ...ansibleHostOption, describe: 'compare with the inventory generate --ansible-host NODE=ADDRESS wrote; give the same ones' })
           .option('json', jsonOption),
       (args) => {
         const previous = previousOutputFiles(args.outDir);
         const ansible = args.ansible || ANSIBLE_FILES.some((name) => previous.has(name));
-        const { files } = generateFromFile(args.config, args.strict, ansible);
+        const { files } = generateFromFile(args.config, args.strict, ansible, parseAnsibleHosts(args.ansibleHost));
         const drift = compareOutput(files, readOutputDir(args.outDir, files.map((file) => file.name)), previous);
         if (args.json) printJson({ upToDate: drift.length === 0, outDir: args.outDir, drift });
         else if (drift.length === 0) out(`${args.outDir}/ is up to date with ${args.config}`);
         else {
           for (const item of drift) out(describeDrift(item, args.outDir));
-          out(`${drift.length} file${drift.length === 1 ? '' : 's'} out of date; run: macvlan-gen generate ${args.config} --out-dir ${args.outDir}${ansible ? ' --ansible' : ''}`);
+          out(`${drift.length} file${drift.length === 1 ? '' : 's'} out of date; run: macvlan-gen generate ${args.config} --out-dir ${args.outDir}${ansible ? ansibleFlags(args.ansibleHost) : ''}`);
         }
         if (drift.length > 0) exitCode = EXIT.findings;
       },
@@ -282,7 +312,8 @@ async function main(argv: string[]): Promise<number> {
     .locale('en')
     .exitProcess(false)
     .fail((message, error) => {
-      throw error ?? new UsageError(message);
+      // yargs' own complaints about the arguments (an option without its value) are usage errors too.
+      throw error === undefined || error.name === 'YError' ? new UsageError(message ?? error?.message ?? 'bad arguments') : error;
     });
 
   try {

@@ -7,8 +7,8 @@ import { buildPlan, type Plan } from './plan/plan.js';
 import { createRenderer, type NodeRenderer } from './render/render.js';
 import { assembleOutput, CHECKSUMS_FILE, MANIFEST_FILE, outputFiles, sha256, type OutputFile } from './output/assemble.js';
 import { GENERATOR, loadPlaybooks, loadTemplates, PACKAGE_NAME, VERSION } from './package-info.js';
-import { ansibleFiles, ansibleNameProblems } from './ansible/ansible.js';
-import { ConfigError } from './errors.js';
+import { ansibleFiles, ansibleHostProblems, ansibleNameProblems, type AnsibleHosts } from './ansible/ansible.js';
+import { ConfigError, UsageError } from './errors.js';
 
 export interface Rendered {
   plan: Plan;
@@ -50,14 +50,22 @@ export interface GenerateOptions {
   strict?: boolean;
   /** Also the Ansible inventory and playbooks (`generate --ansible`). */
   ansible?: boolean;
+  /** `--ansible-host NODE=ADDRESS`: where the inventory reaches those nodes, over the config's ssh.host and the host address. */
+  ansibleHosts?: AnsibleHosts;
 }
 
-/** The Ansible files for a plan, or none; a node name Ansible reserves is refused (exit 3). */
-function ansibleOutput(plan: Plan, configSha256: string, sourceName: string, wanted: boolean | undefined): OutputFile[] {
-  if (wanted !== true) return [];
+/** The Ansible files for a plan, or none; a node name Ansible reserves is refused (exit 3), a wrong --ansible-host too (exit 2). */
+function ansibleOutput(plan: Plan, configSha256: string, sourceName: string, options: GenerateOptions): OutputFile[] {
+  const hosts = options.ansibleHosts ?? new Map<string, string>();
+  if (options.ansible !== true) {
+    if (hosts.size > 0) throw new UsageError('--ansible-host sets an address in the Ansible inventory: give --ansible too');
+    return [];
+  }
   const problems = ansibleNameProblems(plan);
   if (problems.length > 0) throw new ConfigError(problems.map((problem) => `${sourceName}: ${problem}`).join('\n'));
-  return ansibleFiles(plan, loadPlaybooks(), { generator: GENERATOR, configSha256 });
+  const hostProblems = ansibleHostProblems(plan, hosts);
+  if (hostProblems.length > 0) throw new UsageError(hostProblems.join('\n'));
+  return ansibleFiles(plan, loadPlaybooks(), { generator: GENERATOR, configSha256 }, hosts);
 }
 
 /** What `generate` writes, rendered lazily so that a large fleet never sits in memory whole. */
@@ -65,7 +73,7 @@ export function generateStream(text: string, sourceName: string, options: Genera
   const { config, warnings } = validateText(text, sourceName, options);
   const configSha256 = sha256(text);
   const plan = buildPlan(config);
-  const others = ansibleOutput(plan, configSha256, sourceName, options.ansible);
+  const others = ansibleOutput(plan, configSha256, sourceName, options);
   const names = [...plan.nodes.map((node) => `${node.name}.sh`), ...others.map((file) => file.name), CHECKSUMS_FILE, MANIFEST_FILE];
   return { warnings, names, files: outputFiles(renderNodes(plan, configSha256), { name: PACKAGE_NAME, version: VERSION, configSha256 }, others) };
 }
@@ -74,7 +82,7 @@ export function generateFromText(text: string, sourceName: string, options: Gene
   const { config, warnings } = validateText(text, sourceName, options);
   const configSha256 = sha256(text);
   const rendered = renderConfig(config, configSha256);
-  const others = ansibleOutput(rendered.plan, configSha256, sourceName, options.ansible);
+  const others = ansibleOutput(rendered.plan, configSha256, sourceName, options);
   const files = assembleOutput(rendered.scripts, { name: PACKAGE_NAME, version: VERSION, configSha256 }, others);
   return { config, warnings, files, ...rendered };
 }

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { buildStandalone, STANDALONE_NAME, writeStandalone } from '../../scripts/build-standalone.js';
 import { configJsonSchema, SCHEMA_ID } from '../../src/config/schema.js';
 import { CHECKSUMS_FILE, checksumLine } from '../../src/output/assemble.js';
-import { ANSIBLE_FILES } from '../../src/ansible/names.js';
+import { ANSIBLE_FILES, INVENTORY_FILE } from '../../src/ansible/names.js';
 import { SCHEMA_MODELINE } from '../../src/package-info.js';
 import { generateFromText, validateText } from '../../src/pipeline.js';
 import { buildPlan } from '../../src/plan/plan.js';
@@ -57,6 +57,9 @@ const ZH: Record<string, string> = {
   'defaults.vlan': '802.1Q VLAN ID：macvlan 建在 VLAN 设备 `<parent>.<vlan>` 上；该设备不存在时由 apply 创建，teardown 只删除 apply 创建的那些。主机地址和主机 shim 留在不带标签的父网卡上。',
   'defaults.dns': '所有未指定 nameserver 的命名空间使用的 nameserver（见命名空间的 "dns"）。',
   'defaults.search': '命名空间 resolv.conf 中的搜索域（最多 6 个）；需要 "dns"。',
+  'defaults.ssh': '所有未自行设置的节点使用的 SSH 端口和用户（每个节点的地址各不相同：`nodes.NODE.ssh.host`）。',
+  'defaults.ssh.port': 'SSH 端口（默认 22，或控制机 ssh_config 中的设置）。',
+  'defaults.ssh.user': 'Ansible 登录所用的用户（默认：控制机上的当前用户，或其 ssh_config 中的设置）。',
   nodes: '按名称列出的节点。',
   'nodes.<node>': '一台 Linux 节点；它的名称就是生成脚本的文件名。',
   'nodes.<node>.parent': 'macvlan 接口所依附的物理网卡（脚本从不把它关掉）。',
@@ -78,6 +81,10 @@ const ZH: Record<string, string> = {
   'nodes.<node>.hostShim.routes[].via': '下一跳，与目标同一地址族；必须在该接口同族的子网内直连可达，或是 IPv6 链路本地地址。',
   'nodes.<node>.hostShim.confirmTimeout': '迁移后等待 `node.sh confirm` 的秒数，超时未确认则自动回滚。',
   'nodes.<node>.hostShim.probes': '迁移后必须能应答的地址；默认是节点的网关。',
+  'nodes.<node>.ssh': '`generate --ansible` 生成的 inventory 经 SSH 连接该节点的方式（ansible_host、ansible_port、ansible_user）；端口和用户继承 defaults。脚本本身不受影响。',
+  'nodes.<node>.ssh.host': 'Ansible 连接该节点所用的地址或 DNS 名称（例如管理网络的地址）；不设置时为节点的 IPv4 主机地址。',
+  'nodes.<node>.ssh.port': 'SSH 端口（默认 22，或控制机 ssh_config 中的设置）。',
+  'nodes.<node>.ssh.user': 'Ansible 登录所用的用户（默认：控制机上的当前用户，或其 ssh_config 中的设置）。',
   'nodes.<node>.namespaces': '按名称列出的网络命名空间。',
   'nodes.<node>.namespaces.<netns>': '一个网络命名空间，带一个挂在父网卡上的 macvlan 接口。',
   'nodes.<node>.namespaces.<netns>.interface': '命名空间内 macvlan 接口的名称（1–15 个字符）。',
@@ -199,6 +206,31 @@ function diagramArtifacts(): Map<string, string> {
   return pictures;
 }
 
+/**
+ * The fleet page's other ways to reach the nodes: the example that sets `ssh` and the inventory it generates, then
+ * `generate --ansible-host` run for real over it (what it printed, and the inventory it wrote).
+ */
+function sshInventories(): Map<string, string> {
+  const source = 'examples/ansible-ssh.yaml';
+  const text = readFileSync(path.join(ROOT, source), 'utf8');
+  const files = new Map([
+    ['docs/generated/ansible/ssh/ansible-ssh.yaml', text],
+    ['docs/generated/ansible/ssh/inventory.yml', generateFromText(text, source, { ansible: true }).files.find((file) => file.name === INVENTORY_FILE)?.content ?? ''],
+  ]);
+  const work = mkdtempSync(path.join(tmpdir(), 'macvlan-gen-docs-'));
+  try {
+    writeFileSync(path.join(work, 'ansible-ssh.yaml'), text);
+    const args = ['generate', 'ansible-ssh.yaml', '--ansible', '--ansible-host', 'node2=10.255.0.10'];
+    const run = spawnSync(process.execPath, [CLI, ...args], { cwd: work, encoding: 'utf8' });
+    if (run.status !== 0) throw new Error(`macvlan-gen ${args.join(' ')} failed: ${run.stderr}`);
+    files.set('docs/generated/ansible/ssh/generate-ansible-host.txt', `$ macvlan-gen ${args.join(' ')}\n${run.stdout}`);
+    files.set('docs/generated/ansible/ssh/inventory-ansible-host.yml', readFileSync(path.join(work, 'out', INVENTORY_FILE), 'utf8'));
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  return files;
+}
+
 /** Every generated file of the docs, by path relative to the repository root. */
 export function docsArtifacts(): Map<string, string> {
   const files = new Map<string, string>();
@@ -216,6 +248,7 @@ export function docsArtifacts(): Map<string, string> {
   for (const file of generateFromText(seedText, 'examples/seed.yaml', { ansible: true }).files) {
     if (ANSIBLE_FILES.includes(file.name)) files.set(`docs/generated/ansible/${file.name}`, file.content);
   }
+  for (const [name, content] of sshInventories()) files.set(name, content);
   const node1 = seed.get('node1.sh');
   if (node1 === undefined) throw new Error('the seed example has no node1.sh');
   for (const [name, content] of persistenceArtifacts(node1)) files.set(name, content);

@@ -26,6 +26,7 @@ import {
   checkSearchDomain,
 } from './rules.js';
 import { DOCS_SITE } from '../site.js';
+import { defaultsSshSchema, sshSchema } from './ssh.js';
 
 export const SCHEMA_FILE = 'macvlan-gen.schema.json';
 /** Where the docs site publishes the schema; v1 is the config's version, so the path holds for every version 1 file. */
@@ -196,6 +197,7 @@ const node = z
     nodad: nodad.optional(),
     vlan: vlan.optional().meta({ description: '802.1Q VLAN id for this node\'s namespaces (each on `<parent>.<vlan>`); inherits the defaults\'. The host address and host shim stay on the untagged parent.' }),
     hostShim: hostShim.optional(),
+    ssh: sshSchema.optional(),
     namespaces: z
       .record(z.string(), namespace)
       .optional()
@@ -225,6 +227,7 @@ export const configSchema = z
               'MAC of every macvlan interface (namespaces and host shims) that sets none: "auto" derives a stable one from the node and interface names, "random" lets the kernel choose on every apply. `init` writes "auto".',
             default: 'random',
           }),
+        ssh: defaultsSshSchema.optional(),
       })
       .optional()
       .meta({ description: 'Values every node and namespace inherits unless it sets its own.' }),

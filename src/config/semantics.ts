@@ -6,6 +6,7 @@ import { checkLinkTypes } from './link-types.js';
 import { canonicalAddress, describeRange, familyOf, hostOf, isInSubnet, isLinkLocal6, networkOf, rangeOf, type Family } from '../ip.js';
 import { listOf } from './families.js';
 import { checkShimAddress } from './shim-address.js';
+import { checkSshEndpoints } from './ssh.js';
 import { INTERFACE_NAME_MAX, MAX_NAMESERVERS, MAX_SEARCH_DOMAINS } from './rules.js';
 
 export interface Finding {
@@ -409,6 +410,7 @@ export function checkSemantics(config: Config): Finding[] {
     checkLinkTypes(findings, config, nodeName, node);
   }
   checkGatewaysAreNotAssigned(findings, config, addresses);
+  findings.push(...checkSshEndpoints(config));
   if (Object.keys(config.nodes).length === 0) findings.push({ path: ['nodes'], message: 'no nodes: add at least one' });
   return findings;
 }

@@ -19,6 +19,7 @@ import {
 } from '../config/inherit.js';
 import { canonicalAddress, canonicalCidr, familyOf, hostOf, networkOf } from '../ip.js';
 import { beyondFirstOfFamily, ipv4Of, listOf, ofFamily } from '../config/families.js';
+import { nodeSsh, type SshConfig } from '../config/ssh.js';
 
 export interface RoutePlan {
   to: string;
@@ -156,6 +157,8 @@ export interface NodePlan {
   addressShim?: AddressShimPlan;
   steps: StepPlan[];
   install: InstallPlan;
+  /** How Ansible reaches the node, where the config says (`generate --ansible`; the script does not use it). */
+  ssh?: SshConfig;
 }
 
 export interface Plan {
@@ -320,6 +323,7 @@ function planNode(config: Config, name: string, node: NodeConfig): NodePlan {
       dns: present.dns ? true : undefined,
       ipvlan: linkType === 'ipvlan' ? true : undefined,
       moreAddresses: namespaces.some((ns) => ns.moreAddresses !== undefined) ? true : undefined,
+      ssh: nodeSsh(config, node),
     },
   );
 }

@@ -62,6 +62,55 @@ describe('macvlan-gen generate --ansible', () => {
   });
 });
 
+describe('where the inventory reaches the nodes: the config\'s ssh, and --ansible-host over it', () => {
+  const SSH = path.join(EXAMPLES, 'ansible-ssh.yaml');
+
+  it('Debian\'s ansible-inventory sees the address, port and user the config and the flag give; check wants the same flags', () => {
+    const run = runCli(['generate', SSH, '--ansible', '--ansible-host', 'node2=10.255.0.10'], cwd);
+    expect(run.status, run.stderr).toBe(0);
+    const listed = ansible('ansible-inventory', ['-i', 'inventory.yml', '--list']);
+    expect(listed.status, listed.stderr).toBe(0);
+    const { hostvars } = (JSON.parse(listed.stdout) as { _meta: { hostvars: Record<string, unknown> } })._meta;
+    expect(hostvars).toEqual({
+      node1: { ansible_host: '10.255.0.9', ansible_port: 2222, ansible_user: 'deploy', macvlan_gen_dir: '/var/lib/macvlan-gen', macvlan_gen_script: 'node1.sh' },
+      node2: { ansible_host: '10.255.0.10', ansible_port: 2222, ansible_user: 'admin', macvlan_gen_dir: '/var/lib/macvlan-gen', macvlan_gen_script: 'node2.sh' },
+    });
+    expect(runCli(['check', SSH, '--ansible-host', 'node2=10.255.0.10'], cwd)).toMatchObject({ status: 0, stdout: `out/ is up to date with ${SSH}\n` });
+
+    const without = runCli(['check', SSH], cwd);
+    expect(without.status).toBe(1);
+    expect(without.stdout).toContain('    found:              ansible_host: 10.255.0.10 # --ansible-host\n');
+    expect(without.stdout).toContain(`run: macvlan-gen generate ${SSH} --out-dir out --ansible\n`);
+    const other = runCli(['check', SSH, '--ansible-host', 'node2=node2.oob.example.com'], cwd);
+    expect(other.stdout).toContain(`run: macvlan-gen generate ${SSH} --out-dir out --ansible --ansible-host node2=node2.oob.example.com\n`);
+  });
+
+  it('a node the config lacks, a bad address or a node named twice is a usage error (exit 2), and nothing is written', () => {
+    const cases: [string[], string][] = [
+      [['--ansible-host', 'node3=10.9.9.9'], 'macvlan-gen: --ansible-host node3=10.9.9.9: the config has no node "node3"; did you mean "node1"?\n'],
+      [['--ansible-host', 'node2=$(reboot)'], 'macvlan-gen: --ansible-host node2=$(reboot): "$(reboot)" is not an IP address or DNS name; write an address like 10.0.0.9 or 2001:db8::9, or a name of letters, digits and "-" joined by dots, like node1.mgmt.example.com\n'],
+      [['--ansible-host', 'node2=10.255.0.9'], "macvlan-gen: --ansible-host: Ansible would reach node node2 at 10.255.0.9 port 2222, as it reaches node node1, and run node2's script on that machine; give each node its own ssh host or port\n"],
+      [['--ansible-host', 'node2=a.example.com', '--ansible-host', 'node2=b.example.com'], 'macvlan-gen: --ansible-host names node node2 twice (a.example.com and b.example.com); give one address per node\n'],
+      [['--ansible-host', 'node2'], 'macvlan-gen: --ansible-host "node2": write NODE=ADDRESS, like node1=10.255.0.9\n'],
+      [['--ansible-host'], 'macvlan-gen: Not enough arguments following: ansible-host\n'],
+    ];
+    for (const [flags, message] of cases) {
+      for (const command of ['generate', 'check']) {
+        expect(runCli([command, SSH, '--ansible', ...flags, '--out-dir', 'y'], cwd), `${command} ${flags.join(' ')}`).toEqual({ status: 2, stdout: '', stderr: `${message}Run \`macvlan-gen --help\` for usage.\n` });
+      }
+    }
+    expect(readdirSync(cwd)).not.toContain('y');
+  });
+
+  it('--ansible-host without the Ansible files is a usage error', () => {
+    const message = 'macvlan-gen: --ansible-host sets an address in the Ansible inventory: give --ansible too\nRun `macvlan-gen --help` for usage.\n';
+    expect(runCli(['generate', SSH, '--ansible-host', 'node2=10.255.0.10'], cwd)).toEqual({ status: 2, stdout: '', stderr: message });
+    expect(readdirSync(cwd)).not.toContain('out');
+    runCli(['generate', SSH], cwd);
+    expect(runCli(['check', SSH, '--ansible-host', 'node2=10.255.0.10'], cwd)).toEqual({ status: 2, stdout: '', stderr: message });
+  });
+});
+
 describe("Debian's Ansible reads the generated files", () => {
   it('ansible-inventory sees each node with its host address and script, and nothing templated', () => {
     runCli(['generate', path.join(EXAMPLES, 'three-nodes.yaml'), '--ansible'], cwd);

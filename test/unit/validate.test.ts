@@ -249,7 +249,7 @@ nodes:
     ['a multicast nameserver', DNS.replace('192.0.2.53]', '224.0.0.251]'), 'error: nodes.node1.namespaces.ns1.dns[2] (line 15:42): nameserver 224.0.0.251 is a multicast address; give the address of a machine that answers DNS'],
     ['the unspecified address as nameserver', DNS.replace('192.0.2.53]', '0.0.0.0]'), 'error: nodes.node1.namespaces.ns1.dns[2] (line 15:42): nameserver 0.0.0.0 is the unspecified address; give the address of a machine that answers DNS'],
     ['a search domain listed twice', DNS.replace('[apps.example.com, lab.example.com]', '[lab.example.com, LAB.example.com.]'), 'error: nodes.node1.namespaces.ns1.search[1] (line 16:35): search domain LAB.example.com. is already listed at nodes.node1.namespaces.ns1.search.0'],
-    ['dns on a node', DNS.replace('    gateway: 10.0.0.1\n', '    gateway: 10.0.0.1\n    dns: [10.0.0.53]\n'), 'error: nodes.node1.dns (line 10:5): unknown key "dns"; allowed here: parent, address, gateway, promisc, type, mode, mtu, nodad, vlan, hostShim, namespaces'],
+    ['dns on a node', DNS.replace('    gateway: 10.0.0.1\n', '    gateway: 10.0.0.1\n    dns: [10.0.0.53]\n'), 'error: nodes.node1.dns (line 10:5): unknown key "dns"; allowed here: parent, address, gateway, promisc, type, mode, mtu, nodad, vlan, hostShim, ssh, namespaces'],
   ];
 
   it.each(cases)('%s', (_rule, text, expected) => {
