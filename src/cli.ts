@@ -25,6 +25,8 @@ import { buildPlan } from './plan/plan.js';
 import { topologySvg, type DiagramLayout } from './diagram/topology.js';
 import { labPictures } from './diagram/reachability.js';
 import { ANSIBLE_FILES } from './ansible/names.js';
+import { DIAGRAM_FILE } from './diagram/names.js';
+import { isExtraFile } from './output/assemble.js';
 
 const DEFAULT_CONFIG = 'macvlan-gen.yaml';
 const DEFAULT_OUT_DIR = 'out';
@@ -59,8 +61,8 @@ function summary(diagnostics: Diagnostic[]): string {
 }
 
 /** Loads, validates and generates; warnings go to stderr. */
-function generateFromFile(file: string, strict: boolean, ansible: boolean) {
-  const generated = generateFromText(readConfigText(file), file, { strict, ansible });
+function generateFromFile(file: string, options: { strict: boolean; ansible: boolean; diagram: boolean }) {
+  const generated = generateFromText(readConfigText(file), file, options);
   printDiagnostics(file, generated.warnings);
   return generated;
 }
@@ -77,6 +79,11 @@ const ansibleOption = {
   default: false,
   describe: `also ${ANSIBLE_FILES.join(', ')}: an Ansible inventory of the nodes and the playbooks that roll the scripts out in batches and tear them down`,
 } as const;
+const diagramOption = {
+  type: 'boolean',
+  default: false,
+  describe: `also ${DIAGRAM_FILE}: the picture of the network the config sets up, as \`macvlan-gen diagram\` draws it`,
+} as const;
 
 async function main(argv: string[]): Promise<number> {
   let exitCode: number = EXIT.ok;
@@ -91,15 +98,16 @@ async function main(argv: string[]): Promise<number> {
         configArg(y)
           .option('out-dir', outDirOption)
           .option('ansible', ansibleOption)
+          .option('diagram', diagramOption)
           .option('force', { type: 'boolean', default: false, describe: 'replace files in the output directory that macvlan-gen did not write' }),
       (args) => {
-        const { warnings, names, files } = generateStream(readConfigText(args.config), args.config, { strict: args.strict, ansible: args.ansible });
+        const { warnings, names, files } = generateStream(readConfigText(args.config), args.config, { strict: args.strict, ansible: args.ansible, diagram: args.diagram });
         printDiagnostics(args.config, warnings);
         const result = writeOutput(args.outDir, names, files, { force: args.force });
         const scripts = result.written.filter((name) => name.endsWith('.sh'));
         const listed = scripts.length > 10 ? `${scripts.slice(0, 10).join(', ')} and ${scripts.length - 10} more` : scripts.join(', ');
-        const ansible = result.written.filter((name) => ANSIBLE_FILES.includes(name)).map((name) => `${name}, `).join('');
-        out(`wrote ${result.written.length} files to ${args.outDir}/: ${listed}, ${ansible}SHA256SUMS, manifest.json`);
+        const extras = names.filter(isExtraFile).map((name) => `${name}, `).join('');
+        out(`wrote ${result.written.length} files to ${args.outDir}/: ${listed}, ${extras}SHA256SUMS, manifest.json`);
         if (result.removed.length > 0) out(`removed files no longer generated: ${result.removed.join(', ')}`);
         if (result.kept.length > 0) out(`left files no longer generated that differ from what macvlan-gen wrote: ${result.kept.join(', ')}`);
       },
@@ -120,22 +128,24 @@ async function main(argv: string[]): Promise<number> {
     )
     .command(
       'check [config]',
-      'exit 1 when the scripts in the output directory differ from what the config generates (for CI); the Ansible files too where generate wrote them',
+      'exit 1 when the scripts in the output directory differ from what the config generates (for CI); the Ansible files and the topology picture too where generate wrote them',
       (y) =>
         configArg(y)
           .option('out-dir', outDirOption)
           .option('ansible', { ...ansibleOption, describe: 'expect the Ansible files too (without it, they are checked when the directory\'s manifest.json lists them)' })
+          .option('diagram', { ...diagramOption, describe: `expect ${DIAGRAM_FILE} too (without it, it is checked when the directory's manifest.json lists it)` })
           .option('json', jsonOption),
       (args) => {
         const previous = previousOutputFiles(args.outDir);
         const ansible = args.ansible || ANSIBLE_FILES.some((name) => previous.has(name));
-        const { files } = generateFromFile(args.config, args.strict, ansible);
+        const diagram = args.diagram || previous.has(DIAGRAM_FILE);
+        const { files } = generateFromFile(args.config, { strict: args.strict, ansible, diagram });
         const drift = compareOutput(files, readOutputDir(args.outDir, files.map((file) => file.name)), previous);
         if (args.json) printJson({ upToDate: drift.length === 0, outDir: args.outDir, drift });
         else if (drift.length === 0) out(`${args.outDir}/ is up to date with ${args.config}`);
         else {
           for (const item of drift) out(describeDrift(item, args.outDir));
-          out(`${drift.length} file${drift.length === 1 ? '' : 's'} out of date; run: macvlan-gen generate ${args.config} --out-dir ${args.outDir}${ansible ? ' --ansible' : ''}`);
+          out(`${drift.length} file${drift.length === 1 ? '' : 's'} out of date; run: macvlan-gen generate ${args.config} --out-dir ${args.outDir}${ansible ? ' --ansible' : ''}${diagram ? ' --diagram' : ''}`);
         }
         if (drift.length > 0) exitCode = EXIT.findings;
       },

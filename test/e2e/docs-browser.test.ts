@@ -216,13 +216,13 @@ describe.skipIf(!hasChromium)('the docs site in Chromium', () => {
     expect(readdirSync(SCREENSHOTS).filter((file) => file.startsWith(`topology-home-${language}-`))).toHaveLength(3);
   });
 
-  it.each(['', '/zh'])('%s/playground: a bad address shows its line as it is typed; the fixed config gives the files generate writes, byte for byte, with their SHA-256; nothing leaves the page', async (prefix) => {
+  it.each(['', '/zh'])('%s/playground: a bad address shows its line as it is typed; the fixed config gives the files generate --diagram writes, byte for byte, with their SHA-256; nothing leaves the page', async (prefix) => {
     const seedText = readFileSync(path.join(ROOT, 'examples', 'seed.yaml'), 'utf8');
     const cwd = tempDir('playground');
     writeFileSync(path.join(cwd, 'seed.yaml'), seedText);
     const bad = seedText.replace('address: 192.168.179.12/16', 'address: 192.168.179.300/16');
     writeFileSync(path.join(cwd, 'bad.yaml'), bad);
-    const generated = runCli(['generate', 'seed.yaml', '--out-dir', 'out'], cwd);
+    const generated = runCli(['generate', 'seed.yaml', '--out-dir', 'out', '--diagram'], cwd);
     expect(generated.status, generated.stderr).toBe(0);
     const cliError = runCli(['validate', 'bad.yaml'], cwd).stderr.split('\n').find((line) => line.startsWith('bad.yaml: error: '));
     expect(cliError).toMatch(/\(line \d+:\d+\)/);
