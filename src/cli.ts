@@ -227,7 +227,7 @@ async function main(argv: string[]): Promise<number> {
               .option('keep', { type: 'boolean', default: false, describe: 'leave the lab up at the end, as the last stage left it; remove it with `lab down`' })
               .option('profile', { type: 'string', array: true, default: [], describe: profileHelp() })
               .option('expect', { type: 'string', array: true, default: [], describe: 'override an expectation: "A<->B=reach" or "A<->B=none"' })
-              .option('pictures', { type: 'string', describe: 'also write the topology (topology.svg) and each stage\'s measured reachability (<stage>.svg, <stage>-ipv6.svg) as SVG pictures to this directory' })
+              .option('pictures', { type: 'string', describe: 'also write the topology (topology.svg) and each stage\'s measured reachability, drawn on the stage\'s topology (<stage>.svg, <stage>-ipv6.svg) and as a grid (<stage>-grid.svg, <stage>-ipv6-grid.svg), as SVG pictures to this directory' })
               .option('json', jsonOption),
           async (args) => {
             const text = readConfigText(args.config);
@@ -244,7 +244,7 @@ async function main(argv: string[]): Promise<number> {
             if (args.json) printJson(result);
             else out(formatLabReport(result));
             if (args.pictures !== undefined) {
-              const pictures = labPictures(buildPlan(config), result);
+              const pictures = labPictures(config, result);
               for (const picture of pictures) writeFileAtomically(path.join(args.pictures, picture.name), picture.content);
               diag(`wrote ${pictures.length} pictures to ${args.pictures}/: ${pictures.map((picture) => picture.name).join(', ')}`);
             }
