@@ -215,7 +215,7 @@ export function reachOnTopologySvg(plan: Plan, layout: DiagramLayout, ids: strin
     ...sample(top + 24, 'reach', `reach (${reached} pairs)`),
     ...sample(top + 44, 'blocked', `blocked (${pairs.length - reached} pairs)`),
     ...(measured ? sample(top + 64, 'blocked surprise', 'thick: not what the rules predict') : []),
-    `<text class="muted" x="${legendX}" y="${top + (measured ? 84 : 64)}">A line per pair; hover or tap one for why.</text>`,
+    `<text class="muted" x="${legendX}" y="${top + (measured ? 84 : 64)}">A line per pair; hover one for why.</text>`,
   ];
   const height = top + (measured ? 84 : 64) + 16;
   const parts = [

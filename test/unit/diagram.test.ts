@@ -157,7 +157,7 @@ describe('stage pictures', () => {
     expect(svg).not.toMatch(/\.mvg \.pair\.reach \{[^}]*stroke-dasharray/);
     expect(svg).toContain('.dark .mvg { --reach: ');
     expect(svg).not.toContain('prefers-color-scheme');
-    expect(texts(svg)).toEqual(expect.arrayContaining(['Stage 1/3 (no-default-routes)', 'reach (15 pairs)', 'blocked (6 pairs)', 'A line per pair; hover or tap one for why.']));
+    expect(texts(svg)).toEqual(expect.arrayContaining(['Stage 1/3 (no-default-routes)', 'reach (15 pairs)', 'blocked (6 pairs)', 'A line per pair; hover one for why.']));
     expect(svg).toContain('aria-label="Stage 1/3 (no-default-routes): reachability on the topology, 15 of 21 pairs reach each other; blocked: node1 and node1/ns1, ');
     const description = /<desc>([^<]*)<\/desc>/.exec(svg)?.[1]?.replace(/&#39;/g, "'") ?? '';
     for (const pair of stage.pairs) expect(description).toContain(`${pair.a} ↔ ${pair.b}: ${pair.reach ? 'reach' : 'blocked'}, ${pair.reason}`);
