@@ -26,6 +26,8 @@ import { topologySvg, type DiagramLayout } from './diagram/topology.js';
 import { labPictures } from './diagram/reachability.js';
 import { ANSIBLE_FILES } from './ansible/names.js';
 import type { AnsibleHosts } from './ansible/ansible.js';
+import { DIAGRAM_FILE } from './diagram/names.js';
+import { isExtraFile } from './output/assemble.js';
 
 const DEFAULT_CONFIG = 'macvlan-gen.yaml';
 const DEFAULT_OUT_DIR = 'out';
@@ -60,8 +62,8 @@ function summary(diagnostics: Diagnostic[]): string {
 }
 
 /** Loads, validates and generates; warnings go to stderr. */
-function generateFromFile(file: string, strict: boolean, ansible: boolean, ansibleHosts: AnsibleHosts) {
-  const generated = generateFromText(readConfigText(file), file, { strict, ansible, ansibleHosts });
+function generateFromFile(file: string, options: { strict: boolean; ansible: boolean; ansibleHosts: AnsibleHosts; diagram: boolean }) {
+  const generated = generateFromText(readConfigText(file), file, options);
   printDiagnostics(file, generated.warnings);
   return generated;
 }
@@ -101,6 +103,11 @@ function parseAnsibleHosts(values: readonly string[]): Map<string, string> {
 
 /** The flags that made the Ansible files, for the command that remakes them. */
 const ansibleFlags = (hosts: readonly string[]): string => [' --ansible', ...hosts.map((host) => ` --ansible-host ${host}`)].join('');
+const diagramOption = {
+  type: 'boolean',
+  default: false,
+  describe: `also ${DIAGRAM_FILE}: the picture of the network the config sets up, as \`macvlan-gen diagram\` draws it`,
+} as const;
 
 async function main(argv: string[]): Promise<number> {
   let exitCode: number = EXIT.ok;
@@ -116,19 +123,21 @@ async function main(argv: string[]): Promise<number> {
           .option('out-dir', outDirOption)
           .option('ansible', ansibleOption)
           .option('ansible-host', ansibleHostOption)
+          .option('diagram', diagramOption)
           .option('force', { type: 'boolean', default: false, describe: 'replace files in the output directory that macvlan-gen did not write' }),
       (args) => {
         const { warnings, names, files } = generateStream(readConfigText(args.config), args.config, {
           strict: args.strict,
           ansible: args.ansible,
           ansibleHosts: parseAnsibleHosts(args.ansibleHost),
+          diagram: args.diagram,
         });
         printDiagnostics(args.config, warnings);
         const result = writeOutput(args.outDir, names, files, { force: args.force });
         const scripts = result.written.filter((name) => name.endsWith('.sh'));
         const listed = scripts.length > 10 ? `${scripts.slice(0, 10).join(', ')} and ${scripts.length - 10} more` : scripts.join(', ');
-        const ansible = result.written.filter((name) => ANSIBLE_FILES.includes(name)).map((name) => `${name}, `).join('');
-        out(`wrote ${result.written.length} files to ${args.outDir}/: ${listed}, ${ansible}SHA256SUMS, manifest.json`);
+        const extras = names.filter(isExtraFile).map((name) => `${name}, `).join('');
+        out(`wrote ${result.written.length} files to ${args.outDir}/: ${listed}, ${extras}SHA256SUMS, manifest.json`);
         if (result.removed.length > 0) out(`removed files no longer generated: ${result.removed.join(', ')}`);
         if (result.kept.length > 0) out(`left files no longer generated that differ from what macvlan-gen wrote: ${result.kept.join(', ')}`);
       },
@@ -149,23 +158,25 @@ async function main(argv: string[]): Promise<number> {
     )
     .command(
       'check [config]',
-      'exit 1 when the scripts in the output directory differ from what the config generates (for CI); the Ansible files too where generate wrote them',
+      'exit 1 when the scripts in the output directory differ from what the config generates (for CI); the Ansible files and the topology picture too where generate wrote them',
       (y) =>
         configArg(y)
           .option('out-dir', outDirOption)
           .option('ansible', { ...ansibleOption, describe: 'expect the Ansible files too (without it, they are checked when the directory\'s manifest.json lists them)' })
           .option('ansible-host', { ...ansibleHostOption, describe: 'compare with the inventory generate --ansible-host NODE=ADDRESS wrote; give the same ones' })
+          .option('diagram', { ...diagramOption, describe: `expect ${DIAGRAM_FILE} too (without it, it is checked when the directory's manifest.json lists it)` })
           .option('json', jsonOption),
       (args) => {
         const previous = previousOutputFiles(args.outDir);
         const ansible = args.ansible || ANSIBLE_FILES.some((name) => previous.has(name));
-        const { files } = generateFromFile(args.config, args.strict, ansible, parseAnsibleHosts(args.ansibleHost));
+        const diagram = args.diagram || previous.has(DIAGRAM_FILE);
+        const { files } = generateFromFile(args.config, { strict: args.strict, ansible, ansibleHosts: parseAnsibleHosts(args.ansibleHost), diagram });
         const drift = compareOutput(files, readOutputDir(args.outDir, files.map((file) => file.name)), previous);
         if (args.json) printJson({ upToDate: drift.length === 0, outDir: args.outDir, drift });
         else if (drift.length === 0) out(`${args.outDir}/ is up to date with ${args.config}`);
         else {
           for (const item of drift) out(describeDrift(item, args.outDir));
-          out(`${drift.length} file${drift.length === 1 ? '' : 's'} out of date; run: macvlan-gen generate ${args.config} --out-dir ${args.outDir}${ansible ? ansibleFlags(args.ansibleHost) : ''}`);
+          out(`${drift.length} file${drift.length === 1 ? '' : 's'} out of date; run: macvlan-gen generate ${args.config} --out-dir ${args.outDir}${ansible ? ansibleFlags(args.ansibleHost) : ''}${diagram ? ' --diagram' : ''}`);
         }
         if (drift.length > 0) exitCode = EXIT.findings;
       },
@@ -247,7 +258,7 @@ async function main(argv: string[]): Promise<number> {
               .option('keep', { type: 'boolean', default: false, describe: 'leave the lab up at the end, as the last stage left it; remove it with `lab down`' })
               .option('profile', { type: 'string', array: true, default: [], describe: profileHelp() })
               .option('expect', { type: 'string', array: true, default: [], describe: 'override an expectation: "A<->B=reach" or "A<->B=none"' })
-              .option('pictures', { type: 'string', describe: 'also write the topology (topology.svg) and each stage\'s measured reachability (<stage>.svg, <stage>-ipv6.svg) as SVG pictures to this directory' })
+              .option('pictures', { type: 'string', describe: 'also write the topology (topology.svg) and each stage\'s measured reachability, drawn on the stage\'s topology (<stage>.svg, <stage>-ipv6.svg) and as a grid (<stage>-grid.svg, <stage>-ipv6-grid.svg), as SVG pictures to this directory' })
               .option('json', jsonOption),
           async (args) => {
             const text = readConfigText(args.config);
@@ -264,7 +275,7 @@ async function main(argv: string[]): Promise<number> {
             if (args.json) printJson(result);
             else out(formatLabReport(result));
             if (args.pictures !== undefined) {
-              const pictures = labPictures(buildPlan(config), result);
+              const pictures = labPictures(config, result);
               for (const picture of pictures) writeFileAtomically(path.join(args.pictures, picture.name), picture.content);
               diag(`wrote ${pictures.length} pictures to ${args.pictures}/: ${pictures.map((picture) => picture.name).join(', ')}`);
             }

@@ -5,10 +5,12 @@ import type { Diagnostic } from './config/diagnostics.js';
 import type { Config } from './config/schema.js';
 import { buildPlan, type Plan } from './plan/plan.js';
 import { createRenderer, type NodeRenderer } from './render/render.js';
-import { assembleOutput, CHECKSUMS_FILE, MANIFEST_FILE, outputFiles, sha256, type OutputFile } from './output/assemble.js';
+import { assembleOutput, CHECKSUMS_FILE, DATA_MODE, MANIFEST_FILE, outputFiles, sha256, type OutputFile } from './output/assemble.js';
 import { GENERATOR, loadPlaybooks, loadTemplates, PACKAGE_NAME, VERSION } from './package-info.js';
 import { ansibleFiles, ansibleHostProblems, ansibleNameProblems, type AnsibleHosts } from './ansible/ansible.js';
 import { ConfigError, UsageError } from './errors.js';
+import { topologySvg } from './diagram/topology.js';
+import { DIAGRAM_FILE } from './diagram/names.js';
 
 export interface Rendered {
   plan: Plan;
@@ -52,6 +54,8 @@ export interface GenerateOptions {
   ansible?: boolean;
   /** `--ansible-host NODE=ADDRESS`: where the inventory reaches those nodes, over the config's ssh.host and the host address. */
   ansibleHosts?: AnsibleHosts;
+  /** Also the topology picture, as `macvlan-gen diagram` draws it (`generate --diagram`). */
+  diagram?: boolean;
 }
 
 /** The Ansible files for a plan, or none; a node name Ansible reserves is refused (exit 3), a wrong --ansible-host too (exit 2). */
@@ -68,12 +72,18 @@ function ansibleOutput(plan: Plan, configSha256: string, sourceName: string, opt
   return ansibleFiles(plan, loadPlaybooks(), { generator: GENERATOR, configSha256 }, hosts);
 }
 
+/** The files a flag adds beside the scripts: the Ansible files, then the topology picture. */
+function extraOutput(plan: Plan, configSha256: string, sourceName: string, options: GenerateOptions): OutputFile[] {
+  const diagram = options.diagram === true ? [{ name: DIAGRAM_FILE, content: topologySvg(plan), mode: DATA_MODE }] : [];
+  return [...ansibleOutput(plan, configSha256, sourceName, options), ...diagram];
+}
+
 /** What `generate` writes, rendered lazily so that a large fleet never sits in memory whole. */
 export function generateStream(text: string, sourceName: string, options: GenerateOptions = {}): GeneratedStream {
   const { config, warnings } = validateText(text, sourceName, options);
   const configSha256 = sha256(text);
   const plan = buildPlan(config);
-  const others = ansibleOutput(plan, configSha256, sourceName, options);
+  const others = extraOutput(plan, configSha256, sourceName, options);
   const names = [...plan.nodes.map((node) => `${node.name}.sh`), ...others.map((file) => file.name), CHECKSUMS_FILE, MANIFEST_FILE];
   return { warnings, names, files: outputFiles(renderNodes(plan, configSha256), { name: PACKAGE_NAME, version: VERSION, configSha256 }, others) };
 }
@@ -82,7 +92,7 @@ export function generateFromText(text: string, sourceName: string, options: Gene
   const { config, warnings } = validateText(text, sourceName, options);
   const configSha256 = sha256(text);
   const rendered = renderConfig(config, configSha256);
-  const others = ansibleOutput(rendered.plan, configSha256, sourceName, options);
+  const others = extraOutput(rendered.plan, configSha256, sourceName, options);
   const files = assembleOutput(rendered.scripts, { name: PACKAGE_NAME, version: VERSION, configSha256 }, others);
   return { config, warnings, files, ...rendered };
 }

@@ -193,15 +193,21 @@ function persistenceArtifacts(script: string): Map<string, string> {
 export const DOWNLOADED_EXAMPLES = ['seed', 'seed-dual-stack', 'shim-keeps-address', 'dns', 'several-addresses', 'ipvlan', 'vlans'] as const;
 
 /**
- * The topology pictures, wide and narrow (for a phone): the seed as configured, and each stage of its staged lab with
- * the stage's reachability grid (the first stage, namespaces only, also for "What macvlan is").
+ * The topology pictures, wide and narrow (for a phone): the seed as configured, and each stage of its staged lab, plain
+ * (the first stage, namespaces only, for "What macvlan is") and with the stage's reachability drawn on it, whose pairs
+ * in words (<stage>-pairs.json) the step pages list under the picture.
  */
 function diagramArtifacts(): Map<string, string> {
   const seed = validateText(readFileSync(path.join(ROOT, 'examples', 'seed.yaml'), 'utf8'), 'examples/seed.yaml').config;
   const pictures = new Map<string, string>();
-  for (const layout of ['wide', 'narrow'] as const) pictures.set(`docs/generated/diagrams/seed-${layout}.svg`, topologySvg(buildPlan(seed), layout));
+  const base = 'docs/generated/diagrams/seed';
+  for (const layout of ['wide', 'narrow'] as const) pictures.set(`${base}-${layout}.svg`, topologySvg(buildPlan(seed), layout));
   for (const stage of stagePictures(seed)) {
-    for (const kind of ['wide', 'narrow', 'reach'] as const) pictures.set(`docs/generated/diagrams/seed-${stage.stage}-${kind}.svg`, stage[kind]);
+    pictures.set(`${base}-${stage.stage}-wide.svg`, stage.wide);
+    pictures.set(`${base}-${stage.stage}-narrow.svg`, stage.narrow);
+    pictures.set(`${base}-${stage.stage}-reach-wide.svg`, stage.reachWide);
+    pictures.set(`${base}-${stage.stage}-reach-narrow.svg`, stage.reachNarrow);
+    pictures.set(`${base}-${stage.stage}-pairs.json`, `${JSON.stringify(stage.pairs, null, 2)}\n`);
   }
   return pictures;
 }

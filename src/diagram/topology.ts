@@ -17,7 +17,7 @@ const FONT = 12;
 /** A little over the width of one character of the 12 px monospace font: what a line of text may take. */
 const CHAR = 7.3;
 
-interface Box {
+export interface Box {
   x: number;
   y: number;
   width: number;
@@ -26,7 +26,7 @@ interface Box {
   kind: 'parent' | 'child' | 'shim' | 'router' | 'outside';
 }
 
-const boxHeight = (lines: string[]): number => lines.length * LINE + 2 * PAD;
+export const boxHeight = (lines: string[]): number => lines.length * LINE + 2 * PAD;
 
 /** Escapes text for an SVG text node or attribute. */
 export function xmlEscape(text: string): string {
@@ -88,28 +88,28 @@ function parentLines(node: NodePlan): string[] {
   return [`${node.name} · ${node.parent}`, ...addresses, ...moves, ...(notes.length > 0 ? [notes.join(', ')] : [])];
 }
 
-/** One node's column: its parent NIC on top, a bus below it, each link on the bus. */
-function nodeColumn(node: NodePlan, x: number, top: number): { parts: string[]; height: number } {
+/** One node's column: its parent NIC on top, a bus below it, each link on the bus; its boxes by what they hold. */
+function nodeColumn(node: NodePlan, x: number, top: number): { parts: string[]; height: number; boxes: [string, Box][] } {
   const width = COLUMN;
   const parent: Box = { x, y: top, width, lines: parentLines(node), kind: 'parent' };
   const parts = drawBox(parent);
   const busX = x + 14;
   const childX = x + 30;
   let y = top + boxHeight(parent.lines) + BOX_GAP;
-  const children: Box[] = node.namespaces.map((ns) => {
+  const children: [string, Box][] = node.namespaces.map((ns) => {
     const box: Box = { x: childX, y, width: width - 30, lines: namespaceLines(ns), kind: 'child' };
     y += boxHeight(box.lines) + BOX_GAP;
-    return box;
+    return [`${node.name}/${ns.name}`, box];
   });
   const shim = shimLines(node);
   if (shim) {
-    children.push({ x: childX, y, width: width - 30, lines: shim, kind: 'shim' });
+    children.push([`${node.name}#shim`, { x: childX, y, width: width - 30, lines: shim, kind: 'shim' }]);
     y += boxHeight(shim) + BOX_GAP;
   }
-  const last = children.at(-1);
+  const last = children.at(-1)?.[1];
   if (last) parts.push(`<path class="wire" d="M${busX} ${top + boxHeight(parent.lines)} V${last.y + 18}"/>`);
-  for (const child of children) parts.push(`<path class="wire" d="M${busX} ${child.y + 18} H${child.x}"/>`, ...drawBox(child));
-  return { parts, height: y - top - BOX_GAP };
+  for (const [, child] of children) parts.push(`<path class="wire" d="M${busX} ${child.y + 18} H${child.x}"/>`, ...drawBox(child));
+  return { parts, height: y - top - BOX_GAP, boxes: [[node.name, parent], ...children] };
 }
 
 /** Every gateway the config names, of hosts and namespaces, in the order first named. */
@@ -120,7 +120,7 @@ function gatewaysOf(plan: Plan): string[] {
 
 // Light unless the page says dark (VitePress puts .dark on <html>): a media query would follow the computer's setting
 // even where the page is light. The background makes a file opened on its own readable either way.
-const STYLE = `
+export const TOPOLOGY_STYLE = `
 .mvg { --fg: #1f2328; --muted: #59636e; --line: #8c959f; --bg: #ffffff; --parent: #ddf4ff; --child: #dafbe1; --shim: #fff8c5; --router: #f6f8fa; }
 .dark .mvg { --fg: #e6edf3; --muted: #9198a1; --line: #6e7681; --bg: #1b1b1f; --parent: #0c2d4a; --child: #0f3320; --shim: #3b2e00; --router: #21262d; }
 .mvg rect.background { fill: var(--bg); stroke: none; }
@@ -132,21 +132,39 @@ const STYLE = `
 .mvg .wire { fill: none; stroke: var(--line); stroke-width: 1.5; } .mvg .dashed { stroke-dasharray: 4 3; }
 `;
 
-/** The picture of a plan's network, as a standalone SVG document (it scales to its container's width). */
-export function topologySvg(plan: Plan, layout: DiagramLayout = 'wide'): string {
+/**
+ * The drawing of a plan's network: its parts, its size, and its boxes by what they hold ('router', 'outside' (absent
+ * when it is folded into the router's box), a node's name for its parent, `<node>/<namespace>`, `<node>#shim`).
+ * `lane` leaves that much room right of each node column, for what is drawn over the picture.
+ */
+export interface TopologyDrawing {
+  width: number;
+  height: number;
+  parts: string[];
+  boxes: Map<string, Box>;
+  /** The distance from one node column to the next, and the free band between the switch and the nodes. */
+  step: number;
+  corridor: { top: number; bottom: number };
+}
+
+export function drawTopology(plan: Plan, layout: DiagramLayout = 'wide', lane = 0): TopologyDrawing {
   const nodes = plan.nodes;
   const columns = layout === 'wide' ? Math.max(1, nodes.length) : 1;
-  const width = 2 * MARGIN + columns * COLUMN + (columns - 1) * GAP;
+  const step = COLUMN + GAP + lane;
+  const width = 2 * MARGIN + columns * (COLUMN + lane) + (columns - 1) * GAP;
   const parts: string[] = [];
+  const boxes = new Map<string, Box>();
 
   const gateways = gatewaysOf(plan);
   const router: Box = { x: MARGIN, y: MARGIN, width: COLUMN, lines: ['gateway router', ...(gateways.length > 0 ? gateways : ['(none in the config)'])], kind: 'router' };
-  const outsideWidth = Math.min(COLUMN, width - 2 * MARGIN - COLUMN - GAP);
+  const outsideWidth = Math.min(COLUMN, width - 2 * MARGIN - COLUMN - GAP - lane);
   if (outsideWidth >= 120) {
-    const outside: Box = { x: MARGIN + COLUMN + GAP, y: MARGIN, width: outsideWidth, lines: ['outside', 'clients in other subnets'], kind: 'outside' };
+    const outside: Box = { x: MARGIN + step, y: MARGIN, width: outsideWidth, lines: ['outside', 'clients in other subnets'], kind: 'outside' };
     parts.push(`<path class="wire dashed" d="M${router.x + COLUMN} ${MARGIN + 20} H${outside.x}"/>`, ...drawBox(outside));
+    boxes.set('outside', outside);
   } else router.lines.push('→ clients outside');
   parts.push(...drawBox(router));
+  boxes.set('router', router);
 
   const vlans = [...new Set(nodes.flatMap((node) => node.vlans.map((vlan) => vlan.id)))].sort((a, b) => a - b);
   const switchY = MARGIN + boxHeight(router.lines) + 2 * BOX_GAP;
@@ -154,8 +172,8 @@ export function topologySvg(plan: Plan, layout: DiagramLayout = 'wide'): string 
   const switchLabel = `LAN switch${vlans.length > 0 ? ` · VLANs ${vlans.join(', ')} tagged` : ''}`;
   parts.push(
     wire(MARGIN + 40, MARGIN + boxHeight(router.lines), MARGIN + 40, switchY),
-    `<rect class="switch" x="${MARGIN}" y="${switchY}" width="${width - 2 * MARGIN}" height="${switchHeight}" rx="4"/>`,
-    textLine(MARGIN + PAD, switchY + 18, switchLabel, width - 2 * MARGIN, true),
+    `<rect class="switch" x="${MARGIN}" y="${switchY}" width="${width - 2 * MARGIN - lane}" height="${switchHeight}" rx="4"/>`,
+    textLine(MARGIN + PAD, switchY + 18, switchLabel, width - 2 * MARGIN - lane, true),
   );
 
   const rowTop = switchY + switchHeight + 3 * BOX_GAP;
@@ -163,20 +181,28 @@ export function topologySvg(plan: Plan, layout: DiagramLayout = 'wide'): string 
   let tallest = 0;
   nodes.forEach((node, i) => {
     const column = layout === 'wide' ? i : 0;
-    const x = MARGIN + column * (COLUMN + GAP);
+    const x = MARGIN + column * step;
     const top = layout === 'wide' ? rowTop : y;
     const drawn = nodeColumn(node, x, top);
     // Narrow: the nodes hang one below the other on a cable down the right edge, clear of the boxes above.
+    const cableX = MARGIN + COLUMN + MARGIN / 2;
     const cable =
       layout === 'wide'
         ? wire(x + COLUMN / 2, switchY + switchHeight, x + COLUMN / 2, top)
-        : `<path class="wire" d="M${width - MARGIN} ${switchY + switchHeight / 2} H${width - MARGIN / 2} V${top + 18} H${x + COLUMN}"/>`;
+        : `<path class="wire" d="M${cableX - MARGIN / 2} ${switchY + switchHeight / 2} H${cableX} V${top + 18} H${x + COLUMN}"/>`;
     parts.push(cable, ...drawn.parts);
+    for (const [key, box] of drawn.boxes) boxes.set(key, box);
     tallest = Math.max(tallest, drawn.height);
     y = top + drawn.height + 3 * BOX_GAP;
   });
   const height = (layout === 'wide' ? rowTop + tallest : y - 3 * BOX_GAP) + MARGIN;
-  return svgDocument({ className: 'mvg', width, height, label: describe(plan), style: STYLE }, parts);
+  return { width, height, parts, boxes, step, corridor: { top: switchY + switchHeight, bottom: rowTop } };
+}
+
+/** The picture of a plan's network, as a standalone SVG document (it scales to its container's width). */
+export function topologySvg(plan: Plan, layout: DiagramLayout = 'wide'): string {
+  const { width, height, parts } = drawTopology(plan, layout);
+  return svgDocument({ className: 'mvg', width, height, label: describe(plan), style: TOPOLOGY_STYLE }, parts);
 }
 
 /** A standalone SVG document: its size, a label for screen readers, its style sheet, a background, then the parts. */

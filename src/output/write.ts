@@ -20,8 +20,7 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import { EnvironmentError } from '../errors.js';
-import { ANSIBLE_FILES } from '../ansible/names.js';
-import { isOutputFileName, MANIFEST_FILE, sha256, type OutputFile } from './assemble.js';
+import { EXTRA_FILES, isExtraFile, isOutputFileName, MANIFEST_FILE, sha256, type OutputFile } from './assemble.js';
 
 export interface ExistingFile {
   content: string;
@@ -98,7 +97,7 @@ function readRegularFile(target: string): ExistingFile {
 interface PreviousRun {
   /** The files it lists that this tool could have written. */
   files: Set<string>;
-  /** Its scripts (and Ansible files) with the SHA-256 each had when written. */
+  /** Its scripts (and extra files: Ansible, the picture) with the SHA-256 each had when written. */
   scripts: Map<string, string>;
 }
 
@@ -107,7 +106,7 @@ function readPreviousRun(directory: string): PreviousRun {
   const manifestPath = path.join(directory, MANIFEST_FILE);
   const none: PreviousRun = { files: new Set(), scripts: new Map() };
   if (!lstatIfPresent(manifestPath)?.isFile()) return none;
-  let manifest: { generator?: unknown; files?: unknown; nodes?: unknown; ansible?: unknown };
+  let manifest: Record<string, unknown>;
   try {
     manifest = JSON.parse(readRegularFile(manifestPath).content) as typeof manifest;
   } catch (error) {
@@ -117,10 +116,13 @@ function readPreviousRun(directory: string): PreviousRun {
   if (manifest.generator !== 'macvlan-gen' || !Array.isArray(manifest.files)) return none;
   const files = new Set(manifest.files.filter((name): name is string => typeof name === 'string' && isOutputFileName(name)));
   const scripts = new Map<string, string>();
-  const listed = [...(Array.isArray(manifest.nodes) ? (manifest.nodes as unknown[]) : []), ...(Array.isArray(manifest.ansible) ? (manifest.ansible as unknown[]) : [])];
+  const listed = ['nodes', ...Object.keys(EXTRA_FILES)].flatMap((key) => {
+    const entries = manifest[key];
+    return Array.isArray(entries) ? (entries as unknown[]) : [];
+  });
   for (const entry of listed) {
     const { file, sha256: sum } = (entry ?? {}) as { file?: unknown; sha256?: unknown };
-    if (typeof file === 'string' && files.has(file) && (file.endsWith('.sh') || ANSIBLE_FILES.includes(file)) && typeof sum === 'string') scripts.set(file, sum);
+    if (typeof file === 'string' && files.has(file) && (file.endsWith('.sh') || isExtraFile(file)) && typeof sum === 'string') scripts.set(file, sum);
   }
   return { files, scripts };
 }
@@ -164,7 +166,7 @@ function writeTemporary(directory: string, file: OutputFile): string {
 
 export interface WriteResult {
   written: string[];
-  /** Scripts (and Ansible files) only an earlier run wrote, unchanged since, that the config (or flags) no longer generate. */
+  /** Scripts (and extra files) only an earlier run wrote, unchanged since, that the config (or flags) no longer generate. */
   removed: string[];
   /** Scripts an earlier run listed that the config no longer generates, left because they differ from what it wrote. */
   kept: string[];

@@ -1,7 +1,9 @@
-import { chmodSync, copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { appendFileSync, chmodSync, copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { EXAMPLES, ROOT, runCli, tempDir } from '../support/cli.js';
+import { sha256 } from '../../src/output/assemble.js';
 
 const SEED = path.join(EXAMPLES, 'seed.yaml');
 let cwd: string;
@@ -96,6 +98,44 @@ describe('macvlan-gen diagram', () => {
     expect(run.status).toBe(3);
     expect(run.stderr).toContain('bad.yaml: error: nodes.node1.address (line 5:14)');
     expect(existsSync(path.join(cwd, 'seed.svg'))).toBe(false);
+  });
+});
+
+describe('macvlan-gen generate --diagram and check', () => {
+  it('writes topology.svg beside the scripts, as `diagram` draws it, in SHA256SUMS and the manifest; check finds it up to date', () => {
+    const run = runCli(['generate', SEED, '--diagram'], cwd);
+    expect(run).toEqual({ status: 0, stdout: 'wrote 5 files to out/: node1.sh, node2.sh, topology.svg, SHA256SUMS, manifest.json\n', stderr: '' });
+    expect(readFileSync(path.join(cwd, 'out', 'topology.svg'), 'utf8')).toBe(runCli(['diagram', SEED], cwd).stdout);
+    const sums = spawnSync('sha256sum', ['-c', 'SHA256SUMS'], { cwd: path.join(cwd, 'out'), encoding: 'utf8' });
+    expect(sums.stdout).toBe('manifest.json: OK\nnode1.sh: OK\nnode2.sh: OK\ntopology.svg: OK\n');
+    const manifest = JSON.parse(readFileSync(path.join(cwd, 'out', 'manifest.json'), 'utf8')) as { diagram: unknown; files: string[] };
+    expect(manifest.diagram).toEqual([{ file: 'topology.svg', sha256: sha256(readFileSync(path.join(cwd, 'out', 'topology.svg'), 'utf8')) }]);
+    expect(manifest.files).toContain('topology.svg');
+    expect(runCli(['check', SEED], cwd)).toMatchObject({ status: 0, stdout: `out/ is up to date with ${SEED}\n` });
+    expect(runCli(['check', SEED, '--diagram'], cwd).status).toBe(0);
+  });
+
+  it('check reports an edited picture as drift, and a missing one when asked with --diagram', () => {
+    runCli(['generate', SEED, '--diagram'], cwd);
+    appendFileSync(path.join(cwd, 'out', 'topology.svg'), '<!-- mine -->\n');
+    const check = runCli(['check', SEED], cwd);
+    expect(check.status).toBe(1);
+    expect(check.stdout).toContain('out/topology.svg: stale; first difference at line');
+    expect(check.stdout).toContain(`run: macvlan-gen generate ${SEED} --out-dir out --diagram\n`);
+
+    runCli(['generate', SEED, '--out-dir', 'plain'], cwd);
+    expect(runCli(['check', SEED, '--out-dir', 'plain'], cwd).status).toBe(0);
+    const plain = runCli(['check', SEED, '--out-dir', 'plain', '--diagram'], cwd);
+    expect(plain.status).toBe(1);
+    expect(plain.stdout).toContain('plain/topology.svg: missing; the config generates it\n');
+  });
+
+  it('generate without --diagram removes the picture it wrote, and leaves one that was edited', () => {
+    runCli(['generate', SEED, '--diagram'], cwd);
+    expect(runCli(['generate', SEED], cwd).stdout).toContain('removed files no longer generated: topology.svg\n');
+    runCli(['generate', SEED, '--diagram'], cwd);
+    appendFileSync(path.join(cwd, 'out', 'topology.svg'), '<!-- mine -->\n');
+    expect(runCli(['generate', SEED], cwd).stdout).toContain('left files no longer generated that differ from what macvlan-gen wrote: topology.svg\n');
   });
 });
 

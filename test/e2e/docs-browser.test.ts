@@ -176,14 +176,27 @@ describe.skipIf(!hasChromium)('the docs site in Chromium', () => {
     await page.close();
   });
 
-  it.each(['', '/zh'])('%s: the topology pictures, wide on a desktop and narrow on a phone, in light and dark mode, with screenshots', async (prefix) => {
+  it.each(['', '/zh'])('%s: the topology pictures, and a step page\'s reachability drawn on one, wide on a desktop and narrow on a phone, in light and dark mode, with screenshots', async (prefix) => {
     const language = prefix === '' ? 'en' : 'zh';
-    const shown = async (width: number, dark: boolean, computer: 'light' | 'dark' = 'light'): Promise<{ layout: string; width: number; parentFill: string }[]> => {
+    interface Shown {
+      layout: string;
+      width: number;
+      parentFill: string;
+      /** The reachability picture's lines, the stroke of a reach line, and the pairs listed under the picture. */
+      lines: number;
+      reachStroke: string;
+      listed: number;
+    }
+    const shown = async (width: number, dark: boolean, computer: 'light' | 'dark' = 'light'): Promise<Shown[]> => {
       const context = await browser.newContext({ viewport: { width, height: 900 }, colorScheme: computer });
       await context.addInitScript((appearance) => localStorage.setItem('vitepress-theme-appearance', appearance), dark ? 'dark' : 'light');
       const page = await context.newPage();
-      const result: { layout: string; width: number; parentFill: string }[] = [];
-      for (const [name, url] of [['home', `${prefix}/`], ['what-is-macvlan', `${prefix}/guide/what-is-macvlan.html`]] as const) {
+      const result: Shown[] = [];
+      for (const [name, url] of [
+        ['home', `${prefix}/`],
+        ['what-is-macvlan', `${prefix}/guide/what-is-macvlan.html`],
+        ['host-shim', `${prefix}/guide/steps/host-shim.html`],
+      ] as const) {
         await page.goto(`${base}${url}`);
         await page.waitForSelector('.topology svg', { state: 'attached' });
         const visible = await page.$$eval('.topology > div', (divs) =>
@@ -192,7 +205,15 @@ describe.skipIf(!hasChromium)('the docs site in Chromium', () => {
             .map((div) => {
               const svg = div.querySelector('svg');
               const rect = div.querySelector('rect.parent');
-              return { layout: div.className, width: svg?.getBoundingClientRect().width ?? 0, parentFill: rect ? getComputedStyle(rect).fill : '' };
+              const reach = div.querySelector('path.pair.reach');
+              return {
+                layout: div.className,
+                width: svg?.getBoundingClientRect().width ?? 0,
+                parentFill: rect ? getComputedStyle(rect).fill : '',
+                lines: div.querySelectorAll('g.line').length,
+                reachStroke: reach ? getComputedStyle(reach).stroke : '',
+                listed: div.parentElement?.querySelectorAll('details.pairs li').length ?? 0,
+              };
             }),
         );
         result.push(...visible);
@@ -203,26 +224,30 @@ describe.skipIf(!hasChromium)('the docs site in Chromium', () => {
       return result;
     };
     const desktop = await shown(1280, false);
-    expect(desktop.map((p) => p.layout)).toEqual(['wide', 'wide']);
+    expect(desktop.map((p) => p.layout)).toEqual(['wide', 'wide', 'wide']);
     const phone = await shown(390, false);
-    expect(phone.map((p) => p.layout)).toEqual(['narrow', 'narrow']);
+    expect(phone.map((p) => p.layout)).toEqual(['narrow', 'narrow', 'narrow']);
     for (const picture of [...desktop, ...phone]) expect(picture.width).toBeGreaterThan(250);
     for (const picture of phone) expect(picture.width).toBeLessThanOrEqual(390);
+    // The seed's last stage: 21 pairs drawn, and listed in words under the picture.
+    for (const pictures of [desktop, phone]) expect(pictures.map((p) => [p.lines, p.listed])).toEqual([[0, 0], [0, 0], [21, 21]]);
     const dark = await shown(1280, true);
     expect(dark[0]?.parentFill).not.toBe(desktop[0]?.parentFill);
+    expect(dark[2]?.reachStroke).not.toBe(desktop[2]?.reachStroke);
     // A computer set to dark with the site switched to light: the pictures follow the site.
     const siteLight = await shown(1280, false, 'dark');
-    expect(siteLight.map((p) => p.parentFill)).toEqual(desktop.map((p) => p.parentFill));
+    expect(siteLight.map((p) => [p.parentFill, p.reachStroke])).toEqual(desktop.map((p) => [p.parentFill, p.reachStroke]));
     expect(readdirSync(SCREENSHOTS).filter((file) => file.startsWith(`topology-home-${language}-`))).toHaveLength(3);
+    expect(readdirSync(SCREENSHOTS).filter((file) => file.startsWith(`topology-host-shim-${language}-`))).toHaveLength(3);
   });
 
-  it.each(['', '/zh'])('%s/playground: a bad address shows its line as it is typed; the fixed config gives the files generate writes, byte for byte, with their SHA-256; nothing leaves the page', async (prefix) => {
+  it.each(['', '/zh'])('%s/playground: a bad address shows its line as it is typed; the fixed config gives the files generate --diagram writes, byte for byte, with their SHA-256; nothing leaves the page', async (prefix) => {
     const seedText = readFileSync(path.join(ROOT, 'examples', 'seed.yaml'), 'utf8');
     const cwd = tempDir('playground');
     writeFileSync(path.join(cwd, 'seed.yaml'), seedText);
     const bad = seedText.replace('address: 192.168.179.12/16', 'address: 192.168.179.300/16');
     writeFileSync(path.join(cwd, 'bad.yaml'), bad);
-    const generated = runCli(['generate', 'seed.yaml', '--out-dir', 'out'], cwd);
+    const generated = runCli(['generate', 'seed.yaml', '--out-dir', 'out', '--diagram'], cwd);
     expect(generated.status, generated.stderr).toBe(0);
     const cliError = runCli(['validate', 'bad.yaml'], cwd).stderr.split('\n').find((line) => line.startsWith('bad.yaml: error: '));
     expect(cliError).toMatch(/\(line \d+:\d+\)/);

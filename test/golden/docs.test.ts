@@ -24,6 +24,8 @@ describe('docs', () => {
       readdirSync(path.join(DOCS, 'public', 'downloads', example)).map((name) => `docs/public/downloads/${example}/${name}`),
     );
     expect(downloads.sort()).toEqual([...artifacts.keys()].filter((file) => file.startsWith('docs/public/downloads/')).sort());
+    const pictures = readdirSync(path.join(DOCS, 'generated', 'diagrams')).map((name) => `docs/generated/diagrams/${name}`);
+    expect(pictures.sort()).toEqual([...artifacts.keys()].filter((file) => file.startsWith('docs/generated/diagrams/')).sort());
   });
 
   it('publishes the schema at the versioned path its $id names, as `macvlan-gen schema` prints it', () => {

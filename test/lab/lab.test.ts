@@ -97,14 +97,17 @@ describe.skipIf(!isRoot)('lab (root: network namespaces)', () => {
       for (const stage of seed.report.stages) expect(stage.results.filter((r) => !r.asExpected)).toEqual([]);
     });
 
-    it('draws the topology and each stage\'s measured reachability with --pictures, each cell as the ping came out', () => {
-      expect(readdirSync(pictures).sort()).toEqual(['default-routes.svg', 'host-migrated.svg', 'no-default-routes.svg', 'topology.svg']);
-      expect(seed.stderr).toContain(`wrote 4 pictures to ${pictures}/`);
+    it('draws the topology and each stage\'s measured reachability with --pictures, on the topology and as a grid, each pair as the ping came out', () => {
+      const stages = ['default-routes', 'host-migrated', 'no-default-routes'];
+      expect(readdirSync(pictures).sort()).toEqual([...stages.flatMap((stage) => [`${stage}-grid.svg`, `${stage}.svg`]), 'topology.svg'].sort());
+      expect(seed.stderr).toContain(`wrote 7 pictures to ${pictures}/`);
       for (const stage of seed.report.stages) {
-        const svg = readFileSync(path.join(pictures, `${stage.name}.svg`), 'utf8');
-        const cells = [...svg.matchAll(/<title>(\S+) ↔ (\S+): (reach|blocked),/g)];
-        expect(cells).toHaveLength(2 * stage.results.length);
-        for (const [, a, b, drawn] of cells) expect(drawn, `${stage.name}: ${a} ${b}`).toBe(pair(stage, a ?? '', b ?? '').actual ? 'reach' : 'blocked');
+        for (const [file, perPair] of [[`${stage.name}.svg`, 1], [`${stage.name}-grid.svg`, 2]] as const) {
+          const svg = readFileSync(path.join(pictures, file), 'utf8');
+          const drawn = [...svg.matchAll(/<title>(\S+) ↔ (\S+): (reach|blocked),/g)];
+          expect(drawn, file).toHaveLength(perPair * stage.results.length);
+          for (const [, a, b, verdict] of drawn) expect(verdict, `${file}: ${a} ${b}`).toBe(pair(stage, a ?? '', b ?? '').actual ? 'reach' : 'blocked');
+        }
       }
     });
 

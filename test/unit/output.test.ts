@@ -30,6 +30,27 @@ describe('assembleOutput', () => {
   });
 });
 
+describe('assembleOutput with extra files', () => {
+  const extra = (name: string): OutputFile => ({ name, content: `${name}\n`, mode: 0o644 });
+  const manifestOf = (files: OutputFile[]) => JSON.parse(files.find((file) => file.name === 'manifest.json')?.content ?? '{}') as Record<string, unknown>;
+
+  it('lists the Ansible files and the picture, each under its own key, in SHA256SUMS and the manifest', () => {
+    const scripts = [{ node: 'a', content: '#!/usr/bin/env bash\n' }];
+    const files = assembleOutput(scripts, meta, [extra('inventory.yml'), extra('topology.svg')]);
+    const manifest = manifestOf(files);
+    expect(Object.keys(manifest)).toEqual(['generator', 'version', 'configSha256', 'nodes', 'ansible', 'diagram', 'files']);
+    expect(manifest['ansible']).toEqual([{ file: 'inventory.yml', sha256: sha256('inventory.yml\n') }]);
+    expect(manifest['diagram']).toEqual([{ file: 'topology.svg', sha256: sha256('topology.svg\n') }]);
+    expect(files.find((file) => file.name === 'SHA256SUMS')?.content).toContain(`${sha256('topology.svg\n')}  topology.svg\n`);
+    expect(Object.keys(manifestOf(assembleOutput(scripts, meta, [extra('topology.svg')])))).not.toContain('ansible');
+    expect(Object.keys(manifestOf(assembleOutput(scripts, meta)))).toEqual(['generator', 'version', 'configSha256', 'nodes', 'files']);
+  });
+
+  it('refuses a file no manifest key lists', () => {
+    expect(() => assembleOutput([], meta, [extra('notes.txt')])).toThrow('no manifest key for notes.txt');
+  });
+});
+
 describe('writeOutput', () => {
   it('writes scripts 0755 and data 0644', () => {
     write(filesFor('a'));
