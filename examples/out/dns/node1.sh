@@ -152,6 +152,9 @@ quote_command() {
 step() {
   local -r id="$1" title="$2"
   printf '\n[%s] %s\n' "${id}" "${title}"
+  # What this node's queue holds depends on nothing queued after it: unless a
+  # namespace's queue waits to run first, it starts now (see start_node_queue).
+  if ((${#PENDING_NAMESPACES[@]} == 0)) && [[ -z "${NODE_BATCH_PID}" ]]; then start_node_queue; fi
 }
 
 # Holds when the predicate does, and then says which state makes the command unnecessary.
@@ -228,13 +231,14 @@ flush_queue() {
   run_batch "${context}" "${batch}"
 }
 
-# This node's queue, once a namespace's command follows it, runs in the
-# background while the namespaces' commands are queued; whatever runs next
-# waits for it first (finish_node_queue).
+# This node's queue, at the next step or once a namespace's command follows
+# it, runs in the background while later commands are queued; whatever runs
+# next waits for it first (finish_node_queue), and so does the next batch.
 NODE_BATCH_PID=''
 start_node_queue() {
   local -r batch="${QUEUE[${NODE_CONTEXT}]:-}"
   [[ -n "${batch}" ]] || return 0
+  finish_node_queue
   QUEUE["${NODE_CONTEXT}"]=''
   write_created_notes
   run_batch "${NODE_CONTEXT}" "${batch}" &
