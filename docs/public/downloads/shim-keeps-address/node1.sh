@@ -224,7 +224,7 @@ finish_node_queue() {
   local -r pid="${NODE_BATCH_PID}"
   NODE_BATCH_PID=''
   if ! wait "${pid}"; then
-    err "none of the namespaces' commands listed after this node's failed batch ran"
+    err "none of the commands queued after this node's failed batch ran"
     return "${EXIT_FAILED}"
   fi
 }
@@ -532,20 +532,30 @@ ip_stream() {
 }
 
 # start_stream read|run ARGS...: ip_stream in a bash of its own that knows only
-# what ip_stream needs (prepare_streams, in this shell, writes that program). A subshell of this shell would be a copy of it, node
-# state and all, and so would each ip it starts: a fork costs by the size of
-# what it copies (about 0.5 ms more per ip at 200 namespaces).
+# what ip_stream needs (prepare_streams, in this shell, writes that program).
+# A subshell of this shell would be a copy of it, node state and all, and so
+# would each ip it starts: a fork costs by the size of what it copies (about
+# 0.5 ms more per ip at 200 namespaces). The program and the call with its
+# arguments reach that bash on a file descriptor, not its command line (one
+# argument may not pass 128 KiB, and a large node's would), and it reads no
+# BASH_ENV file (what one prints would be read as the node's state). Without
+# /dev/fd the stream runs in this subshell.
 STREAM_PROGRAM=''
 prepare_streams() {
   [[ -z "${STREAM_PROGRAM}" ]] || return 0
   STREAM_PROGRAM="$(
     declare -p MODE SCRIPT_NAME EXIT_FAILED NODE_CONTEXT USE_IP_N NETNS_MARK STATE_COMMANDS NS_INTERFACE
     declare -f err ip_command_for run_batch batch_failure_is_harmless ip_stream
-  )"$'\nset -o nounset -o pipefail\nip_stream "$@"\n'
+  )"$'\nset -o nounset -o pipefail\n'
 }
 
 start_stream() {
-  exec "${BASH}" -c "${STREAM_PROGRAM}" ip_stream "$@"
+  if [[ -d /dev/fd ]]; then
+    local call
+    printf -v call ' %q' "$@"
+    BASH_ENV='' ENV='' exec "${BASH}" -c 'source /dev/fd/3' ip_stream 3<<<"${STREAM_PROGRAM}ip_stream${call}"
+  fi
+  ip_stream "$@"
 }
 
 # read_node_state [own]: with "own", only this node's own namespace is read, and which of ours exist.

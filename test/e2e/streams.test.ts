@@ -1,0 +1,126 @@
+// The script's background streams of ip (state reads and namespaces' batches) on a node larger than one command-line
+// argument may hold (128 KiB): each stream's program and arguments reach its bash on a file descriptor, and a
+// BASH_ENV file is not read there. A stand-in `ip` on PATH answers; nothing touches the machine's network.
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { renderConfig, validateText } from '../../src/pipeline.js';
+import { BASH, runScript, tempDir } from '../support/cli.js';
+
+const NAMESPACES = 2000;
+
+/** One dual-stack node with NAMESPACES namespaces of long names: its stream program passes 128 KiB. */
+function largeNodeScript(dir: string): string {
+  const name = (i: number) => `tenant-${String(i).padStart(5, '0')}-web`;
+  const config = {
+    version: 1,
+    nodes: {
+      node1: {
+        parent: 'eth0',
+        address: ['10.51.0.1/8', '2001:db8::1/64'],
+        gateway: '10.0.0.1',
+        namespaces: Object.fromEntries(
+          Array.from({ length: NAMESPACES }, (_, i) => [
+            name(i + 1),
+            { interface: `mv${String(i + 1).padStart(5, '0')}`, address: [`10.51.${Math.floor((i + 3) / 250) + 1}.${((i + 3) % 250) + 1}/8`, `2001:db8::1:${(i + 3).toString(16)}/64`] },
+          ]),
+        ),
+      },
+    },
+  };
+  const { scripts } = renderConfig(validateText(stringify(config), 'large.yaml').config, 'test');
+  const file = path.join(dir, 'node1.sh');
+  writeFileSync(file, scripts[0]?.content ?? '', { mode: 0o755 });
+  return file;
+}
+
+/**
+ * A stand-in ip: `-help` says it takes -n; `-n NS -o -d -batch -` prints a loopback line; `-n NS -batch -` prints how
+ * many lines of batch it read. Anything else fails.
+ */
+function standInIp(dir: string): string {
+  const bin = path.join(dir, 'bin');
+  const ip = path.join(bin, 'ip');
+  mkdirSync(bin);
+  writeFileSync(
+    ip,
+    [
+      `#!${BASH}`,
+      'if [[ "$1" == -help ]]; then echo "Usage: ip [ OPTIONS ] OBJECT { COMMAND | help }  -n[etns] name"; exit 0; fi',
+      'if [[ "$1" == -n && "$3 $4 $5" == "-o -d -batch" ]]; then cat >/dev/null; echo "1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN"; exit 0; fi',
+      'if [[ "$1" == -n && "$3" == -batch ]]; then n=0; while IFS= read -r line; do [[ -z "${line}" ]] || n=$((n + 1)); done; echo "batch for $2: $n lines"; exit 0; fi',
+      'echo "stand-in ip: unexpected $*" >&2; exit 1',
+    ].join('\n'),
+  );
+  chmodSync(ip, 0o755);
+  return bin;
+}
+
+/** Runs bash code after the script's definitions (its last line, `main "$@"`, left out). */
+function withScript(script: string, bin: string, code: string, env: NodeJS.ProcessEnv = {}) {
+  const dir = path.dirname(script);
+  const driver = path.join(dir, 'driver.sh');
+  writeFileSync(driver, [`source <(sed '$d' ${JSON.stringify(script)})`, 'set +o errexit', code].join('\n'));
+  return runScript(driver, [], { PATH: `${bin}:${process.env['PATH'] ?? ''}`, ...env });
+}
+
+describe('background streams on a node larger than one command-line argument', () => {
+  it('read every namespace it is given, with a program over 128 KiB, and ignore BASH_ENV', () => {
+    const dir = tempDir('streams');
+    const script = largeNodeScript(dir);
+    const bin = standInIp(dir);
+    const bashEnv = path.join(dir, 'bash-env');
+    writeFileSync(bashEnv, 'echo "default via 6.6.6.6 dev evil"\n');
+    const run = withScript(
+      script,
+      bin,
+      [
+        'MODE=verify',
+        'detect_ip_netns_option',
+        'prepare_streams',
+        'echo "program ${#STREAM_PROGRAM}"',
+        'present=("${NAMESPACES[@]:0:12}")',
+        'start_state_streams "${present[@]}"',
+        'finish_state_streams "${present[@]}"',
+        'printf -- "--- states\\n%s\\n" "${NAMESPACE_STATES}"',
+      ].join('\n'),
+      { BASH_ENV: bashEnv },
+    );
+    expect(run.stderr).toBe('');
+    const program = Number(/^program (\d+)$/m.exec(run.stdout)?.[1]);
+    expect(program).toBeGreaterThan(128 * 1024);
+    const marks = (run.stdout.split('--- states\n')[1] ?? '').split('\n').filter((line) => line.startsWith('\x1e'));
+    expect(marks).toHaveLength(12);
+    expect(run.stdout.match(/1: lo: /g)).toHaveLength(12);
+    // The driver's own bash read BASH_ENV (its line comes first); the streams' did not.
+    const states = run.stdout.split('--- states\n')[1] ?? '';
+    expect(run.stdout).toContain('6.6.6.6');
+    expect(states).not.toContain('6.6.6.6');
+  });
+
+  it('run a namespace batch over 128 KiB', () => {
+    const dir = tempDir('streams');
+    const script = largeNodeScript(dir);
+    const bin = standInIp(dir);
+    const run = withScript(
+      script,
+      bin,
+      [
+        'MODE=apply',
+        'detect_ip_netns_option',
+        'prepare_streams',
+        'batch=""',
+        'for ((i = 0; i < 4000; i++)); do batch+="route add 10.$((i / 250)).$((i % 250)).0/24 via 10.0.0.1 dev mv00001"$\'\\n\'; done',
+        'echo "batch ${#batch}"',
+        '( start_stream run tenant-00001-web "${batch}" tenant-00002-web "link set dev lo up" )',
+        'echo "status $?"',
+      ].join('\n'),
+    );
+    expect(run.stderr).toBe('');
+    expect(Number(/^batch (\d+)$/m.exec(run.stdout)?.[1])).toBeGreaterThan(128 * 1024);
+    expect(run.stdout).toContain('batch for tenant-00001-web: 4000 lines');
+    expect(run.stdout).toContain('batch for tenant-00002-web: 1 lines');
+    expect(run.stdout).toContain('status 0');
+  });
+});
