@@ -215,9 +215,10 @@ function checkNode(findings: Finding[], config: Config, nodeName: string, node: 
   const namespaces = namespaceEntries(node);
   const macvlanCount = namespaces.length + (node.hostShim ? 1 : 0);
   const vlanOf = new Map(namespaces.map(([name, namespace]) => [name, namespaceVlan(config, node, namespace)]));
+  const perLower = new Map<number | undefined, number>();
+  for (const vlan of vlanOf.values()) perLower.set(vlan, (perLower.get(vlan) ?? 0) + 1);
   /** The macvlans on one lower device: the parent (with the host shim) or one VLAN device. */
-  const macvlansOn = (vlan: number | undefined): number =>
-    [...vlanOf.values()].filter((other) => other === vlan).length + (vlan === undefined && node.hostShim ? 1 : 0);
+  const macvlansOn = (vlan: number | undefined): number => (perLower.get(vlan) ?? 0) + (vlan === undefined && node.hostShim ? 1 : 0);
   checkVlanDevices(findings, config, nodeName, node, claimInterface);
   if (macvlanCount === 0) {
     findings.push({ path: base, at: 'key', severity: 'warning', message: `node "${nodeName}" has no namespaces and no hostShim; its script will change nothing but promisc` });
