@@ -20,14 +20,13 @@ import { listLabs, removeLab, runLab, type ExpectationOverride } from './lab/run
 import { recordLab } from './lab/transcripts.js';
 import { profileHelp, resolveProfiles } from './lab/profiles.js';
 import { formatLabReport } from './lab/report.js';
-import { sha256 } from './output/assemble.js';
+import { isExtraFile, sha256 } from './output/assemble.js';
 import { buildPlan } from './plan/plan.js';
 import { topologySvg, type DiagramLayout } from './diagram/topology.js';
 import { labPictures } from './diagram/reachability.js';
 import { ANSIBLE_FILES } from './ansible/names.js';
 import type { AnsibleHosts } from './ansible/ansible.js';
 import { DIAGRAM_FILE } from './diagram/names.js';
-import { isExtraFile } from './output/assemble.js';
 
 const DEFAULT_CONFIG = 'macvlan-gen.yaml';
 const DEFAULT_OUT_DIR = 'out';

@@ -3,7 +3,7 @@
 // BASH_ENV file is not read there. A stand-in `ip` on PATH answers; nothing touches the machine's network.
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { renderConfig, validateText } from '../../src/pipeline.js';
 import { BASH, runScript, tempDir } from '../support/cli.js';
@@ -66,10 +66,16 @@ function withScript(script: string, bin: string, code: string, env: NodeJS.Proce
 }
 
 describe('background streams on a node larger than one command-line argument', () => {
+  let dir = '';
+  let script = '';
+  let bin = '';
+  beforeAll(() => {
+    dir = tempDir('streams');
+    script = largeNodeScript(dir);
+    bin = standInIp(dir);
+  });
+
   it('read every namespace it is given, with a program over 128 KiB, and ignore BASH_ENV', () => {
-    const dir = tempDir('streams');
-    const script = largeNodeScript(dir);
-    const bin = standInIp(dir);
     const bashEnv = path.join(dir, 'bash-env');
     writeFileSync(bashEnv, 'echo "default via 6.6.6.6 dev evil"\n');
     const run = withScript(
@@ -100,9 +106,6 @@ describe('background streams on a node larger than one command-line argument', (
   });
 
   it('run a namespace batch over 128 KiB', () => {
-    const dir = tempDir('streams');
-    const script = largeNodeScript(dir);
-    const bin = standInIp(dir);
     const run = withScript(
       script,
       bin,
