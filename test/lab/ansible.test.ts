@@ -4,7 +4,8 @@
 // node verifies and the LAN reaches it; a second run changes nothing; teardown restores every node; a node whose
 // gateway probe fails (its switch port passes only its parent's MAC) reverts and the rollout stops after its batch,
 // the summary naming the nodes changed, reverted and untouched; a node that the confirming connection cannot reach
-// fails the rollout and puts its address back by itself. Root only; never skipped in CI.
+// fails the rollout and puts its address back by itself. node04's logins print a banner and a complaint on stderr
+// before each command (as real nodes' dotfiles do): the playbooks must read through them. Root only; never skipped in CI.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -22,6 +23,7 @@ const isRoot = process.getuid?.() === 0;
 if (process.env['CI'] && !isRoot) throw new Error('CI runs as root: the lab tests must run there, not be skipped');
 
 const NODES = Array.from({ length: 12 }, (_, i) => `node${String(i + 1).padStart(2, '0')}`);
+const CHATTY = 'node04';
 const hostIp = (i: number): string => `192.168.10.${i + 1}`;
 const nsIp = (i: number): string => `192.168.20.${i + 1}`;
 const FLEET_TEXT = [
@@ -100,7 +102,7 @@ describe.skipIf(!isRoot)('fleet rollout through Ansible, 12 emulated nodes with 
 
   beforeAll(async () => {
     lab = await buildLab(configOf(FLEET_TEXT));
-    fleet = await startFleet(lab, FAST_PROBES);
+    fleet = await startFleet(lab, FAST_PROBES, [CHATTY]);
     outDir = mkdtempSync(path.join(tmpdir(), 'mvg-fleet-'));
     const { files } = generateFromText(FLEET_TEXT, 'fleet.yaml', { ansible: true });
     writeOutput(outDir, files.map((file) => file.name), files);
@@ -120,6 +122,9 @@ describe.skipIf(!isRoot)('fleet rollout through Ansible, 12 emulated nodes with 
     expect(batches.map((batch) => NODES.filter((node) => batch.includes(`changed: [${node}]`)).length)).toEqual([1, 1, 3, 3, 3, 1]);
     expect(summaryOf(result.stdout)).toEqual({ changed: NODES, unchanged: [], reverted: [], failed: [], untouched: [] });
     transcriptForDocs('rollout.txt', result.stdout);
+    // The chatty node's banner and complaint came with each of its answers (a raw task's terminal merges stderr).
+    expect(result.stdout).toContain(`"Welcome to ${CHATTY} (a login banner)",`);
+    expect(result.stdout).toContain(`"${CHATTY}: a dotfile complains",`);
     for (const [i, node] of NODES.entries()) {
       expect(result.stdout).toContain(`from a NEW session, run: ${node}.sh confirm`);
       // The confirm came over a second SSH connection: the one that applied was closed first.

@@ -32,8 +32,12 @@ async function run(command: string, args: string[]): Promise<string> {
 
 const keygen = (file: string, comment: string): Promise<string> => run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', file]);
 
-/** Starts an sshd in every node of the lab; `env` is what each session gets (the lab's run dir of the node, faster probes). */
-export async function startFleet(lab: EmulatedLab, env: Record<string, string> = {}): Promise<Fleet> {
+/**
+ * Starts an sshd in every node of the lab; `env` is what each session gets (the lab's run dir of the node, faster
+ * probes). The `chatty` nodes greet every session with a line on stdout and one on stderr before its command runs, as
+ * a node whose login prints a banner or whose dotfiles complain does: a `raw` task sees both in its output.
+ */
+export async function startFleet(lab: EmulatedLab, env: Record<string, string> = {}, chatty: string[] = []): Promise<Fleet> {
   const paths = labPaths(lab.prefix);
   const dir = path.join(paths.dir, 'fleet');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -71,6 +75,9 @@ export async function startFleet(lab: EmulatedLab, env: Record<string, string> =
           'LogLevel VERBOSE',
           // One line: sshd takes the first SetEnv only.
           `SetEnv ${Object.entries({ MACVLAN_GEN_RUN_DIR: paths.runDir(node.name), ...env }).map(([key, value]) => `${key}=${value}`).join(' ')}`,
+          ...(chatty.includes(node.name)
+            ? [`ForceCommand echo 'Welcome to ${node.name} (a login banner)'; echo '${node.name}: a dotfile complains' >&2; eval "$SSH_ORIGINAL_COMMAND"`]
+            : []),
           '',
         ].join('\n'),
       );
