@@ -144,7 +144,7 @@ describe.skipIf(!isRoot)('fleet rollout through Ansible, 12 emulated nodes with 
     expect(summaryOf(result.stdout)).toEqual({ changed: [], unchanged: NODES, reverted: [], failed: [], untouched: [] });
     transcriptForDocs('rollout-again.txt', result.stdout);
     const recap = recapOf(result.stdout);
-    for (const node of NODES) expect(recap.get(node), node).toMatchObject({ changed: 0, failed: 0, unreachable: 0 });
+    for (const node of NODES) expect(recap.get(node), `${node}\n${shown(result)}`).toMatchObject({ changed: 0, failed: 0, unreachable: 0 });
   }, 600_000);
 
   it('--tags all,install keeps each node across reboots (its own tree); again, it changes nothing', async () => {
@@ -154,11 +154,11 @@ describe.skipIf(!isRoot)('fleet rollout through Ansible, 12 emulated nodes with 
     expect(summaryOf(result.stdout)).toMatchObject({ unchanged: NODES });
     const recap = recapOf(result.stdout);
     for (const node of NODES) {
-      expect(recap.get(node), node).toMatchObject({ changed: 1, failed: 0 });
+      expect(recap.get(node), `${node}\n${shown(result)}`).toMatchObject({ changed: 1, failed: 0 });
       expect(existsSync(unit(node)), node).toBe(true);
     }
     const again = await playbook('rollout.yml', '--tags', 'all,install');
-    for (const node of NODES) expect(recapOf(again.stdout).get(node), node).toMatchObject({ changed: 0, failed: 0 });
+    for (const node of NODES) expect(recapOf(again.stdout).get(node), `${node}\n${shown(again)}`).toMatchObject({ changed: 0, failed: 0 });
   }, 600_000);
 
   it('teardown --tags all,uninstall restores every node as it was; run again, it changes nothing', async () => {
@@ -170,7 +170,7 @@ describe.skipIf(!isRoot)('fleet rollout through Ansible, 12 emulated nodes with 
     const again = await playbook('teardown.yml');
     expect(again.status, shown(again)).toBe(0);
     const recap = recapOf(again.stdout);
-    for (const node of NODES) expect(recap.get(node), node).toMatchObject({ changed: 0, failed: 0 });
+    for (const node of NODES) expect(recap.get(node), `${node}\n${shown(again)}`).toMatchObject({ changed: 0, failed: 0 });
   }, 600_000);
 
   it('a node whose gateway probe fails reverts (exit 5) and the rollout stops after its batch; teardown then restores the changed ones', async () => {
