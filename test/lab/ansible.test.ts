@@ -4,8 +4,8 @@
 // node verifies and the LAN reaches it; a second run changes nothing; teardown restores every node; a node whose
 // gateway probe fails (its switch port passes only its parent's MAC) reverts and the rollout stops after its batch,
 // the summary naming the nodes changed, reverted and untouched; a node that the confirming connection cannot reach
-// fails the rollout and puts its address back by itself. node04's logins print a banner and a complaint on stderr
-// before each command (as real nodes' dotfiles do): the playbooks must read through them. Root only; never skipped in CI.
+// fails the rollout and puts its address back by itself. node04's logins print a banner, a complaint on stderr and
+// the command itself before running it (as real nodes' dotfiles do): the playbooks must read through them. Root only; never skipped in CI.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -125,6 +125,7 @@ describe.skipIf(!isRoot)('fleet rollout through Ansible, 12 emulated nodes with 
     // The chatty node's banner and complaint came with each of its answers (a raw task's terminal merges stderr).
     expect(result.stdout).toContain(`"Welcome to ${CHATTY} (a login banner)",`);
     expect(result.stdout).toContain(`"${CHATTY}: a dotfile complains",`);
+    expect(result.stdout).toMatch(new RegExp(`"bash \\S+/${CHATTY}\\.sh plan",`));
     for (const [i, node] of NODES.entries()) {
       expect(result.stdout).toContain(`from a NEW session, run: ${node}.sh confirm`);
       // The confirm came over a second SSH connection: the one that applied was closed first.

@@ -34,8 +34,9 @@ const keygen = (file: string, comment: string): Promise<string> => run('ssh-keyg
 
 /**
  * Starts an sshd in every node of the lab; `env` is what each session gets (the lab's run dir of the node, faster
- * probes). The `chatty` nodes greet every session with a line on stdout and one on stderr before its command runs, as
- * a node whose login prints a banner or whose dotfiles complain does: a `raw` task sees both in its output.
+ * probes). The `chatty` nodes greet every session with a line on stdout and one on stderr, then echo the command on
+ * stderr (as a dotfile's `set -v` would) before it runs, as a node whose login prints a banner or whose dotfiles
+ * complain does: a `raw` task sees all three in its output.
  */
 export async function startFleet(lab: EmulatedLab, env: Record<string, string> = {}, chatty: string[] = []): Promise<Fleet> {
   const paths = labPaths(lab.prefix);
@@ -76,7 +77,7 @@ export async function startFleet(lab: EmulatedLab, env: Record<string, string> =
           // One line: sshd takes the first SetEnv only.
           `SetEnv ${Object.entries({ MACVLAN_GEN_RUN_DIR: paths.runDir(node.name), ...env }).map(([key, value]) => `${key}=${value}`).join(' ')}`,
           ...(chatty.includes(node.name)
-            ? [`ForceCommand echo 'Welcome to ${node.name} (a login banner)'; echo '${node.name}: a dotfile complains' >&2; eval "$SSH_ORIGINAL_COMMAND"`]
+            ? [`ForceCommand echo 'Welcome to ${node.name} (a login banner)'; echo '${node.name}: a dotfile complains' >&2; echo "$SSH_ORIGINAL_COMMAND" >&2; eval "$SSH_ORIGINAL_COMMAND"`]
             : []),
           '',
         ].join('\n'),
