@@ -5,7 +5,8 @@
 // gateway probe fails (its switch port passes only its parent's MAC) reverts and the rollout stops after its batch,
 // the summary naming the nodes changed, reverted and untouched; a node that the confirming connection cannot reach
 // fails the rollout and puts its address back by itself. node04's logins print a banner, a complaint on stderr and
-// the command itself before running it (as real nodes' dotfiles do): the playbooks must read through them. Root only; never skipped in CI.
+// the command itself before running it (as real nodes' dotfiles do): the playbooks must read through them. Root
+// only; never skipped in CI.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -122,7 +123,7 @@ describe.skipIf(!isRoot)('fleet rollout through Ansible, 12 emulated nodes with 
     expect(batches.map((batch) => NODES.filter((node) => batch.includes(`changed: [${node}]`)).length)).toEqual([1, 1, 3, 3, 3, 1]);
     expect(summaryOf(result.stdout)).toEqual({ changed: NODES, unchanged: [], reverted: [], failed: [], untouched: [] });
     transcriptForDocs('rollout.txt', result.stdout);
-    // The chatty node's banner and complaint came with each of its answers (a raw task's terminal merges stderr).
+    // The chatty node's banner, complaint and echoed command came with its answers (a raw task's terminal merges stderr).
     expect(result.stdout).toContain(`"Welcome to ${CHATTY} (a login banner)",`);
     expect(result.stdout).toContain(`"${CHATTY}: a dotfile complains",`);
     expect(result.stdout).toMatch(new RegExp(`"bash \\S+/${CHATTY}\\.sh plan",`));
