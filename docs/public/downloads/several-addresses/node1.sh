@@ -159,8 +159,9 @@ step() {
   local -r id="$1" title="$2"
   printf '\n[%s] %s\n' "${id}" "${title}"
   # What this node's queue holds depends on nothing queued after it: unless a
-  # namespace's queue waits to run first, it starts now (see start_node_queue).
-  if ((${#PENDING_NAMESPACES[@]} == 0)) && [[ -z "${NODE_BATCH_PID}" ]]; then start_node_queue; fi
+  # namespace's queue waits to run first, or it holds too little to be worth an
+  # ip of its own, it starts now (see start_node_queue).
+  if ((${#PENDING_NAMESPACES[@]} == 0 && NODE_QUEUED >= NODE_QUEUE_EARLY)) && [[ -z "${NODE_BATCH_PID}" ]]; then start_node_queue; fi
 }
 
 # Holds when the predicate does, and then says which state makes the command unnecessary.
@@ -198,7 +199,7 @@ USE_IP_N=''
 # Does this iproute2 take -n NETNS (4.x and later)? Older ones get `ip netns exec`.
 detect_ip_netns_option() {
   local help=''
-  help="$(ip -help 2>&1)" || true
+  help="$(exec ip -help 2>&1)" || true
   if [[ "${help}" == *"-n[etns]"* ]]; then USE_IP_N=yes; else USE_IP_N=no; fi
 }
 
@@ -232,6 +233,7 @@ flush_queue() {
   local -r batch="${QUEUE[${context}]:-}"
   [[ -n "${batch}" ]] || return 0
   QUEUE["${context}"]=''
+  if [[ "${context}" == "${NODE_CONTEXT}" ]]; then NODE_QUEUED=0; fi
   [[ "${MODE}" == plan ]] && return 0
   write_created_notes
   run_batch "${context}" "${batch}"
@@ -241,11 +243,16 @@ flush_queue() {
 # it, runs in the background while later commands are queued; whatever runs
 # next waits for it first (finish_node_queue), and so does the next batch.
 NODE_BATCH_PID=''
+# How many commands this node's queue holds, and how many make it start at a
+# step: a few more commands in the next batch cost less than an ip of their own.
+NODE_QUEUED=0
+readonly NODE_QUEUE_EARLY=8
 start_node_queue() {
   local -r batch="${QUEUE[${NODE_CONTEXT}]:-}"
   [[ -n "${batch}" ]] || return 0
   finish_node_queue
   QUEUE["${NODE_CONTEXT}"]=''
+  NODE_QUEUED=0
   write_created_notes
   run_batch "${NODE_CONTEXT}" "${batch}" &
   NODE_BATCH_PID=$!
@@ -267,8 +274,9 @@ readonly PARALLEL_STREAMS=4
 # The namespaces' queues run in up to PARALLEL_STREAMS streams at once (see
 # start_stream), each running its namespaces' batches one after another: they
 # do not depend on each other, and deleting a link makes the kernel wait (RCU)
-# in a way that the other streams can use. A batch that fails (run_batch names
-# it) does not stop the others.
+# in a way that the other streams can use. A few namespaces' batches run in
+# this shell, one after another: a stream's own bash would cost more than it
+# saves. A batch that fails (run_batch names it) does not stop the others.
 flush_namespace_queues() {
   finish_node_queue
   local -r -a pending=(${PENDING_NAMESPACES[@]+"${PENDING_NAMESPACES[@]}"})
@@ -277,9 +285,17 @@ flush_namespace_queues() {
   ((count > 0)) || return 0
   # Only apply and teardown queue (plan prints and returns), so something pending is something to run.
   write_created_notes
-  local -r streams=$((count < PARALLEL_STREAMS ? count : PARALLEL_STREAMS))
   local failed=0 stream pid context i
   local -a running=() work=()
+  if ((count < 2 * PARALLEL_STREAMS)); then
+    for context in "${pending[@]}"; do
+      work+=("${context}" "${QUEUE[${context}]}")
+      QUEUE["${context}"]=''
+    done
+    ip_stream run "${work[@]}"
+    return
+  fi
+  local -r streams=${PARALLEL_STREAMS}
   prepare_streams
   for ((stream = 0; stream < streams; stream++)); do
     work=()
@@ -350,6 +366,7 @@ queue_ip() {
   # a command here may undo what a namespace still uses.
   if [[ "${context}" == "${NODE_CONTEXT}" ]]; then
     if ((${#PENDING_NAMESPACES[@]} > 0)); then flush_namespace_queues; fi
+    NODE_QUEUED=$((NODE_QUEUED + 1))
   else
     if [[ -n "${QUEUE[${NODE_CONTEXT}]:-}" ]]; then start_node_queue; fi
     if [[ -z "${QUEUE[${context}]:-}" ]]; then PENDING_NAMESPACES+=("${context}"); fi
@@ -547,7 +564,7 @@ start_state_streams() {
 NAMESPACE_STATES=''
 finish_state_streams() {
   if ((${#STATE_STREAMS[@]} == 0)); then
-    NAMESPACE_STATES="$(ip_stream read "$@")"
+    read_namespace_states "$@"
     return 0
   fi
   NAMESPACE_STATES=''
@@ -559,16 +576,31 @@ finish_state_streams() {
   STATE_STREAMS=()
 }
 
-# ip_stream read NETNS...: prints each namespace's state after a line
-# "<NETNS_MARK>NAME" (or "<NETNS_MARK>!" where ip failed), all read before any
-# is printed: a pipe holds 64 KiB, and a stream that waited for bash to read it
-# would stop reading its namespaces.
+# Sets NAMESPACE_STATES to each namespace's state after a line "<NETNS_MARK>NAME"
+# (or a line "<NETNS_MARK>!" where ip failed).
+read_namespace_states() {
+  local netns state
+  NAMESPACE_STATES=''
+  for netns in "$@"; do
+    ip_command_for "${netns}"
+    if state="$(exec "${IP_COMMAND[@]}" -o -d -batch - <<<"${STATE_COMMANDS}")"; then
+      NAMESPACE_STATES+="${NETNS_MARK}${netns}"$'\n'"${state}"$'\n'
+    else
+      NAMESPACE_STATES+="${NETNS_MARK}!"$'\n'
+    fi
+    note_ipv6_settings "${netns}"
+  done
+}
+
+# ip_stream read NETNS...: prints what read_namespace_states read, all of it
+# read before any is printed: a pipe holds 64 KiB, and a stream that waited for
+# bash to read it would stop reading its namespaces.
 # ip_stream run NETNS BATCH...: runs each batch in its namespace (run_batch),
 # fails if one did.
 ip_stream() {
   local -r what="$1"
   shift
-  local states netns failed=0
+  local failed=0
   if [[ "${what}" == run ]]; then
     while (($# > 1)); do
       run_batch "$1" "$2" || failed=1
@@ -576,15 +608,8 @@ ip_stream() {
     done
     return "$((failed == 0 ? 0 : EXIT_FAILED))"
   fi
-  states="$(
-    for netns in "$@"; do
-      printf '%s%s\n' "${NETNS_MARK}" "${netns}"
-      ip_command_for "${netns}"
-      "${IP_COMMAND[@]}" -o -d -batch - <<<"${STATE_COMMANDS}" || printf '%s!\n' "${NETNS_MARK}"
-      print_ipv6_settings "${netns}"
-    done
-  )"
-  printf '%s\n' "${states}"
+  read_namespace_states "$@"
+  printf '%s' "${NAMESPACE_STATES}"
 }
 
 # start_stream read|run ARGS...: ip_stream in a bash of its own that knows only
@@ -601,7 +626,7 @@ prepare_streams() {
   [[ -z "${STREAM_PROGRAM}" ]] || return 0
   STREAM_PROGRAM="$(
     declare -p MODE SCRIPT_NAME EXIT_FAILED NODE_CONTEXT USE_IP_N NETNS_MARK STATE_COMMANDS NS_INTERFACE NS_ADDRESS6 IPV6_SETTINGS SETTING_MARK
-    declare -f err ip_command_for run_batch batch_failure_is_harmless ip_stream print_ipv6_settings
+    declare -f err ip_command_for run_batch batch_failure_is_harmless read_namespace_states ip_stream note_ipv6_settings
   )"$'\nset -o nounset -o pipefail\n'
 }
 
@@ -631,7 +656,7 @@ read_node_state() {
   done
   if [[ "${scope}" == own ]]; then present=(); fi
   start_state_streams ${present[@]+"${present[@]}"}
-  if ! state="$(ip -o -d -batch - <<<"${STATE_COMMANDS}")"; then
+  if ! state="$(exec ip -o -d -batch - <<<"${STATE_COMMANDS}")"; then
     err "cannot read the state of the node namespace with ip"
     return "${EXIT_FAILED}"
   fi
@@ -792,7 +817,8 @@ owner_file() {
 write_lock_owner() {
   process_start "$1"
   owner_file
-  { printf '%s %s\n' "$1" "${PROCESS_START}" >"${OWNER_FILE}.tmp" && mv -f -- "${OWNER_FILE}.tmp" "${OWNER_FILE}"; } 2>/dev/null || true
+  # One write, in place: a reader that comes between the truncation and the write sees no owner, as before the first run.
+  { printf '%s %s\n' "$1" "${PROCESS_START}" >"${OWNER_FILE}"; } 2>/dev/null || true
 }
 
 LOCK_OWNER_START=''
@@ -1033,18 +1059,18 @@ preflight() {
 readonly DAD_WAIT_SECONDS=10
 readonly -a IPV6_SETTINGS=(accept_ra ndisc_notify)
 
-# The IPV6_SETTINGS of a namespace's interface, for its state stream: ip does
+# Adds the IPV6_SETTINGS of a namespace's interface to NAMESPACE_STATES: ip does
 # not show them, and only a process inside the namespace sees its /proc/sys.
-print_ipv6_settings() {
+note_ipv6_settings() {
   local -r netns="$1"
   [[ -n "${NS_ADDRESS6[${netns}]:-}" ]] || return 0
   local -r name="${NS_INTERFACE[${netns}]}"
   local key values=''
   local -a files=()
   for key in "${IPV6_SETTINGS[@]}"; do files+=("/proc/sys/net/ipv6/conf/${name}/${key}"); done
-  values="$(ip netns exec "${netns}" cat "${files[@]}" 2>/dev/null)" || return 0
+  values="$(exec ip netns exec "${netns}" cat "${files[@]}" 2>/dev/null)" || return 0
   for key in "${IPV6_SETTINGS[@]}"; do
-    printf '%s%s %s %s\n' "${SETTING_MARK}" "${name}" "${key}" "${values%%$'\n'*}"
+    NAMESPACE_STATES+="${SETTING_MARK}${name} ${key} ${values%%$'\n'*}"$'\n'
     values="${values#*$'\n'}"
   done
 }
