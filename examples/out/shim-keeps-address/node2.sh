@@ -481,7 +481,7 @@ parse_ip_state() {
 # Our namespaces' states are read by one ip per namespace, in PARALLEL_STREAMS
 # streams in the background whose pipes bash opens through /dev/fd (bash and ip
 # only), while this node's own state is read and parsed; for a few namespaces,
-# or without /dev/fd, in one stream after it.
+# or without /dev/fd, one after another in this shell after it.
 STATE_STREAMS=()
 start_state_streams() {
   STATE_STREAMS=()
