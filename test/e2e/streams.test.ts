@@ -1,7 +1,8 @@
 // The script's background streams of ip (state reads and namespaces' batches) on a node larger than one command-line
 // argument may hold (128 KiB): each stream's program and arguments reach its bash on a file descriptor, and a
-// BASH_ENV file is not read there. A stand-in `ip` on PATH answers; nothing touches the machine's network.
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+// BASH_ENV file is not read there. On a small node the batches run in the script's own shell, and a failing one says
+// which of its lines ip counts. A stand-in `ip` on PATH answers; nothing touches the machine's network.
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
@@ -125,5 +126,52 @@ describe('background streams on a node larger than one command-line argument', (
     expect(run.stdout).toContain('batch for tenant-00001-web: 4000 lines');
     expect(run.stdout).toContain('batch for tenant-00002-web: 1 lines');
     expect(run.stdout).toContain('status 0');
+  });
+});
+
+describe('a failing batch on a small node, run in the script\'s own shell', () => {
+  let dir = '';
+  let script = '';
+  let bin = '';
+  beforeAll(() => {
+    dir = tempDir('failing-batch');
+    const { scripts } = renderConfig(validateText(readFileSync('examples/seed.yaml', 'utf8'), 'seed.yaml').config, 'test');
+    script = path.join(dir, 'node1.sh');
+    writeFileSync(script, scripts[0]?.content ?? '', { mode: 0o755 });
+    // A stand-in ip whose batches fail at their second line, the way ip says so, except in namespace ns2.
+    bin = path.join(dir, 'bin');
+    mkdirSync(bin);
+    writeFileSync(
+      path.join(bin, 'ip'),
+      [
+        `#!${BASH}`,
+        'if [[ "$1" == -help ]]; then echo "Usage: ip [ OPTIONS ] OBJECT { COMMAND | help }  -n[etns] name"; exit 0; fi',
+        'if [[ "$1 $2" == "-n ns2" ]]; then cat >/dev/null; echo "ran the batch for ns2"; exit 0; fi',
+        'cat >/dev/null; echo "RTNETLINK answers: File exists" >&2; echo "Command failed -:2" >&2; exit 1',
+      ].join('\n'),
+      { mode: 0o755 },
+    );
+  });
+
+  it('lists the batch\'s lines as ip numbers them, runs the other namespaces\' batches and fails', () => {
+    const run = withScript(
+      script,
+      bin,
+      [
+        'MODE=apply',
+        'detect_ip_netns_option',
+        'run_batch / $\'link set dev eth0 promisc on\\nnetns add ns1\\nlink add link eth0 name mv1 netns ns1 type macvlan mode bridge\\n\'',
+        'echo "node status $?"',
+        'ip_stream run ns1 $\'addr add 10.0.0.2/8 dev mv1\\nlink set dev mv1 up\\n\' ns2 $\'link set dev lo up\\n\'',
+        'echo "namespaces status $?"',
+      ].join('\n'),
+    );
+    expect(run.stderr).toContain('  1: link set dev eth0 promisc on\n  2: netns add ns1\n  3: link add link eth0 name mv1 netns ns1 type macvlan mode bridge\n');
+    expect(run.stderr).toContain('a command of the batch for / failed (ip names its line -:N among the 3 above); the commands after it did not run');
+    expect(run.stdout).toContain('node status 1');
+    expect(run.stderr).toContain('  2: link set dev mv1 up\n');
+    expect(run.stderr).toContain('a command of the batch for ns1 failed (ip names its line -:N among the 2 above)');
+    expect(run.stdout).toContain('ran the batch for ns2');
+    expect(run.stdout).toContain('namespaces status 1');
   });
 });

@@ -208,7 +208,12 @@ run_batch() {
   ip_command_for "${context}"
   "${IP_COMMAND[@]}" -batch - <<<"${batch}" && return 0
   batch_failure_is_harmless "${context}" && return 0
-  err "a command of the batch for ${context} failed (ip names its line); the commands after it did not run"
+  # A batch may hold the commands of several steps: its lines, numbered as ip counts them.
+  local -a lines=()
+  local i
+  mapfile -t lines <<<"${batch%$'\n'}"
+  for i in "${!lines[@]}"; do printf '  %d: %s\n' "$((i + 1))" "${lines[${i}]}" >&2; done
+  err "a command of the batch for ${context} failed (ip names its line -:N among the ${#lines[@]} above); the commands after it did not run"
   return "${EXIT_FAILED}"
 }
 
@@ -757,11 +762,18 @@ owner_file() {
 }
 
 # Notes who holds the lock, for messages and for rollback to watch: "PID START".
+# Beside a flock, which the kernel holds, the note is only read for messages and
+# for the guard's pid: written in place, in one write. Inside a lock directory
+# the note is the lock (a note that reads empty is a lock given up), so it is
+# replaced whole, through a file of its own and mv, never seen half-written.
 write_lock_owner() {
   process_start "$1"
   owner_file
-  # One write, in place: a reader that comes between the truncation and the write sees no owner, as before the first run.
-  { printf '%s %s\n' "$1" "${PROCESS_START}" >"${OWNER_FILE}"; } 2>/dev/null || true
+  if [[ "${OWNER_FILE}" == "${LOCK_DIR}.owner" ]]; then
+    { printf '%s %s\n' "$1" "${PROCESS_START}" >"${OWNER_FILE}"; } 2>/dev/null || true
+    return 0
+  fi
+  { printf '%s %s\n' "$1" "${PROCESS_START}" >"${OWNER_FILE}.$1" && mv -f -- "${OWNER_FILE}.$1" "${OWNER_FILE}"; } 2>/dev/null || true
 }
 
 LOCK_OWNER_START=''
