@@ -250,28 +250,24 @@ flush_namespace_queues() {
   ((count > 0)) || return 0
   # Only apply and teardown queue (plan prints and returns), so something pending is something to run.
   write_created_notes
+  local -r streams=$((count < 2 * PARALLEL_STREAMS ? 1 : PARALLEL_STREAMS))
   local failed=0 stream pid context i
   local -a running=() work=()
-  if ((count < 2 * PARALLEL_STREAMS)); then
-    for context in "${pending[@]}"; do
-      work+=("${context}" "${QUEUE[${context}]}")
-      QUEUE["${context}"]=''
-    done
-    ip_stream run "${work[@]}"
-    return
-  fi
-  local -r streams=${PARALLEL_STREAMS}
-  prepare_streams
+  ((streams == 1)) || prepare_streams
   for ((stream = 0; stream < streams; stream++)); do
     work=()
     for ((i = stream; i < count; i += streams)); do
       context="${pending[${i}]}"
       work+=("${context}" "${QUEUE[${context}]}")
     done
+    if ((streams == 1)); then
+      ip_stream run "${work[@]}" || failed=1
+      continue
+    fi
     start_stream run "${work[@]}" &
     running+=("$!")
   done
-  for pid in "${running[@]}"; do
+  for pid in ${running[@]+"${running[@]}"}; do
     wait "${pid}" || failed=1
   done
   for context in "${pending[@]}"; do
