@@ -105,22 +105,32 @@ async function measureSize(count: number): Promise<SizeResult> {
       lab.remove();
     }
   };
-  for (let round = 0; round < ROUNDS; round++) {
-    // The script: apply on a bare node, apply again with nothing to do, teardown.
-    await inLab(async (lab) => {
+  // Each contender: apply on a bare node, apply again with nothing to do (a floor: its read of that state), teardown.
+  const contenders: Record<'script' | Way, (lab: EmulatedLab) => Promise<void>> = {
+    script: async (lab) => {
       const script = lab.scriptPath('node1');
       note('apply', await timed(lab, ['bash', script, 'apply']));
       note('reapply', await timed(lab, ['bash', script, 'apply']));
       note('teardown', await timed(lab, ['bash', script, 'teardown']));
+    },
+    ...(Object.fromEntries(
+      WAYS.map((way) => [
+        way,
+        async (lab: EmulatedLab) => {
+          note(`apply ${way}`, await timed(lab, ['bash', '-c', f.apply[way]]));
+          note(`read ${way}`, await timed(lab, ['bash', '-c', f.read[way]]));
+          note(`teardown ${way}`, await timed(lab, ['bash', '-c', f.teardown[way]]));
+        },
+      ]),
+    ) as Record<Way, (lab: EmulatedLab) => Promise<void>>),
+  };
+  // Like with like: the script and every floor way take turns on one lab per round, each as often as the others, and
+  // each round starts with the next of them, so that neither the machine's moods nor the order favour one.
+  const order = Object.keys(contenders) as ('script' | Way)[];
+  for (let round = 0; round < ROUNDS; round++) {
+    await inLab(async (lab) => {
+      for (let turn = 0; turn < order.length; turn++) await contenders[order[(round + turn) % order.length]!](lab);
     });
-    // Each floor way on a bare node, then every way's read of that state, then its removal.
-    for (const way of WAYS) {
-      await inLab(async (lab) => {
-        note(`apply ${way}`, await timed(lab, ['bash', '-c', f.apply[way]]));
-        for (const reading of WAYS) note(`read ${reading}`, await timed(lab, ['bash', '-c', f.read[reading]]));
-        note(`teardown ${way}`, await timed(lab, ['bash', '-c', f.teardown[way]]));
-      });
-    }
     // The seed's way, once: it is more than six times slower, and at 200 namespaces one run takes about 18 s.
     if (round === 0) await inLab(async (lab) => note('seed', await timed(lab, ['bash', '-c', f.seed])));
   }
