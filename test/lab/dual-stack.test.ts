@@ -430,3 +430,40 @@ describe.skipIf(!isRoot)('the host migration in dual stack', () => {
   });
 });
 
+
+describe.skipIf(!isRoot)('a dual-stack node with many namespaces', () => {
+  // Ten namespaces: their states are read in background streams (a bash of their own), IPv6 settings included.
+  const spaces = Array.from({ length: 10 }, (_, i) => `      ns${i + 1}: { interface: mac${i + 1}, address: [10.63.0.${11 + i}/24, 2001:db8:63::${11 + i}/64], gateway: [10.63.0.1, 2001:db8:63::1], nodad: true }`);
+  const MANY = `version: 1
+nodes:
+  node1:
+    parent: ens160
+    address: 10.63.0.2/24
+    gateway: 10.63.0.1
+    namespaces:
+${spaces.join('\n')}
+`;
+
+  it('reads every namespace\'s IPv6 settings: a second apply changes nothing, and a setting changed by hand is put back alone', async () => {
+    const lab = await buildLab(configOf(MANY));
+    try {
+      const first = await lab.runScript('node1', ['apply']);
+      expect(first.status, first.stdout + first.stderr).toBe(0);
+      const applied = await nodeState(lab, 'node1');
+      const again = await lab.runScript('node1', ['apply']);
+      expect(again.status, again.stderr).toBe(0);
+      expect(again.stdout).not.toMatch(/^ {2}\+ /m);
+      for (let i = 1; i <= 10; i++) expect(again.stdout).toContain(`  = ns${i}: mac${i} has accept_ra=0 ndisc_notify=1\n`);
+      await shellIn(lab, 'node1', 'ip netns exec ns7 sh -c "echo 1 > /proc/sys/net/ipv6/conf/mac7/accept_ra"');
+      const repair = await lab.runScript('node1', ['apply']);
+      expect(repair.status, repair.stderr).toBe(0);
+      const changed = repair.stdout.match(/^ {2}\+ .*$/gm) ?? [];
+      expect(changed).toHaveLength(1);
+      expect(changed[0]).toMatch(/^ {2}\+ ip netns exec ns7 bash -c 'echo 0 > \/proc\/sys\/net\/ipv6\/conf\/mac7\/accept_ra/);
+      expect(await shellIn(lab, 'node1', 'ip netns exec ns7 cat /proc/sys/net/ipv6/conf/mac7/accept_ra')).toBe('0\n');
+      expect(await nodeState(lab, 'node1')).toBe(applied);
+    } finally {
+      lab.remove();
+    }
+  });
+});

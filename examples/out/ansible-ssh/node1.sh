@@ -544,18 +544,17 @@ finish_state_streams() {
 }
 
 # Sets NAMESPACE_STATES to each namespace's state after a line "<NETNS_MARK>NAME"
-# (or a line "<NETNS_MARK>!" where ip failed).
+# (or a line "<NETNS_MARK>!" where ip failed). All their ip write into one
+# command substitution: one each, its pipe read and its ip waited for in turn,
+# cost about 1 ms a namespace more than the one subshell this adds.
 read_namespace_states() {
-  local netns state
-  NAMESPACE_STATES=''
-  for netns in "$@"; do
-    ip_command_for "${netns}"
-    if state="$(exec "${IP_COMMAND[@]}" -o -d -batch - <<<"${STATE_COMMANDS}")"; then
-      NAMESPACE_STATES+="${NETNS_MARK}${netns}"$'\n'"${state}"$'\n'
-    else
-      NAMESPACE_STATES+="${NETNS_MARK}!"$'\n'
-    fi
-  done
+  NAMESPACE_STATES="$(
+    for netns in "$@"; do
+      ip_command_for "${netns}"
+      printf '%s%s\n' "${NETNS_MARK}" "${netns}"
+      "${IP_COMMAND[@]}" -o -d -batch - <<<"${STATE_COMMANDS}" || printf '\n%s!\n' "${NETNS_MARK}"
+    done
+  )"$'\n'
 }
 
 # ip_stream read NETNS...: prints what read_namespace_states read, all of it
