@@ -572,19 +572,24 @@ finish_state_streams() {
   STATE_STREAMS=()
 }
 
-# Sets NAMESPACE_STATES to each namespace's state after a line "<NETNS_MARK>NAME"
-# (or a line "<NETNS_MARK>!" where ip failed). All their ip write into one
-# command substitution: one each, its pipe read and its ip waited for in turn,
-# cost about 1 ms a namespace more than the one subshell this adds.
+# Sets NAMESPACE_STATES to each namespace's state after a line "<NETNS_MARK>NAME";
+# where ip failed, or the reading itself, a line "<NETNS_MARK>!" follows what was
+# read (check for it before parsing). All their ip write into one command
+# substitution: one each, its pipe read and its ip waited for in turn, cost
+# about 1 ms a namespace more than the one subshell this adds.
 read_namespace_states() {
-  NAMESPACE_STATES="$(
+  # Each mark starts a line of its own even after output without a final newline.
+  if ! NAMESPACE_STATES="$(
     for netns in "$@"; do
       ip_command_for "${netns}"
-      printf '%s%s\n' "${NETNS_MARK}" "${netns}"
+      printf '\n%s%s\n' "${NETNS_MARK}" "${netns}"
       "${IP_COMMAND[@]}" -o -d -batch - <<<"${STATE_COMMANDS}" || printf '\n%s!\n' "${NETNS_MARK}"
       print_ipv6_settings "${netns}"
     done
-  )"$'\n'
+  )"; then
+    NAMESPACE_STATES+=$'\n'"${NETNS_MARK}!"
+  fi
+  NAMESPACE_STATES+=$'\n'
 }
 
 # ip_stream read NETNS...: prints what read_namespace_states read, all of it
@@ -1066,7 +1071,7 @@ print_ipv6_settings() {
   for key in "${IPV6_SETTINGS[@]}"; do files+=("/proc/sys/net/ipv6/conf/${name}/${key}"); done
   values="$(exec ip netns exec "${netns}" cat "${files[@]}" 2>/dev/null)" || return 0
   for key in "${IPV6_SETTINGS[@]}"; do
-    printf '%s%s %s %s\n' "${SETTING_MARK}" "${name}" "${key}" "${values%%$'\n'*}"
+    printf '\n%s%s %s %s\n' "${SETTING_MARK}" "${name}" "${key}" "${values%%$'\n'*}"
     values="${values#*$'\n'}"
   done
 }
