@@ -430,7 +430,6 @@ describe.skipIf(!isRoot)('the host migration in dual stack', () => {
   });
 });
 
-
 describe.skipIf(!isRoot)('a dual-stack node with many namespaces', () => {
   // Ten namespaces: their states are read in background streams (a bash of their own), IPv6 settings included.
   const spaces = Array.from({ length: 10 }, (_, i) => `      ns${i + 1}: { interface: mac${i + 1}, address: [10.63.0.${11 + i}/24, 2001:db8:63::${11 + i}/64], gateway: [10.63.0.1, 2001:db8:63::1], nodad: true }`);
