@@ -9,7 +9,8 @@ export function familyOf(addressOrCidr: string): Family {
 }
 
 export function hostOf(cidr: string): string {
-  return cidr.split('/')[0] ?? cidr;
+  const slash = cidr.indexOf('/');
+  return slash === -1 ? cidr : cidr.slice(0, slash);
 }
 
 /** One spelling per address ("2001:DB8:0::1" and "2001:db8::1" are the same), for comparisons and keys. */

@@ -1,7 +1,9 @@
 // loadConfig: config text -> plain data plus the source map that lets every later problem name its line and column.
+// The quick reader (fast-load.ts) takes what it can read as the yaml library would; the rest is read here, by it.
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node, type Pair, type YAMLMap } from 'yaml';
 import { toJS, type ToJSContext } from 'yaml/util';
 import { InvalidConfigError, type Diagnostic, type PathSegment } from './diagnostics.js';
+import { fastLoad, type Locator } from './fast-load.js';
 
 export type ConfigFormat = 'yaml' | 'json';
 
@@ -9,7 +11,8 @@ export interface LoadedConfig {
   sourceName: string;
   format: ConfigFormat;
   data: unknown;
-  document: Document.Parsed;
+  /** Where a path points in the source (see `locate`). */
+  locator: Locator;
   lineCounter: LineCounter;
 }
 
@@ -102,8 +105,29 @@ function toPlainData(document: Document.Parsed, lineCounter: LineCounter, source
   }
 }
 
+/** Line starts for offsets found without the yaml library's lexer, counted as it counts them. */
+function countLines(text: string): LineCounter {
+  const lineCounter = new LineCounter();
+  lineCounter.addNewLine(0);
+  for (let end = text.indexOf('\n'); end !== -1; end = text.indexOf('\n', end + 1)) lineCounter.addNewLine(end + 1);
+  return lineCounter;
+}
+
+/** A JSON config must also be JSON to JSON.parse: the quick reader takes it only then (YAML would take more). */
+const isJson = (text: string): boolean => {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
 export function loadConfig(text: string, sourceName: string): LoadedConfig {
   const format = detectFormat(sourceName, text);
+  const slowLocator = () => documentLocator(parseDocument(text, { uniqueKeys: false, strict: true }));
+  const quick = format === 'json' && !isJson(text) ? undefined : fastLoad(text, slowLocator);
+  if (quick) return { sourceName, format, data: quick.data, locator: quick.locate, lineCounter: countLines(text) };
   const lineCounter = new LineCounter();
   // The library's own duplicate-key check compares each key with every earlier one: quadratic on a long map.
   const document = parseDocument(text, { lineCounter, uniqueKeys: false, prettyErrors: true, strict: true });
@@ -126,15 +150,10 @@ export function loadConfig(text: string, sourceName: string): LoadedConfig {
       { severity: 'error', path: [], message: 'the config is empty; it needs at least "version: 1" and "nodes" (see `macvlan-gen init`)' },
     ]);
   }
-  return { sourceName, format, data, document, lineCounter };
+  return { sourceName, format, data, locator: documentLocator(document), lineCounter };
 }
 
-function positionOf(loaded: LoadedConfig, node: Node | null | undefined): Position | undefined {
-  const offset = node?.range?.[0];
-  if (offset === undefined) return undefined;
-  const { line, col } = loaded.lineCounter.linePos(offset);
-  return { line, column: col };
-}
+const offsetOf = (node: Node | null | undefined): number | undefined => node?.range?.[0];
 
 /** Each map's pairs by key, built once per map: a config with many findings would otherwise scan a map per finding. */
 const pairIndexes = new WeakMap<YAMLMap, Map<string, Pair>>();
@@ -151,25 +170,35 @@ function pairsByKey(map: YAMLMap): Map<string, Pair> {
   return index;
 }
 
+/** Offsets of paths in a document the yaml library read. When a path runs past it, the deepest existing node stands in. */
+function documentLocator(document: Document.Parsed): Locator {
+  return (path, target) => {
+    let node: unknown = document.contents;
+    let keyNode: Node | undefined;
+    for (const segment of path) {
+      if (isMap(node)) {
+        const pair = pairsByKey(node).get(String(segment));
+        if (!pair) return offsetOf(node);
+        keyNode = pair.key as Node;
+        node = pair.value;
+      } else if (isSeq(node) && typeof segment === 'number' && node.items[segment] !== undefined) {
+        keyNode = undefined;
+        node = node.items[segment];
+      } else {
+        return offsetOf(node as Node);
+      }
+    }
+    return offsetOf(target === 'key' && keyNode ? keyNode : (node as Node));
+  };
+}
+
 /**
  * Where a path points in the source: the value, or with `key` the key naming it. When the path runs past what the
  * source has (a missing key), the deepest existing node stands in for it.
  */
 export function locate(loaded: LoadedConfig, path: readonly PathSegment[], target: 'value' | 'key' = 'value'): Position | undefined {
-  let node: unknown = loaded.document.contents;
-  let keyNode: Node | undefined;
-  for (const segment of path) {
-    if (isMap(node)) {
-      const pair = pairsByKey(node).get(String(segment));
-      if (!pair) return positionOf(loaded, node);
-      keyNode = pair.key as Node;
-      node = pair.value;
-    } else if (isSeq(node) && typeof segment === 'number' && node.items[segment] !== undefined) {
-      keyNode = undefined;
-      node = node.items[segment];
-    } else {
-      return positionOf(loaded, node as Node);
-    }
-  }
-  return positionOf(loaded, target === 'key' && keyNode ? keyNode : (node as Node));
+  const offset = loaded.locator(path, target);
+  if (offset === undefined) return undefined;
+  const { line, col } = loaded.lineCounter.linePos(offset);
+  return { line, column: col };
 }
