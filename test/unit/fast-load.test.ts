@@ -82,7 +82,7 @@ describe('the quick reader reads as the yaml library does', () => {
     ['quoted over lines', 'a: "one\n  two"\nb: \'three\n\n  four\'\n'],
     ['empty values', 'a:\nb: \nc: {}\nd: []\ne:\n  - \n  -\n'],
     ['comments everywhere', '# top\na: 1 # one\n# between\nb:\n  # inside\n  c: 2\n'],
-    ['document markers', '---\na: 1\n...\n'],
+    ['a document start marker', '---\na: 1\n'],
     ['flow collections', 'a: {b: 1, c: [2, {d: 3}], "e": \'f\'}\ng: [ ]\n'],
     ['sequences of maps', 'a:\n  - b: 1\n    c: 2\n  - d: 3\n'],
     ['a list at the top', '- 1\n- b: 2\n'],
@@ -95,6 +95,7 @@ describe('the quick reader reads as the yaml library does', () => {
     ['indented sequences', 'a:\n- 1\n- 2\nb:\n    - x\n'],
     ['tabs after values', 'a: 1\t\nb:\t2\n'],
     ['an explicit key', '? a\n: 1\n'],
+    ['anchors and tags on the first key of a map', '&x a: 1\nb:\n  &y c: 2\nd:\n  !!str e: 3\nf:\n  - &z g: 4\n'],
     ['__proto__ keys', '__proto__: 1\na:\n  __proto__:\n    b: 2\n'],
   ])('%s', (name, text) => {
     expect(expectSameAsYamlLibrary(text, name).taken).toBe(true);
@@ -117,6 +118,16 @@ describe('the quick reader reads as the yaml library does', () => {
     ['a syntax error', 'a: [1\nb: 2\n'],
     ['tab indentation', 'a:\n\tb: 1\n'],
     ['an empty document', '# nothing\n'],
+    // Found in review: each read differently by js-yaml, or taken by js-yaml and refused by the yaml library.
+    ['a %YAML 1.1 directive after a byte order mark', '\uFEFF%YAML 1.1\n---\nmode: 0755\nenabled: on\n'],
+    ['a carriage return ending a comment', 'a: [1, 2] #c\rb: 3\n'],
+    ['a carriage return in a list', '- a\r- b\n'],
+    ['carriage returns as line ends', 'a: 1\rb: 2\r'],
+    ['a \\U escape beyond Unicode', 'a: "\\U00110000"\n'],
+    ['an implicit key over 1,024 characters', `${'k'.repeat(1030)}: 1\n`],
+    ['a document end marker first', '...\na: 1\n'],
+    ['two document end markers', 'a: 1\n...\n...\n'],
+    ['a document end marker', '---\na: 1\n...\n'],
   ])('%s', (name, text) => {
     expect(fastLoad(text, () => () => undefined), name).toBeUndefined();
     // ...and the loader reads it as the yaml library does, or reports what the yaml library reports.
