@@ -47,7 +47,7 @@ function coreScalarTags() {
   );
 }
 
-/** Maps as plain objects with string keys only: a null, number or boolean key (which the yaml library names differently) is refused. */
+/** Maps as plain objects with string keys only: any other key is refused (js-yaml would name a null key "null", the yaml library ""). */
 const stringKeyedMap = defineMappingTag('tag:yaml.org,2002:map', {
   create: (): Record<string, unknown> => ({}),
   addPair: (map, key, value) => {
