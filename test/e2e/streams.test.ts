@@ -1,7 +1,8 @@
 // The script's background streams of ip (state reads and namespaces' batches) on a node larger than one command-line
 // argument may hold (128 KiB): each stream's program and arguments reach its bash on a file descriptor, and a
-// BASH_ENV file is not read there. On a small node the batches run in the script's own shell, and a failing one says
-// which of its lines ip counts. A stand-in `ip` on PATH answers; nothing touches the machine's network.
+// BASH_ENV file is not read there. On a small node the batches run in the script's own shell. A failing batch, in a
+// stream or not, says which of its lines ip counts and stops none of the others. A stand-in `ip` on PATH answers;
+// nothing touches the machine's network.
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -38,8 +39,10 @@ function largeNodeScript(dir: string): string {
 
 /**
  * A stand-in ip: `-help` says it takes -n; `-n NS -o -d -batch -` prints a loopback line; `-n NS -batch -` prints how
- * many lines of batch it read. Anything else fails.
+ * many lines of batch it read, except in FAILING, where it fails at the batch's second line the way ip says so.
+ * Anything else fails.
  */
+const FAILING = 'tenant-00003-web';
 function standInIp(dir: string): string {
   const bin = path.join(dir, 'bin');
   const ip = path.join(bin, 'ip');
@@ -50,6 +53,7 @@ function standInIp(dir: string): string {
       `#!${BASH}`,
       'if [[ "$1" == -help ]]; then echo "Usage: ip [ OPTIONS ] OBJECT { COMMAND | help }  -n[etns] name"; exit 0; fi',
       'if [[ "$1" == -n && "$3 $4 $5" == "-o -d -batch" ]]; then cat >/dev/null; echo "1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN"; exit 0; fi',
+      `if [[ "$1 $2 $3" == "-n ${FAILING} -batch" ]]; then cat >/dev/null; echo "Command failed -:2" >&2; exit 1; fi`,
       'if [[ "$1" == -n && "$3" == -batch ]]; then n=0; while IFS= read -r line; do [[ -z "${line}" ]] || n=$((n + 1)); done; echo "batch for $2: $n lines"; exit 0; fi',
       'echo "stand-in ip: unexpected $*" >&2; exit 1',
     ].join('\n'),
@@ -106,26 +110,29 @@ describe('background streams on a node larger than one command-line argument', (
     expect(states).not.toContain('6.6.6.6');
   });
 
-  it('run a namespace batch over 128 KiB', () => {
+  it('run a namespace batch over 128 KiB, and the other namespaces\' batches in their streams', () => {
     const run = withScript(
       script,
       bin,
       [
         'MODE=apply',
         'detect_ip_netns_option',
-        'prepare_streams',
-        'batch=""',
-        'for ((i = 0; i < 4000; i++)); do batch+="route add 10.$((i / 250)).$((i % 250)).0/24 via 10.0.0.1 dev mv00001"$\'\\n\'; done',
-        'echo "batch ${#batch}"',
-        '( start_stream run tenant-00001-web "${batch}" tenant-00002-web "link set dev lo up" )',
+        'for ((i = 0; i < 4000; i++)); do queue_ip "${NAMESPACES[0]}" route add "10.$((i / 250)).$((i % 250)).0/24" via 10.0.0.1 dev mv00001; done >/dev/null',
+        'echo "batch ${#QUEUE[${NAMESPACES[0]}]}"',
+        'for netns in "${NAMESPACES[@]:1:8}"; do queue_ip "${netns}" link set dev lo up; done',
+        'flush_namespace_queues',
         'echo "status $?"',
       ].join('\n'),
     );
-    expect(run.stderr).toBe('');
     expect(Number(/^batch (\d+)$/m.exec(run.stdout)?.[1])).toBeGreaterThan(128 * 1024);
     expect(run.stdout).toContain('batch for tenant-00001-web: 4000 lines');
-    expect(run.stdout).toContain('batch for tenant-00002-web: 1 lines');
-    expect(run.stdout).toContain('status 0');
+    for (let i = 2; i <= 9; i++) {
+      if (`tenant-0000${i}-web` !== FAILING) expect(run.stdout).toContain(`batch for tenant-0000${i}-web: 1 lines`);
+    }
+    // The stream that ran it names the failed batch's line; the others went on, and the whole fails.
+    expect(run.stderr).toContain('Command failed -:2\n  1: link set dev lo up\n');
+    expect(run.stderr).toContain(`a command of the batch for ${FAILING} failed (ip names its line -:N among the 1 above); the commands after it did not run`);
+    expect(run.stdout).toContain('status 1');
   });
 });
 
@@ -162,7 +169,8 @@ describe('a failing batch on a small node, run in the script\'s own shell', () =
         'detect_ip_netns_option',
         'run_batch / $\'link set dev eth0 promisc on\\nnetns add ns1\\nlink add link eth0 name mv1 netns ns1 type macvlan mode bridge\\n\'',
         'echo "node status $?"',
-        'ip_stream run ns1 $\'addr add 10.0.0.2/8 dev mv1\\nlink set dev mv1 up\\n\' ns2 $\'link set dev lo up\\n\'',
+        'queue_ip ns1 addr add 10.0.0.2/8 dev mv1 && queue_ip ns1 link set dev mv1 up && queue_ip ns2 link set dev lo up',
+        'flush_namespace_queues',
         'echo "namespaces status $?"',
       ].join('\n'),
     );

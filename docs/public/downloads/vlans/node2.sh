@@ -187,6 +187,12 @@ run_batch() {
   local -r context="$1" batch="$2"
   ip_command_for "${context}"
   "${IP_COMMAND[@]}" -batch - <<<"${batch}" && return 0
+  report_failed_batch "${context}" "${batch}"
+}
+
+# report_failed_batch CONTEXT BATCH: fails, naming the batch's lines, unless the failure is harmless.
+report_failed_batch() {
+  local -r context="$1" batch="$2"
   batch_failure_is_harmless "${context}" && return 0
   # A batch may hold the commands of several steps: its lines, numbered as ip counts them.
   local -a lines=()
@@ -195,6 +201,13 @@ run_batch() {
   for i in "${!lines[@]}"; do printf '  %d: %s\n' "$((i + 1))" "${lines[${i}]}" >&2; done
   err "a command of the batch for ${context} failed (ip names its line -:N among the ${#lines[@]} above); the commands after it did not run"
   return "${EXIT_FAILED}"
+}
+
+# batch_failed CONTEXT: report_failed_batch for a stream's batch, which comes on stdin.
+batch_failed() {
+  local batch=''
+  IFS= read -r -d '' batch || true
+  report_failed_batch "$1" "${batch}"
 }
 
 flush_queue() {
@@ -246,7 +259,7 @@ readonly PARALLEL_STREAMS=4
 # do not depend on each other, and deleting a link makes the kernel wait (RCU)
 # in a way that the other streams can use. A few namespaces' batches run in
 # this shell, one after another: a stream's own bash would cost more than it
-# saves. A batch that fails (run_batch names it) does not stop the others.
+# saves. A batch that fails (report_failed_batch names it) does not stop the others.
 flush_namespace_queues() {
   finish_node_queue
   local -r -a pending=(${PENDING_NAMESPACES[@]+"${PENDING_NAMESPACES[@]}"})
@@ -255,23 +268,24 @@ flush_namespace_queues() {
   ((count > 0)) || return 0
   # Only apply and teardown queue (plan prints and returns), so something pending is something to run.
   write_created_notes
-  local -r streams=$((count < 2 * PARALLEL_STREAMS ? 1 : PARALLEL_STREAMS))
   local failed=0 stream pid context i
-  local -a running=() work=()
-  ((streams == 1)) || prepare_streams
-  for ((stream = 0; stream < streams; stream++)); do
-    work=()
-    for ((i = stream; i < count; i += streams)); do
-      context="${pending[${i}]}"
-      work+=("${context}" "${QUEUE[${context}]}")
+  local -a running=()
+  if ((count < 2 * PARALLEL_STREAMS)); then
+    for context in "${pending[@]}"; do
+      run_batch "${context}" "${QUEUE[${context}]}" || failed=1
     done
-    if ((streams == 1)); then
-      ip_stream run "${work[@]}" || failed=1
-      continue
-    fi
-    start_stream run "${work[@]}" &
-    running+=("$!")
-  done
+  else
+    prepare_streams
+    for ((stream = 0; stream < PARALLEL_STREAMS; stream++)); do
+      STREAM_CODE='failed=0'$'\n'
+      for ((i = stream; i < count; i += PARALLEL_STREAMS)); do
+        write_stream_batch "${pending[${i}]}"
+      done
+      STREAM_CODE+="((failed == 0)) || exit ${EXIT_FAILED}"$'\n'
+      start_stream "${STREAM_CODE}" &
+      running+=("$!")
+    done
+  fi
   for pid in ${running[@]+"${running[@]}"}; do
     wait "${pid}" || failed=1
   done
@@ -279,6 +293,22 @@ flush_namespace_queues() {
     QUEUE["${context}"]=''
   done
   ((failed == 0)) || return "${EXIT_FAILED}"
+}
+
+# Adds a namespace's batch to STREAM_CODE written out as one would by hand: the
+# ip command with its batch as a here-document, and batch_failed with it again.
+# A stream's bash runs that faster than a loop over the batches: each loop turn
+# writes to more of its memory, and after a fork each page it writes costs a
+# page fault (about 1.5 ms more a namespace here, at 200 namespaces). No line of
+# a batch is "#batch": its words hold no # (refuse_batch_words).
+STREAM_CODE=''
+write_stream_batch() {
+  local -r context="$1"
+  local -r batch="${QUEUE[${context}]}"
+  local quoted
+  printf -v quoted '%q' "${context}"
+  STREAM_CODE+="${IP_PREFIX[${context}]} -batch - <<'#batch' || batch_failed ${quoted} <<'#batch' || failed=1"$'\n'
+  STREAM_CODE+="${batch}#batch"$'\n'"${batch}#batch"$'\n'
 }
 
 flush_all_queues() {
@@ -506,13 +536,16 @@ STATE_STREAMS=()
 start_state_streams() {
   STATE_STREAMS=()
   if (($# < 2 * PARALLEL_STREAMS)) || [[ ! -d /dev/fd ]]; then return 0; fi
-  local stream fd i
+  local stream fd i code
   local -a share=()
   prepare_streams
   for ((stream = 0; stream < PARALLEL_STREAMS; stream++)); do
     share=()
     for ((i = stream + 1; i <= $#; i += PARALLEL_STREAMS)); do share+=("${!i}"); done
-    exec {fd}< <(start_stream read "${share[@]}" || true)
+    printf -v code ' %q' "${share[@]}"
+    # All of it read before any is printed: a pipe holds 64 KiB, and a stream
+    # that waited for bash to read it would stop reading its namespaces.
+    exec {fd}< <(start_stream "read_namespace_states${code}; printf '%s' \"\${NAMESPACE_STATES}\"; exit 0" || true)
     STATE_STREAMS+=("${fd}")
   done
 }
@@ -537,66 +570,52 @@ finish_state_streams() {
 # where ip failed, or the reading itself, a line "<NETNS_MARK>!" follows what was
 # read (check for it before parsing). All their ip write into one command
 # substitution: one each, its pipe read and its ip waited for in turn, cost
-# about 1 ms a namespace more than the one subshell this adds.
+# about 1 ms a namespace more than the one subshell this adds. The commands are
+# written out, each ip with its here-document, and run as such, for the reason
+# write_stream_batch gives.
 read_namespace_states() {
-  # Each mark starts a line of its own even after output without a final newline.
-  if ! NAMESPACE_STATES="$(
-    for netns in "$@"; do
-      ip_command_for "${netns}"
-      printf '\n%s%s\n' "${NETNS_MARK}" "${netns}"
-      "${IP_COMMAND[@]}" -o -d -batch - <<<"${STATE_COMMANDS}" || printf '\n%s!\n' "${NETNS_MARK}"
-    done
-  )"; then
+  local code='' netns command
+  for netns in "$@"; do
+    ip_command_for "${netns}"
+    printf -v command '%q ' "${IP_COMMAND[@]}"
+    printf -v netns '%q' "${netns}"
+    code+="print_mark ${netns}"$'\n'"${command}-o -d -batch - <<'#batch' || print_mark !"$'\n'"${STATE_COMMANDS}"$'\n#batch\n'
+  done
+  if ! NAMESPACE_STATES="$(eval "${code}")"; then
     NAMESPACE_STATES+=$'\n'"${NETNS_MARK}!"
   fi
   NAMESPACE_STATES+=$'\n'
 }
 
-# ip_stream read NETNS...: prints what read_namespace_states read, all of it
-# read before any is printed: a pipe holds 64 KiB, and a stream that waited for
-# bash to read it would stop reading its namespaces.
-# ip_stream run NETNS BATCH...: runs each batch in its namespace (run_batch),
-# fails if one did.
-ip_stream() {
-  local -r what="$1"
-  shift
-  local failed=0
-  if [[ "${what}" == run ]]; then
-    while (($# > 1)); do
-      run_batch "$1" "$2" || failed=1
-      shift 2
-    done
-    return "$((failed == 0 ? 0 : EXIT_FAILED))"
-  fi
-  read_namespace_states "$@"
-  printf '%s' "${NAMESPACE_STATES}"
+# A mark line: it starts a line of its own even after output without a final newline.
+print_mark() {
+  printf '\n%s%s\n' "${NETNS_MARK}" "$1"
 }
 
-# start_stream read|run ARGS...: ip_stream in a bash of its own that knows only
-# what ip_stream needs (prepare_streams, in this shell, writes that program).
-# A subshell of this shell would be a copy of it, node state and all, and so
-# would each ip it starts: a fork costs by the size of what it copies (about
-# 0.5 ms more per ip at 200 namespaces). The program and the call with its
-# arguments reach that bash on a file descriptor, not its command line (one
-# argument may not pass 128 KiB, and a large node's would), and it reads no
-# BASH_ENV file (what one prints would be read as the node's state). Without
-# /dev/fd the stream runs in this subshell.
+# start_stream CODE: runs CODE in a bash of its own that
+# knows only what streams need (prepare_streams, in this shell, writes that
+# program). A subshell of this shell would be a copy of it, node state and all,
+# and so would each ip it starts: a fork costs by the size of what it copies
+# (about 0.5 ms more per ip at 200 namespaces). The program and the code reach
+# that bash on a file descriptor, not its command line (one argument may not
+# pass 128 KiB, and a large node's would), and it reads no BASH_ENV file (what
+# one prints would be read as the node's state). Without /dev/fd the code runs
+# in this subshell.
 STREAM_PROGRAM=''
 prepare_streams() {
   [[ -z "${STREAM_PROGRAM}" ]] || return 0
   STREAM_PROGRAM="$(
     declare -p MODE SCRIPT_NAME EXIT_FAILED NODE_CONTEXT USE_IP_N NETNS_MARK STATE_COMMANDS NS_INTERFACE
-    declare -f err ip_command_for run_batch batch_failure_is_harmless read_namespace_states ip_stream
+    declare -f err ip_command_for report_failed_batch batch_failed batch_failure_is_harmless read_namespace_states print_mark
   )"$'\nset -o nounset -o pipefail\n'
 }
 
 start_stream() {
+  local -r code="$1"
   if [[ -d /dev/fd ]]; then
-    local call
-    printf -v call ' %q' "$@"
-    BASH_ENV='' ENV='' exec "${BASH}" -c 'source /dev/fd/3' ip_stream 3<<<"${STREAM_PROGRAM}ip_stream${call}"
+    BASH_ENV='' ENV='' exec "${BASH}" -c 'source /dev/fd/3' stream 3<<<"${STREAM_PROGRAM}${code}"
   fi
-  ip_stream "$@"
+  eval "${code}"
 }
 
 # read_node_state [own]: with "own", only this node's own namespace is read, and which of ours exist.
