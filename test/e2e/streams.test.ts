@@ -39,8 +39,8 @@ function largeNodeScript(dir: string): string {
 
 /**
  * A stand-in ip: `-help` says it takes -n; `-n NS -o -d -batch -` prints a loopback line; `-n NS -batch -` prints how
- * many lines of batch it read, except in FAILING, where it fails at the batch's second line the way ip says so.
- * Anything else fails.
+ * many lines of batch it read, except in FAILING, where it fails at the batch's second line the way ip says so, and in
+ * the namespace KILL_STREAM_AT names, where it kills the bash that started it. Anything else fails.
  */
 const FAILING = 'tenant-00003-web';
 function standInIp(dir: string): string {
@@ -54,6 +54,7 @@ function standInIp(dir: string): string {
       'if [[ "$1" == -help ]]; then echo "Usage: ip [ OPTIONS ] OBJECT { COMMAND | help }  -n[etns] name"; exit 0; fi',
       'if [[ "$1" == -n && "$3 $4 $5" == "-o -d -batch" ]]; then cat >/dev/null; echo "1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN"; exit 0; fi',
       `if [[ "$1 $2 $3" == "-n ${FAILING} -batch" ]]; then cat >/dev/null; echo "Command failed -:2" >&2; exit 1; fi`,
+      'if [[ -n "${KILL_STREAM_AT:-}" && "$2" == "${KILL_STREAM_AT}" ]]; then kill -9 "${PPID}"; exit 1; fi',
       'if [[ "$1" == -n && "$3" == -batch ]]; then n=0; while IFS= read -r line; do [[ -z "${line}" ]] || n=$((n + 1)); done; echo "batch for $2: $n lines"; exit 0; fi',
       'echo "stand-in ip: unexpected $*" >&2; exit 1',
     ].join('\n'),
@@ -132,6 +133,48 @@ describe('background streams on a node larger than one command-line argument', (
     // The stream that ran it names the failed batch's line; the others went on, and the whole fails.
     expect(run.stderr).toContain('Command failed -:2\n  1: link set dev lo up\n');
     expect(run.stderr).toContain(`a command of the batch for ${FAILING} failed (ip names its line -:N among the 1 above); the commands after it did not run`);
+    expect(run.stdout).toContain('status 1');
+  });
+
+  it('write their program again when the mode or the way to reach a namespace has changed since', () => {
+    const run = withScript(
+      script,
+      bin,
+      [
+        'MODE=apply USE_IP_N=no',
+        'prepare_streams',
+        'grep -E -o "^declare -[-x] (MODE|USE_IP_N)=.*" <<<"${STREAM_PROGRAM}" | cut -d " " -f 3',
+        'MODE=teardown',
+        'detect_ip_netns_option',
+        'prepare_streams',
+        'grep -E -o "^declare -[-x] (MODE|USE_IP_N)=.*" <<<"${STREAM_PROGRAM}" | cut -d " " -f 3',
+      ].join('\n'),
+    );
+    expect(run.stderr).toBe('');
+    // (MODE may come exported from the environment: vitest's does.)
+    expect(run.stdout).toBe('MODE="apply"\nUSE_IP_N="no"\nMODE="teardown"\nUSE_IP_N="yes"\n');
+  });
+
+  it('say which namespaces a stream had when it is killed, and fail', () => {
+    const run = withScript(
+      script,
+      bin,
+      [
+        'MODE=apply',
+        'detect_ip_netns_option',
+        'for netns in "${NAMESPACES[@]:3:8}"; do queue_ip "${netns}" link set dev lo up; done >/dev/null',
+        'flush_namespace_queues',
+        'echo "status $?"',
+      ].join('\n'),
+      { KILL_STREAM_AT: 'tenant-00006-web' },
+    );
+    // Two streams: the killed one had every other namespace, from the fourth; the other ran all of its own.
+    expect(run.stderr).toContain(
+      'error: the stream running the batches of tenant-00004-web tenant-00006-web tenant-00008-web tenant-00010-web was killed (signal 9): some of them may not have run; run driver.sh apply again',
+    );
+    expect(run.stdout).toContain('batch for tenant-00004-web: 1 lines');
+    expect(run.stdout).not.toContain('batch for tenant-00008-web');
+    for (const i of [5, 7, 9, 11]) expect(run.stdout).toContain(`batch for tenant-000${String(i).padStart(2, '0')}-web: 1 lines`);
     expect(run.stdout).toContain('status 1');
   });
 });

@@ -223,11 +223,19 @@ report_failed_batch() {
   return "${EXIT_FAILED}"
 }
 
-# batch_failed CONTEXT: report_failed_batch for a stream's batch, which comes on stdin.
+# batch_failed CONTEXT: report_failed_batch for a stream's batch, which comes on
+# stdin; a failure it reports sets the stream's "failed". Where even its
+# here-document could not be made (a full TMPDIR: bash before 5.1 writes every
+# one to a file), batch_not_run names the namespace instead.
 batch_failed() {
   local batch=''
   IFS= read -r -d '' batch || true
-  report_failed_batch "$1" "${batch}"
+  report_failed_batch "$1" "${batch}" || failed=1
+}
+
+batch_not_run() {
+  err "the batch for $1 failed or could not be given to ip (the error above); its commands did not run"
+  failed=1
 }
 
 flush_queue() {
@@ -298,8 +306,8 @@ flush_namespace_queues() {
   ((count > 0)) || return 0
   # Only apply and teardown queue (plan prints and returns), so something pending is something to run.
   write_created_notes
-  local failed=0 streams=${STREAMS} stream pid context i
-  local -a running=()
+  local failed=0 streams=${STREAMS} stream context i status
+  local -a running=() shares=()
   if [[ "${MODE}" == teardown ]]; then streams=${TEARDOWN_STREAMS}; fi
   if ((count < STREAMS_FROM)); then
     for context in "${pending[@]}"; do
@@ -309,16 +317,24 @@ flush_namespace_queues() {
     prepare_streams
     for ((stream = 0; stream < streams; stream++)); do
       STREAM_CODE='failed=0'$'\n'
+      shares[stream]=''
       for ((i = stream; i < count; i += streams)); do
         write_stream_batch "${pending[${i}]}"
+        shares[stream]+=" ${pending[${i}]}"
       done
       STREAM_CODE+="((failed == 0)) || exit ${EXIT_FAILED}"$'\n'
       start_stream "${STREAM_CODE}" &
-      running+=("$!")
+      running[stream]=$!
     done
   fi
-  for pid in ${running[@]+"${running[@]}"}; do
-    wait "${pid}" || failed=1
+  for stream in "${!running[@]}"; do
+    status=0
+    wait "${running[${stream}]}" || status=$?
+    ((status == 0)) || failed=1
+    # Killed (by a signal: status over 128), it said nothing of the batches it had not run yet.
+    if ((status > 128)); then
+      err "the stream running the batches of${shares[${stream}]} was killed (signal $((status - 128))): some of them may not have run; run ${SCRIPT_NAME} ${MODE} again"
+    fi
   done
   for context in "${pending[@]}"; do
     QUEUE["${context}"]=''
@@ -338,7 +354,7 @@ write_stream_batch() {
   local -r batch="${QUEUE[${context}]}"
   local quoted
   printf -v quoted '%q' "${context}"
-  STREAM_CODE+="${IP_PREFIX[${context}]} -batch - <<'#batch' || batch_failed ${quoted} <<'#batch' || failed=1"$'\n'
+  STREAM_CODE+="${IP_PREFIX[${context}]} -batch - <<'#batch' || batch_failed ${quoted} <<'#batch' || batch_not_run ${quoted}"$'\n'
   STREAM_CODE+="${batch}#batch"$'\n'"${batch}#batch"$'\n'
 }
 
@@ -622,12 +638,14 @@ print_mark() {
 # pass 128 KiB, and a large node's would), and it reads no BASH_ENV file (what
 # one prints would be read as the node's state). Without /dev/fd the code runs
 # in this subshell.
-STREAM_PROGRAM=''
+STREAM_PROGRAM='' STREAM_PROGRAM_FOR=''
 prepare_streams() {
-  [[ -z "${STREAM_PROGRAM}" ]] || return 0
+  # Written once, unless what it holds of MODE and USE_IP_N has changed since.
+  [[ "${STREAM_PROGRAM_FOR}" != "${MODE} ${USE_IP_N}" ]] || return 0
+  STREAM_PROGRAM_FOR="${MODE} ${USE_IP_N}"
   STREAM_PROGRAM="$(
     declare -p MODE SCRIPT_NAME EXIT_FAILED NODE_CONTEXT USE_IP_N NETNS_MARK STATE_COMMANDS NS_INTERFACE
-    declare -f err ip_command_for report_failed_batch batch_failed batch_failure_is_harmless read_namespace_states print_mark
+    declare -f err ip_command_for report_failed_batch batch_failed batch_not_run batch_failure_is_harmless read_namespace_states print_mark
   )"$'\nset -o nounset -o pipefail\n'
 }
 
