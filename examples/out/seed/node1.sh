@@ -293,11 +293,9 @@ readonly STREAMS=2 TEARDOWN_STREAMS=4
 # own bash would cost more than it saves.
 readonly STREAMS_FROM=8
 
-# The namespaces' queues run in streams (see start_stream and STREAMS),
-# each running its namespaces' batches one after another: they do not depend on
-# each other. A few namespaces' batches run in this shell, one after another: a
-# stream's own bash would cost more than it saves. A batch that fails
-# (report_failed_batch names it) does not stop the others.
+# The namespaces' queues run in streams (see start_stream and STREAMS), each
+# running its namespaces' batches one after another: they do not depend on each
+# other. A batch that fails (report_failed_batch names it) does not stop the others.
 flush_namespace_queues() {
   finish_node_queue
   local -r -a pending=(${PENDING_NAMESPACES[@]+"${PENDING_NAMESPACES[@]}"})
@@ -611,12 +609,12 @@ finish_state_streams() {
 # written out, each ip with its here-document, and run as such, for the reason
 # write_stream_batch gives.
 read_namespace_states() {
-  local code='' netns command
+  local code='' netns quoted command
   for netns in "$@"; do
     ip_command_for "${netns}"
     printf -v command '%q ' "${IP_COMMAND[@]}"
-    printf -v netns '%q' "${netns}"
-    code+="print_mark ${netns}"$'\n'"${command}-o -d -batch - <<'#batch' || print_mark !"$'\n'"${STATE_COMMANDS}"$'\n#batch\n'
+    printf -v quoted '%q' "${netns}"
+    code+="print_mark ${quoted}"$'\n'"${command}-o -d -batch - <<'#batch' || print_mark !"$'\n'"${STATE_COMMANDS}"$'\n#batch\n'
   done
   if ! NAMESPACE_STATES="$(eval "${code}")"; then
     NAMESPACE_STATES+=$'\n'"${NETNS_MARK}!"
@@ -629,9 +627,8 @@ print_mark() {
   printf '\n%s%s\n' "${NETNS_MARK}" "$1"
 }
 
-# start_stream CODE: runs CODE in a bash of its own that
-# knows only what streams need (prepare_streams, in this shell, writes that
-# program). A subshell of this shell would be a copy of it, node state and all,
+# start_stream CODE: runs CODE in a bash of its own that knows only what streams
+# need (prepare_streams, in this shell, writes that program). A subshell of this shell would be a copy of it, node state and all,
 # and so would each ip it starts: a fork costs by the size of what it copies
 # (about 0.5 ms more per ip at 200 namespaces). The program and the code reach
 # that bash on a file descriptor, not its command line (one argument may not
