@@ -7,17 +7,23 @@ import { recordLab } from '../../src/lab/transcripts.js';
 import { sha256 } from '../../src/output/assemble.js';
 import { ROOT } from '../support/cli.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { EmulatedLab } from '../../src/lab/emulated-lab.js';
+import { EmulatedLab } from '../../src/lab/emulated-lab.js';
+import { renderConfig } from '../../src/pipeline.js';
 import { buildPlan } from '../../src/plan/plan.js';
 import { buildTopology } from '../../src/lab/topology.js';
 import { expectReachability } from '../../src/lab/expect.js';
 import { labStages } from '../../src/lab/stages.js';
-import { buildLab, configOf, FAST_PROBES, nodeState, normalizeState, pingFrom, SEED_TEXT, withNode1Shim } from '../support/lab.js';
+import { buildLab, configOf, FAST_PROBES, nodeState, normalizeState, pingFrom, SEED_TEXT, shellIn, withNode1Shim } from '../support/lab.js';
 
 const isRoot = process.getuid?.() === 0;
 if (process.env['CI'] && !isRoot) throw new Error('CI runs as root: the lab tests must run there, not be skipped');
 
 const SEED = configOf(SEED_TEXT);
+
+/** One ping, one answer awaited: no retry to hide a stale neighbour entry. */
+async function pingOnce(lab: EmulatedLab, node: string, address: string): Promise<boolean> {
+  return (await lab.runInNode(node, ['ping', '-n', '-q', '-c', '1', '-W', '2', address])).status === 0;
+}
 
 async function inNode(lab: EmulatedLab, node: string, command: string): Promise<void> {
   const result = await lab.runInNode(node, ['bash', '-c', command]);
@@ -218,6 +224,69 @@ ${spaces.join('\n')}
       expect(teardown.status, teardown.stderr).toBe(0);
       expect(teardown.stdout).toContain('  + ip -n ns3 link del dev mac3\n');
       expect(teardown.stdout).toContain('  = ns3: mac3 was gone already (the error above)\n');
+      expect(await nodeState(lab, 'node1')).toBe(pristine);
+    } finally {
+      lab.remove();
+    }
+  });
+
+  it('many namespaces (their batches and reads in streams) on a node as real ones are: rp_filter=1 and promote_secondaries=1, a secondary address, a policy rule, a second NIC with the preferred default route, warm neighbour caches', async () => {
+    const spaces = Array.from({ length: 12 }, (_, i) => `      ns${i + 1}: { interface: mac${i + 1}, address: 192.168.179.${20 + i}/16, gateway: 192.168.1.1 }`);
+    const config = configOf(`version: 1
+defaults: { mac: auto }
+nodes:
+  node1:
+    parent: ens160
+    address: 192.168.179.9/16
+    gateway: 192.168.1.1
+    namespaces:
+${spaces.join('\n')}
+  node2:
+    parent: ens160
+    address: 192.168.179.10/16
+`);
+    const rendered = renderConfig(config, 'test');
+    const lab = await EmulatedLab.build(rendered.plan, rendered.scripts, { node1: 'rhel' });
+    const addresses = spaces.map((_, i) => `192.168.179.${20 + i}`);
+    const client = lab.topology.endpoints.find((endpoint) => endpoint.kind === 'client')?.ip;
+    // What the script must leave alone: node1's own addresses, routes of every table, rules and sysctls.
+    const own = () => shellIn(lab, 'node1', 'ip -o addr show; ip route show table all; ip rule show; sysctl -n net.ipv4.conf.all.rp_filter net.ipv4.conf.ens160.rp_filter net.ipv4.conf.ens160.promote_secondaries');
+    // Each namespace answers node2, whose ARP cache is warm from the run before: one ping each, no second chance.
+    const answered = async () => (await Promise.all(addresses.map((address) => pingOnce(lab, 'node2', address)))).filter(Boolean).length;
+    try {
+      await shellIn(lab, 'node1', [
+        'ip addr add 192.168.179.50/16 dev ens160',
+        'ip link add eth1 type veth peer name eth1p && ip link set eth1 up && ip link set eth1p up && ip addr add 10.77.0.2/24 dev eth1',
+        'ip route del default && ip route add default via 192.168.1.1 dev ens160 metric 200 && ip route add default via 10.77.0.1 dev eth1 metric 100',
+        'ip rule add from 192.168.179.50 lookup 100 priority 1000 && ip route add default via 192.168.1.1 dev ens160 table 100',
+        'ping -n -q -c 1 -W 2 192.168.179.10 >/dev/null',
+      ].join(' && '));
+      const pristine = await nodeState(lab, 'node1');
+      const ownBefore = await own();
+      expect(ownBefore).toContain('secondary ens160');
+
+      const apply = await lab.runScript('node1', ['apply']);
+      expect(apply.status, apply.stderr).toBe(0);
+      expect(await own()).toBe(ownBefore);
+      // node2 on the LAN, and the lab's outside client through the namespace's default route.
+      const reachesOut = await Promise.all(spaces.map((_, i) => shellIn(lab, 'node1', `ip netns exec ns${i + 1} ping -n -q -c 1 -W 2 192.168.179.10 >/dev/null && ip netns exec ns${i + 1} ping -n -q -c 1 -W 2 ${client} >/dev/null && echo ok`)));
+      expect(reachesOut).toEqual(spaces.map(() => 'ok\n'));
+      expect(await answered()).toBe(addresses.length);
+      const applied = await nodeState(lab, 'node1');
+
+      const again = await lab.runScript('node1', ['apply']);
+      expect(again.stdout).toContain('Nothing to do: the node already matches the config; nothing was changed.');
+      expect(await nodeState(lab, 'node1')).toBe(applied);
+
+      const teardown = await lab.runScript('node1', ['teardown']);
+      expect(teardown.status, teardown.stderr).toBe(0);
+      expect(await nodeState(lab, 'node1')).toBe(pristine);
+      expect(await own()).toBe(ownBefore);
+      // Applied again with node2's cache still holding each namespace's MAC (the same MAC: mac auto).
+      expect((await lab.runScript('node1', ['apply'])).status).toBe(0);
+      expect(normalizeState(await nodeState(lab, 'node1'))).toBe(normalizeState(applied));
+      expect(await answered()).toBe(addresses.length);
+      expect((await lab.runScript('node1', ['teardown'])).status).toBe(0);
       expect(await nodeState(lab, 'node1')).toBe(pristine);
     } finally {
       lab.remove();
