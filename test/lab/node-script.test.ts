@@ -157,19 +157,36 @@ describe.skipIf(!isRoot)('the node script on an emulated node', () => {
       expect((await lab.runScript('node1', ['teardown'])).status).toBe(0);
     });
 
-    it('works with an old iproute2 (no -n option, "macvlan  mode" in its details), through ip netns exec', async () => {
+    it('works with an old iproute2 (no -n option, "macvlan  mode" in its details, a batch that stays in the namespace its netns add made), through ip netns exec', async () => {
       const bin = `/run/${lab.prefix}/old-ip-bin`;
       mkdirSync(bin, { recursive: true });
-      // An ip that rejects -n and does not list it in its help, as iproute2 before 4.x, and prints a macvlan's mode
-      // after two spaces, as older ones do (CentOS 7, Debian 9).
+      // An ip that rejects -n and does not list it in its help, as iproute2 before 4.x, prints a macvlan's mode after
+      // two spaces, as older ones do (CentOS 7, Debian 9), and, as every iproute2 before 5.2, runs the rest of a batch
+      // inside the namespace that a `netns add` of the batch made (each line here one ip of its own).
       writeFileSync(
         `${bin}/ip`,
         [
           '#!/bin/bash',
           'if [[ "$1" == -n ]]; then echo \'Option "-n" is unknown, try "ip -help".\' >&2; exit 255; fi',
           'if [[ "$1" == -help ]]; then /usr/sbin/ip -help 2>&1 | sed "s/-n\\[etns\\] name |//; s/-n\\[etns\\]//" >&2; exit 255; fi',
-          'if [[ " $* " == *" -d "* ]]; then out="$(/usr/sbin/ip "$@")" || exit; printf "%s\\n" "${out//macvlan mode/macvlan  mode}"; exit 0; fi',
-          'exec /usr/sbin/ip "$@"',
+          'real() { if [[ " $* " == *" -d "* ]]; then local out; out="$(/usr/sbin/ip "$@")" || return; [[ -z "${out}" ]] || printf "%s\\n" "${out//macvlan mode/macvlan  mode}"; else /usr/sbin/ip "$@"; fi; }',
+          'options=() batch=no force=no',
+          'while (($# > 0)) && [[ "$1" == -* ]]; do',
+          '  case "$1" in -batch) batch=yes; shift ;; -force) force=yes ;; *) options+=("$1") ;; esac',
+          '  shift',
+          'done',
+          'if [[ "${batch}" == no ]]; then real "${options[@]}" "$@"; exit; fi',
+          'inside="" number=0 status=0',
+          'while IFS= read -r line; do',
+          '  number=$((number + 1))',
+          '  read -r -a words <<<"${line}"',
+          '  ((${#words[@]} > 0)) || continue',
+          '  where=()',
+          '  if [[ -n "${inside}" && "${words[0]}" != netns ]]; then where=(-n "${inside}"); fi',
+          '  if ! real "${where[@]}" "${options[@]}" "${words[@]}"; then echo "Command failed -:${number}" >&2; status=1; [[ "${force}" == yes ]] || break; fi',
+          '  if [[ "${words[0]} ${words[1]:-}" == "netns add" ]]; then inside="${words[2]}"; fi',
+          'done',
+          'exit "${status}"',
         ].join('\n'),
         { mode: 0o755 },
       );

@@ -244,7 +244,7 @@ flush_queue() {
   local -r batch="${QUEUE[${context}]:-}"
   [[ -n "${batch}" ]] || return 0
   QUEUE["${context}"]=''
-  if [[ "${context}" == "${NODE_CONTEXT}" ]]; then NODE_QUEUED=0; fi
+  if [[ "${context}" == "${NODE_CONTEXT}" ]]; then NODE_QUEUED=0 NETNS_ADD_QUEUED=''; fi
   [[ "${MODE}" == plan ]] && return 0
   write_created_notes
   run_batch "${context}" "${batch}"
@@ -258,12 +258,16 @@ NODE_BATCH_PID=''
 # step: a few more commands in the next batch cost less than an ip of their own.
 NODE_QUEUED=0
 readonly NODE_QUEUE_EARLY=8
+# Does this node's queue end with a `netns add`? iproute2 before 5.2 runs the
+# rest of a batch inside the namespace its `netns add` made, so after one only
+# another `netns add` joins the batch: anything else starts a batch of its own.
+NETNS_ADD_QUEUED=''
 start_node_queue() {
   local -r batch="${QUEUE[${NODE_CONTEXT}]:-}"
   [[ -n "${batch}" ]] || return 0
   finish_node_queue
   QUEUE["${NODE_CONTEXT}"]=''
-  NODE_QUEUED=0
+  NODE_QUEUED=0 NETNS_ADD_QUEUED=''
   write_created_notes
   run_batch "${NODE_CONTEXT}" "${batch}" &
   NODE_BATCH_PID=$!
@@ -407,6 +411,11 @@ queue_ip() {
   # a command here may undo what a namespace still uses.
   if [[ "${context}" == "${NODE_CONTEXT}" ]]; then
     if ((${#PENDING_NAMESPACES[@]} > 0)); then flush_namespace_queues; fi
+    if [[ "$1 ${2:-}" == 'netns add' ]]; then
+      NETNS_ADD_QUEUED=yes
+    elif [[ -n "${NETNS_ADD_QUEUED}" ]]; then
+      start_node_queue
+    fi
     NODE_QUEUED=$((NODE_QUEUED + 1))
   else
     if [[ -n "${QUEUE[${NODE_CONTEXT}]:-}" ]]; then start_node_queue; fi
