@@ -40,7 +40,8 @@ function largeNodeScript(dir: string): string {
 /**
  * A stand-in ip: `-help` says it takes -n; `-n NS -o -d -batch -` prints a loopback line; `-n NS -batch -` prints how
  * many lines of batch it read, except in FAILING, where it fails at the batch's second line the way ip says so, and in
- * the namespace KILL_STREAM_AT names, where it kills the bash that started it. Anything else fails.
+ * the namespace KILL_STREAM_AT names, where it kills the bash that started it (itself, with KILL_SELF). Anything else
+ * fails.
  */
 const FAILING = 'tenant-00003-web';
 function standInIp(dir: string): string {
@@ -54,7 +55,7 @@ function standInIp(dir: string): string {
       'if [[ "$1" == -help ]]; then echo "Usage: ip [ OPTIONS ] OBJECT { COMMAND | help }  -n[etns] name"; exit 0; fi',
       'if [[ "$1" == -n && "$3 $4 $5" == "-o -d -batch" ]]; then cat >/dev/null; echo "1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN"; exit 0; fi',
       `if [[ "$1 $2 $3" == "-n ${FAILING} -batch" ]]; then cat >/dev/null; echo "Command failed -:2" >&2; exit 1; fi`,
-      'if [[ -n "${KILL_STREAM_AT:-}" && "$2" == "${KILL_STREAM_AT}" ]]; then kill -9 "${PPID}"; exit 1; fi',
+      'if [[ -n "${KILL_STREAM_AT:-}" && "$2" == "${KILL_STREAM_AT}" ]]; then if [[ -n "${KILL_SELF:-}" ]]; then kill -9 "$$"; fi; kill -9 "${PPID}"; exit 1; fi',
       'if [[ "$1" == -n && "$3" == -batch ]]; then n=0; while IFS= read -r line; do [[ -z "${line}" ]] || n=$((n + 1)); done; echo "batch for $2: $n lines"; exit 0; fi',
       'echo "stand-in ip: unexpected $*" >&2; exit 1',
     ].join('\n'),
@@ -174,6 +175,29 @@ describe('background streams on a node larger than one command-line argument', (
     );
     expect(run.stdout).not.toContain('batch for tenant-00010-web');
     for (const i of [4, 5, 7, 8, 9, 11]) expect(run.stdout).toContain(`batch for tenant-000${String(i).padStart(2, '0')}-web: 1 lines`);
+    expect(run.stdout).toContain('status 1');
+  });
+
+  it("in teardown, run each namespace's batch as an ip of its own, and name the one that failed and the one killed", () => {
+    const run = withScript(
+      script,
+      bin,
+      [
+        'MODE=teardown',
+        'detect_ip_netns_option',
+        'for netns in "${NAMESPACES[@]:0:9}"; do queue_ip "${netns}" link del dev mv1; done >/dev/null',
+        'flush_namespace_queues',
+        'echo "status $?"',
+      ].join('\n'),
+      // The ip of the seventh namespace kills itself (its parent is the streams' bash, which must go on).
+      { KILL_STREAM_AT: 'tenant-00007-web', KILL_SELF: 'yes' },
+    );
+    // Nine namespaces, nine ip at once: the failing one's line is named, the killed one is named, the other seven ran.
+    expect(run.stderr).toContain('Command failed -:2\n');
+    expect(run.stderr).toContain('  1: link del dev mv1\n');
+    expect(run.stderr).toContain(`a command of the batch for ${FAILING} failed (ip names its line -:N among the 1 above)`);
+    expect(run.stderr).toContain('error: the ip running the batch for tenant-00007-web was killed (signal 9): some of its commands may not have run; run driver.sh teardown again');
+    for (const i of [1, 2, 4, 5, 6, 8, 9]) expect(run.stdout).toContain(`batch for tenant-0000${i}-web: 1 lines`);
     expect(run.stdout).toContain('status 1');
   });
 });

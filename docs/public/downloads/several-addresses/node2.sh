@@ -273,7 +273,8 @@ finish_node_queue() {
 # does mostly one at a time (its rtnl lock). Timed on two CPUs at 200
 # namespaces, best / median of 4 rounds: apply in 3 streams 466 / 608 ms, in 4
 # 474 / 616, in 6 477 / 526 (the count matters less than the machine's moods);
-# teardown in 4 streams 1,973 / 2,158 ms, in one per namespace 446 / 458.
+# teardown in 4 streams 1,973 / 2,158 ms, in one per namespace 464 / 485 with
+# a bash around each ip, 413 / 440 without (best / median of 8).
 readonly STREAMS=4 TEARDOWN_STREAMS=256
 # Fewer namespaces than this run in this shell, one after another: a stream's
 # own bash would cost more than it saves.
@@ -281,10 +282,11 @@ readonly STREAMS_FROM=8
 
 # The namespaces' queues run in streams (see STREAMS), each running its
 # namespaces' batches one after another: they do not depend on each other. One
-# bash of the streams' own (start_stream) starts them all and waits for each
-# (wait_streams): a fork of that small bash costs a fraction of one of this
-# shell, which holds the node's state. A batch that fails (report_failed_batch
-# names it) does not stop the others.
+# bash of the streams' own (start_stream) starts them all and then waits for
+# each (wait_stream): a fork of that small bash costs a fraction of one of this
+# shell, which holds the node's state; a stream of one namespace is its ip
+# alone (wait_batch). A batch that fails (report_failed_batch names it) does
+# not stop the others.
 flush_namespace_queues() {
   finish_node_queue
   local -r -a pending=(${PENDING_NAMESPACES[@]+"${PENDING_NAMESPACES[@]}"})
@@ -293,7 +295,7 @@ flush_namespace_queues() {
   ((count > 0)) || return 0
   # Only apply and teardown queue (plan prints and returns), so something pending is something to run.
   write_created_notes
-  local failed=0 streams=${STREAMS} stream context i status share
+  local failed=0 streams=${STREAMS} stream context i status share waits=''
   if [[ "${MODE}" == teardown ]]; then streams=${TEARDOWN_STREAMS}; fi
   if ((count < STREAMS_FROM)); then
     for context in "${pending[@]}"; do
@@ -301,20 +303,26 @@ flush_namespace_queues() {
     done
   else
     prepare_streams
-    STREAM_CODE='STREAM_PIDS=()'$'\n' share=''
-    local -a shares=()
+    STREAM_CODE='failed=0 STREAM_PIDS=()'$'\n'
     for ((stream = 0; stream < streams && stream < count; stream++)); do
+      if ((stream + streams >= count)); then
+        context="${pending[${stream}]}"
+        printf -v share '%q' "${context}"
+        STREAM_CODE+="${IP_PREFIX[${context}]} -batch - <<'#batch' &"$'\n'"${QUEUE[${context}]}#batch"$'\nSTREAM_PIDS+=("$!")\n'
+        waits+="wait_batch ${stream} ${share} <<'#batch' || batch_not_run ${share}"$'\n'"${QUEUE[${context}]}#batch"$'\n'
+        continue
+      fi
       STREAM_CODE+=$'(\nfailed=0\n'
       share=''
       for ((i = stream; i < count; i += streams)); do
         write_stream_batch "${pending[${i}]}"
-        share+=" ${pending[${i}]}"
+        share+="${share:+ }${pending[${i}]}"
       done
       STREAM_CODE+="((failed == 0)) || exit ${EXIT_FAILED}"$'\n) &\nSTREAM_PIDS+=("$!")\n'
       printf -v share '%q' "${share}"
-      shares+=("${share}")
+      waits+="wait_stream ${stream} ${share}"$'\n'
     done
-    STREAM_CODE+="wait_streams ${shares[*]}"$'\n'
+    STREAM_CODE+="${waits}((failed == 0)) || exit ${EXIT_FAILED}"$'\n'
     status=0
     start_stream "${STREAM_CODE}" &
     wait "$!" || status=$?
@@ -330,22 +338,32 @@ flush_namespace_queues() {
   ((failed == 0)) || return "${EXIT_FAILED}"
 }
 
-# wait_streams SHARE...: in the streams' bash, waits for each stream (STREAM_PIDS,
-# in order; SHARE names its namespaces) and fails when one failed.
+# In the streams' bash: wait_stream N NAMESPACES waits for the Nth stream
+# (STREAM_PIDS) and notes in "failed" that it failed; wait_batch N NETNS, with
+# NETNS's batch on stdin, waits for the Nth stream, an ip alone, and hands its
+# batch to batch_failed if it failed.
 STREAM_PIDS=()
-wait_streams() {
-  local failed=0 stream=0 share status
-  for share in "$@"; do
-    status=0
-    wait "${STREAM_PIDS[${stream}]}" || status=$?
-    ((status == 0)) || failed=1
-    # Killed (by a signal: status over 128), it said nothing of the batches it had not run yet.
-    if ((status > 128)); then
-      err "the stream running the batches of${share} was killed (signal $((status - 128))): some of them may not have run; run ${SCRIPT_NAME} ${MODE} again"
-    fi
-    stream=$((stream + 1))
-  done
-  ((failed == 0)) || exit "${EXIT_FAILED}"
+wait_stream() {
+  local status=0
+  wait "${STREAM_PIDS[$1]}" || status=$?
+  if ((status == 0)); then return 0; fi
+  failed=1
+  # Killed (by a signal: status over 128), it said nothing of the batches it had not run yet.
+  if ((status > 128)); then
+    err "the stream running the batches of $2 was killed (signal $((status - 128))): some of them may not have run; run ${SCRIPT_NAME} ${MODE} again"
+  fi
+}
+
+wait_batch() {
+  local status=0
+  wait "${STREAM_PIDS[$1]}" || status=$?
+  if ((status == 0)); then return 0; fi
+  if ((status > 128)); then
+    err "the ip running the batch for $2 was killed (signal $((status - 128))): some of its commands may not have run; run ${SCRIPT_NAME} ${MODE} again"
+    failed=1
+    return 0
+  fi
+  batch_failed "$2"
 }
 
 # Adds a namespace's batch to STREAM_CODE written out as one would by hand: the
@@ -675,7 +693,7 @@ prepare_streams() {
   STREAM_PROGRAM_FOR="${MODE} ${USE_IP_N}"
   STREAM_PROGRAM="$(
     declare -p MODE SCRIPT_NAME EXIT_FAILED NODE_CONTEXT USE_IP_N NETNS_MARK STATE_COMMANDS NS_INTERFACE NS_ADDRESS6 IPV6_SETTINGS SETTING_MARK
-    declare -f err ip_command_for report_failed_batch batch_failed batch_not_run batch_failure_is_harmless wait_streams read_namespace_states print_mark print_ipv6_settings
+    declare -f err ip_command_for report_failed_batch batch_failed batch_not_run batch_failure_is_harmless wait_stream wait_batch read_namespace_states print_mark print_ipv6_settings
   )"$'\nset -o nounset -o pipefail\n'
 }
 
