@@ -178,6 +178,26 @@ describe('background streams on a node larger than one command-line argument', (
     expect(run.stdout).toContain('status 1');
   });
 
+  it('name an ip killed in a stream as killed, and go on with the stream', () => {
+    const run = withScript(
+      script,
+      bin,
+      [
+        'MODE=apply',
+        'detect_ip_netns_option',
+        'for netns in "${NAMESPACES[@]:3:8}"; do queue_ip "${netns}" link set dev lo up; done >/dev/null',
+        'flush_namespace_queues',
+        'echo "status $?"',
+      ].join('\n'),
+      { KILL_STREAM_AT: 'tenant-00006-web', KILL_SELF: 'yes' },
+    );
+    expect(run.stderr).toContain('error: the ip running the batch for tenant-00006-web was killed (signal 9): some of its commands may not have run; run driver.sh apply again');
+    expect(run.stderr).not.toContain('a command of the batch for tenant-00006-web failed');
+    // Its stream went on with the next of its namespaces.
+    for (const i of [4, 5, 7, 8, 9, 10, 11]) expect(run.stdout).toContain(`batch for tenant-000${String(i).padStart(2, '0')}-web: 1 lines`);
+    expect(run.stdout).toContain('status 1');
+  });
+
   it("in teardown, run each namespace's batch as an ip of its own, and name the one that failed and the one killed", () => {
     const run = withScript(
       script,

@@ -240,7 +240,7 @@ ${spaces.join('\n')}
       const teardown = await lab.runScript('node1', ['teardown']);
       expect(teardown.status, teardown.stderr).toBe(0);
       expect(teardown.stdout).toContain('  + ip -n ns3 link del dev mac3\n');
-      expect(teardown.stdout).toContain('  = ns3: mac3 was gone already (the error above)\n');
+      expect(teardown.stdout).toContain('  = ns3: mac3 was gone already (ip said so above)\n');
       expect(await nodeState(lab, 'node1')).toBe(pristine);
     } finally {
       lab.remove();

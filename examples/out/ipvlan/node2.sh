@@ -198,11 +198,18 @@ report_failed_batch() {
   return "${EXIT_FAILED}"
 }
 
-# batch_failed CONTEXT: report_failed_batch for a stream's batch, which comes on
-# stdin; a failure it reports sets the stream's "failed". Where even its
+# batch_failed CONTEXT, right after the ip that failed: report_failed_batch for
+# a stream's batch, which comes on stdin, or says that ip was killed; a failure
+# it reports sets the stream's "failed". Where even its
 # here-document could not be made (a full TMPDIR: bash before 5.1 writes every
 # one to a file), batch_not_run names the namespace instead.
 batch_failed() {
+  local -r status=$?
+  if ((status > 128 && status < 192)); then
+    err "the ip running the batch for $1 was killed (signal $((status - 128))): some of its commands may not have run; run ${SCRIPT_NAME} ${MODE} again"
+    failed=1
+    return 0
+  fi
   local batch=''
   IFS= read -r -d '' batch || true
   report_failed_batch "$1" "${batch}" || failed=1
@@ -262,13 +269,15 @@ finish_node_queue() {
 
 # How many streams of namespaces run at once (each running its share of the
 # batches in turn): apply's batches and the state reads in four, teardown's in
-# one per namespace, up to 256. Deleting a link makes the kernel wait (RCU)
-# without using a CPU, and those waits overlap; the rest of an ip -n the kernel
-# does mostly one at a time (its rtnl lock). Timed on two CPUs at 200
-# namespaces, best / median of 4 rounds: apply in 3 streams 466 / 608 ms, in 4
-# 474 / 616, in 6 477 / 526 (the count matters less than the machine's moods);
-# teardown in 4 streams 1,973 / 2,158 ms, in one per namespace 464 / 485 with
-# a bash around each ip, 413 / 440 without (best / median of 8).
+# one per namespace, up to 256 (fewer where a pids cgroup leaves less room: see
+# pids_headroom). Deleting a link makes the kernel wait (RCU) without using a
+# CPU, and those waits overlap; the rest of an ip -n the kernel does mostly one
+# at a time (its rtnl lock). Timed on two CPUs at 200 namespaces, best / median
+# of 4 rounds: apply in 3 streams 466 / 608 ms, in 4 474 / 616, in 6 477 / 526
+# (the count matters less than the machine's moods); teardown in 4 streams
+# 1,973 / 2,158 ms, in one per namespace 464 / 485 with a bash around each ip,
+# 413 / 440 without (best / median of 8); at most 64 or 128 streams 477 / 581
+# and 464 / 556 against 441 / 459 (6 rounds).
 readonly STREAMS=4 TEARDOWN_STREAMS=256
 # Fewer namespaces than this run in this shell, one after another: a stream's
 # own bash would cost more than it saves.
@@ -289,8 +298,13 @@ flush_namespace_queues() {
   ((count > 0)) || return 0
   # Only apply and teardown queue (plan prints and returns), so something pending is something to run.
   write_created_notes
-  local failed=0 streams=${STREAMS} stream context i status share waits=''
-  if [[ "${MODE}" == teardown ]]; then streams=${TEARDOWN_STREAMS}; fi
+  local failed=0 streams=${STREAMS} stream context i status share how waits=''
+  if [[ "${MODE}" == teardown ]]; then
+    # Each of its streams is an ip, or a bash and its ip: well inside what a pids cgroup leaves.
+    pids_headroom
+    streams=${TEARDOWN_STREAMS}
+    if ((PIDS_HEADROOM >= 0 && streams > PIDS_HEADROOM / 4)); then streams=$((PIDS_HEADROOM > 7 ? PIDS_HEADROOM / 4 : 1)); fi
+  fi
   if ((count < STREAMS_FROM)); then
     for context in "${pending[@]}"; do
       run_batch "${context}" "${QUEUE[${context}]}" || failed=1
@@ -321,9 +335,11 @@ flush_namespace_queues() {
     start_stream "${STREAM_CODE}" &
     wait "$!" || status=$?
     ((status == 0)) || failed=1
-    # Killed (by a signal: status over 128), it said nothing of the streams it had not waited for yet.
+    # Killed by a signal (status 129-191), or ended by bash itself (one that
+    # cannot fork ends with 254), it said nothing of the streams it had not waited for yet.
     if ((status > 128)); then
-      err "the bash running the namespaces' batches was killed (signal $((status - 128))): some of them may not have run; run ${SCRIPT_NAME} ${MODE} again"
+      if ((status < 192)); then how="was killed (signal $((status - 128)))"; else how="ended with status ${status} (see bash's message above)"; fi
+      err "the bash running the batches of ${count} namespaces ${how}: some of them may not have run; run ${SCRIPT_NAME} ${MODE} again"
     fi
   fi
   for context in "${pending[@]}"; do
@@ -349,15 +365,39 @@ wait_stream() {
 }
 
 wait_batch() {
-  local status=0
-  wait "${STREAM_PIDS[$1]}" || status=$?
-  if ((status == 0)); then return 0; fi
-  if ((status > 128)); then
-    err "the ip running the batch for $2 was killed (signal $((status - 128))): some of its commands may not have run; run ${SCRIPT_NAME} ${MODE} again"
-    failed=1
-    return 0
-  fi
-  batch_failed "$2"
+  wait "${STREAM_PIDS[$1]}" || batch_failed "$2"
+}
+
+# Sets PIDS_HEADROOM to how many more processes the tightest pids cgroup around
+# this script allows (systemd's TasksMax, a container's limit), or -1 where none
+# limits them: bash ends where it cannot fork, and teardown starts many at once.
+PIDS_HEADROOM=-1
+pids_headroom() {
+  PIDS_HEADROOM=-1
+  local line root dir max current
+  [[ -r /proc/self/cgroup ]] || return 0
+  while IFS= read -r line; do
+    case "${line}" in
+      0::/*)
+        # cgroup v2: at /sys/fs/cgroup, or beside the v1 hierarchies at .../unified.
+        root=/sys/fs/cgroup
+        if [[ ! -e "${root}/cgroup.controllers" ]]; then root=/sys/fs/cgroup/unified; fi
+        dir="${line#0::}"
+        ;;
+      *:pids:/*) root=/sys/fs/cgroup/pids dir="${line#*:pids:}" ;;
+      *) continue ;;
+    esac
+    # This cgroup and each one above it.
+    while :; do
+      if [[ -r "${root}${dir}/pids.max" && -r "${root}${dir}/pids.current" ]] &&
+        read -r max <"${root}${dir}/pids.max" && read -r current <"${root}${dir}/pids.current" &&
+        [[ -n "${max}" && "${max}" != *[!0-9]* && -n "${current}" && "${current}" != *[!0-9]* ]]; then
+        if ((PIDS_HEADROOM < 0 || max - current < PIDS_HEADROOM)); then PIDS_HEADROOM=$((max > current ? max - current : 0)); fi
+      fi
+      [[ -n "${dir#/}" ]] || break
+      dir="${dir%/*}"
+    done
+  done </proc/self/cgroup
 }
 
 # Adds a namespace's batch to STREAM_CODE written out as one would by hand: the
@@ -1266,7 +1306,7 @@ batch_failure_is_harmless() {
   # The namespace answers (its lo is there), the link does not.
   "${IP_COMMAND[@]}" link show dev lo >/dev/null 2>&1 || return 1
   if "${IP_COMMAND[@]}" link show dev "${NS_INTERFACE[${netns}]}" >/dev/null 2>&1; then return 1; fi
-  printf '  = %s: %s was gone already (the error above)\n' "${netns}" "${NS_INTERFACE[${netns}]}"
+  printf '  = %s: %s was gone already (ip said so above)\n' "${netns}" "${NS_INTERFACE[${netns}]}"
 }
 # endregion teardown
 
