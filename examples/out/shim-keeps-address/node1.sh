@@ -306,7 +306,7 @@ flush_namespace_queues() {
   ((count > 0)) || return 0
   # Only apply and teardown queue (plan prints and returns), so something pending is something to run.
   write_created_notes
-  local failed=0 streams=${STREAMS} stream context i status share how waits=''
+  local failed=0 streams=${STREAMS} stream context i status share waits=''
   if [[ "${MODE}" == teardown ]]; then
     # Each of its streams is an ip, or a bash and its ip: well inside what a pids cgroup leaves.
     pids_headroom
@@ -343,11 +343,10 @@ flush_namespace_queues() {
     start_stream "${STREAM_CODE}" &
     wait "$!" || status=$?
     ((status == 0)) || failed=1
-    # Killed by a signal (status 129-191), or ended by bash itself (one that
-    # cannot fork ends with 254), it said nothing of the streams it had not waited for yet.
+    # Killed, or ended by bash itself, it said nothing of the streams it had not waited for yet.
     if ((status > 128)); then
-      if ((status < 192)); then how="was killed (signal $((status - 128)))"; else how="ended with status ${status} (see bash's message above)"; fi
-      err "the bash running the batches of ${count} namespaces ${how}: some of them may not have run; run ${SCRIPT_NAME} ${MODE} again"
+      ended_how "${status}"
+      err "the bash running the batches of ${count} namespaces ${HOW}: some of them may not have run; run ${SCRIPT_NAME} ${MODE} again"
     fi
   fi
   for context in "${pending[@]}"; do
@@ -366,14 +365,23 @@ wait_stream() {
   wait "${STREAM_PIDS[$1]}" || status=$?
   if ((status == 0)); then return 0; fi
   failed=1
-  # Killed (by a signal: status over 128), it said nothing of the batches it had not run yet.
+  # Killed, or ended by bash itself, it said nothing of the batches it had not run yet.
   if ((status > 128)); then
-    err "the stream running the batches of $2 was killed (signal $((status - 128))): some of them may not have run; run ${SCRIPT_NAME} ${MODE} again"
+    ended_how "${status}"
+    err "the stream running the batches of $2 ${HOW}: some of them may not have run; run ${SCRIPT_NAME} ${MODE} again"
   fi
 }
 
 wait_batch() {
   wait "${STREAM_PIDS[$1]}" || batch_failed "$2"
+}
+
+# ended_how STATUS: sets HOW to how a bash that exited with STATUS (over 128)
+# ended: killed by a signal (129-191), or by its own hand (one that cannot fork
+# ends with 254, after saying so).
+HOW=''
+ended_how() {
+  if (($1 < 192)); then HOW="was killed (signal $(($1 - 128)))"; else HOW="ended with status $1 (see bash's message above)"; fi
 }
 
 # Sets PIDS_HEADROOM to how many more processes the tightest pids cgroup around
@@ -711,7 +719,7 @@ prepare_streams() {
   STREAM_PROGRAM_FOR="${MODE} ${USE_IP_N}"
   STREAM_PROGRAM="$(
     declare -p MODE SCRIPT_NAME EXIT_FAILED NODE_CONTEXT USE_IP_N NETNS_MARK STATE_COMMANDS NS_INTERFACE
-    declare -f err ip_command_for report_failed_batch batch_failed batch_not_run batch_failure_is_harmless wait_stream wait_batch read_namespace_states print_mark
+    declare -f err ip_command_for report_failed_batch batch_failed batch_not_run batch_failure_is_harmless wait_stream wait_batch ended_how read_namespace_states print_mark
   )"$'\nset -o nounset -o pipefail\n'
 }
 
