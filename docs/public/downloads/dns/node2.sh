@@ -453,32 +453,32 @@ refuse_batch_words() {
 }
 
 # Queues one ip command (without the leading "ip") for a context, and prints it as it will run.
+# Apply queues one for each change (1,200 at 200 namespaces): kept to a few statements.
 queue_ip() {
   local -r context="$1"
   shift
-  local joined
-  # Words joined by a byte that no word holds: one test for all of them. Words of only these characters
-  # are printed as they are (printf %q would not change them); others are checked, then quoted the way
-  # a shell would read them back. The context's ip command is quoted once.
+  # The context's ip command is quoted once.
   if [[ -z "${IP_PREFIX[${context}]:-}" ]]; then
     ip_command_for "${context}"
     quote_command "${IP_COMMAND[@]}"
     IP_PREFIX["${context}"]="${QUOTED}"
   fi
-  printf -v joined '%s\037' "$@"
-  if [[ "${joined}" == *[!A-Za-z0-9_./:@%+=$'\037'-]* ]]; then
+  # The words joined by a byte that no word holds: one test for all of them. Words of only these characters
+  # are printed as they are (printf %q would not change them); others are checked, then quoted the way a
+  # shell would read them back.
+  printf -v QUOTED '%s\037' "$@"
+  if [[ "${QUOTED}" == *[!A-Za-z0-9_./:@%+=$'\037'-]* ]]; then
     refuse_batch_words "$@" || return "${EXIT_FAILED}"
     quote_command "$@"
   else
     QUOTED="$*"
   fi
-  QUOTED="${IP_PREFIX[${context}]} ${QUOTED}"
-  COMMAND_COUNT=$((COMMAND_COUNT + 1))
+  ((++COMMAND_COUNT))
   if [[ "${MODE}" == plan ]]; then
-    printf '  %s\n' "${QUOTED}"
+    printf '  %s %s\n' "${IP_PREFIX[${context}]}" "${QUOTED}"
     return 0
   fi
-  printf '  + %s\n' "${QUOTED}"
+  printf '  + %s %s\n' "${IP_PREFIX[${context}]}" "${QUOTED}"
   # A namespace needs what this node's queue creates first (it starts now, and the namespaces wait for it);
   # a command here may undo what a namespace still uses.
   if [[ "${context}" == "${NODE_CONTEXT}" ]]; then
@@ -488,10 +488,10 @@ queue_ip() {
     elif [[ -n "${NETNS_ADD_QUEUED}" ]]; then
       start_node_queue
     fi
-    NODE_QUEUED=$((NODE_QUEUED + 1))
-  else
+    ((++NODE_QUEUED))
+  elif [[ -z "${QUEUE[${context}]:-}" ]]; then
     if [[ -n "${QUEUE[${NODE_CONTEXT}]:-}" ]]; then start_node_queue; fi
-    if [[ -z "${QUEUE[${context}]:-}" ]]; then PENDING_NAMESPACES+=("${context}"); fi
+    PENDING_NAMESPACES+=("${context}")
   fi
   QUEUE["${context}"]+="$*"$'\n'
 }
@@ -595,6 +595,12 @@ parse_ip_state() {
         name="${rest%%: <*}"
         key="${netns}/${name%%@*}"
         LINK_INDEX["${key}"]="${line%%: *}"
+        # Loopback, one in each namespace: its flags are all that is asked of it, and -d makes its line long.
+        if [[ "${name}" == lo ]]; then
+          rest="${rest:5}"
+          LINK_FLAGS["${key}"]=",${rest%%> mtu *},"
+          continue
+        fi
         LINK_PARENT["${key}"]=''
         if [[ "${name}" == *@* ]]; then LINK_PARENT["${key}"]="${name#*@}"; fi
         rest="${rest#*: <}"
@@ -604,8 +610,6 @@ parse_ip_state() {
         LINK_MAC["${key}"]=''
         LINK_MODE["${key}"]=''
         LINK_SOURCE_MACS["${key}"]=' '
-        # Loopback: its flags are all that is asked of it, and -d makes its line long.
-        if [[ "${name}" == lo ]]; then continue; fi
         head="${rest%%' link/ether '*}"
         if ((${#head} < ${#rest})); then
           rest="${rest:${#head}+12}"
