@@ -16,8 +16,8 @@ import { SHELLCHECK_ARGS } from '../src/lint/lint.js';
 import { findSystemShellcheck } from '../src/lint/shellcheck.js';
 
 const FLEET = 1000;
-const COLD_SAMPLE = Number(process.env['MACVLAN_GEN_BENCH_LINT_SAMPLE'] ?? 50);
-const SEQUENTIAL_SAMPLE = Math.min(20, COLD_SAMPLE);
+const COLD_SAMPLE = Number(process.env['MACVLAN_GEN_BENCH_LINT_SAMPLE'] ?? 25);
+const SEQUENTIAL_SAMPLE = Math.min(10, COLD_SAMPLE);
 const WARM_ROUNDS = 3;
 
 function shuffled<T>(items: T[]): T[] {
