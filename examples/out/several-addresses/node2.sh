@@ -602,16 +602,13 @@ parse_ip_state() {
         name="${rest%%: <*}"
         key="${netns}/${name%%@*}"
         LINK_INDEX["${key}"]="${line%%: *}"
-        # Loopback, one in each namespace: its flags are all that is asked of it, and -d makes its line long.
-        if [[ "${name}" == lo ]]; then
-          rest="${rest:5}"
-          LINK_FLAGS["${key}"]=",${rest%%> mtu *},"
-          continue
-        fi
-        LINK_PARENT["${key}"]=''
-        if [[ "${name}" == *@* ]]; then LINK_PARENT["${key}"]="${name#*@}"; fi
         rest="${rest#*: <}"
         LINK_FLAGS["${key}"]=",${rest%%> mtu *},"
+        # Loopback, one in each namespace (no config names an interface lo): its flags are all that is asked
+        # of it, and -d makes its line long.
+        if [[ "${name}" == lo ]]; then continue; fi
+        LINK_PARENT["${key}"]=''
+        if [[ "${name}" == *@* ]]; then LINK_PARENT["${key}"]="${name#*@}"; fi
         rest="${rest#*> mtu }"
         LINK_MTU["${key}"]="${rest%% *}"
         LINK_MAC["${key}"]=''
