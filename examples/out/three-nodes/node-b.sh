@@ -472,7 +472,8 @@ queue_ip() {
   fi
   printf '  + %s %s\n' "${IP_PREFIX[${context}]}" "${QUOTED}"
   # A namespace needs what this node's queue creates first (it starts now, and the namespaces wait for it);
-  # a command here may undo what a namespace still uses.
+  # a command here may undo what a namespace still uses. So while this node's queue holds commands, every
+  # namespace's queue is empty, and only a namespace's first command can find this node's queue waiting.
   if [[ "${context}" == "${NODE_CONTEXT}" ]]; then
     if ((${#PENDING_NAMESPACES[@]} > 0)); then flush_namespace_queues; fi
     if [[ "$1 ${2:-}" == 'netns add' ]]; then
