@@ -27,6 +27,7 @@ import { labPictures } from './diagram/reachability.js';
 import { ANSIBLE_FILES } from './ansible/names.js';
 import type { AnsibleHosts } from './ansible/ansible.js';
 import { DIAGRAM_FILE } from './diagram/names.js';
+import { shq } from './render/shq.js';
 
 const DEFAULT_CONFIG = 'macvlan-gen.yaml';
 const DEFAULT_OUT_DIR = 'out';
@@ -278,7 +279,13 @@ async function main(argv: string[]): Promise<number> {
               for (const picture of pictures) writeFileAtomically(path.join(args.pictures, picture.name), picture.content);
               diag(`wrote ${pictures.length} pictures to ${args.pictures}/: ${pictures.map((picture) => picture.name).join(', ')}`);
             }
-            if (result.kept) diag(`lab ${result.kept} is still up; remove it with: macvlan-gen lab down ${result.kept}`);
+            if (result.kept) {
+              // With the node's run dir set, as the lab runs them: the nodes share the host's /run.
+              const scripts = (result.keptScripts ?? []).map(({ command }) => `  ${command.map(shq).join(' ')}`);
+              diag(`lab ${result.kept} is still up; run a node's script inside it as the lab does (its lock and records in the lab, not in /run/macvlan-gen) with:`);
+              for (const line of scripts) diag(line);
+              diag(`remove it with: macvlan-gen lab down ${result.kept}`);
+            }
             if (!result.ok) exitCode = EXIT.findings;
           },
         )

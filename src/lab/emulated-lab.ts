@@ -164,16 +164,30 @@ export class EmulatedLab {
     return labPaths(this.prefix).fsRoot(node);
   }
 
-  /** Runs a command inside an emulated node (its mount, UTS and network namespaces), with the node's run dir. */
-  runInNode(node: string, argv: string[], env: Record<string, string> = {}): Promise<ProcessResult> {
+  /**
+   * The command line that runs `argv` inside an emulated node (its mount, UTS and network namespaces) with the node's
+   * run dir: the script's lock and records stay in the lab, not in the host's /run/macvlan-gen (the nodes share the
+   * host's /run).
+   */
+  nodeCommand(node: string, argv: string[], env: Record<string, string> = {}): string[] {
     const variables = Object.entries({ MACVLAN_GEN_RUN_DIR: labPaths(this.prefix).runDir(node), ...env }).map(([k, v]) => `${k}=${v}`);
-    const [command = 'nsenter', ...args] = inNode(this.prefix, node, ['env', ...variables, ...argv]);
+    return inNode(this.prefix, node, ['env', ...variables, ...argv]);
+  }
+
+  /** Runs a command inside an emulated node, as nodeCommand says. */
+  runInNode(node: string, argv: string[], env: Record<string, string> = {}): Promise<ProcessResult> {
+    const [command = 'nsenter', ...args] = this.nodeCommand(node, argv, env);
     return runProcess(command, args);
   }
 
   /** Runs the node's generated script, unmodified, inside its emulated node. */
   runScript(node: string, args: string[], env: Record<string, string> = {}): Promise<ProcessResult> {
-    return this.runInNode(node, ['bash', this.scriptPath(node), ...args], env);
+    return this.runInNode(node, this.scriptCommand(node, args), env);
+  }
+
+  /** The node's script with its arguments, for runInNode or nodeCommand. */
+  scriptCommand(node: string, args: string[]): string[] {
+    return ['bash', this.scriptPath(node), ...args];
   }
 
   /** Pings every expected pair of the family (IPv4 unless told) from its first endpoint (at a further address where it names one) and tells which answered. */

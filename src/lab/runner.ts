@@ -75,6 +75,8 @@ export interface LabResult {
   seconds: number;
   /** The prefix of a lab left running with --keep. */
   kept?: string;
+  /** In a lab left running: the command line that runs each node's script (here `plan`) inside its node. */
+  keptScripts?: { node: string; command: string[] }[];
 }
 
 const REQUIRED_TOOLS = [
@@ -216,6 +218,9 @@ export async function runLab(config: Config, options: LabOptions): Promise<LabRe
     stages: results,
     notRun: stages.slice(results.length).map((stage) => stage.name),
     seconds: seconds(started),
-    ...(options.keep && { kept: lab.prefix }),
+    ...(options.keep && {
+      kept: lab.prefix,
+      keptScripts: lab.topology.nodes.map(({ name }) => ({ node: name, command: lab.nodeCommand(name, lab.scriptCommand(name, ['plan'])) })),
+    }),
   };
 }

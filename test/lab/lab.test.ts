@@ -331,6 +331,13 @@ describe.skipIf(!isRoot)('lab (root: network namespaces)', () => {
     }
     // The shim, made by the script after the lab set the defaults, inherits them as on a real RHEL node.
     expect(sysctl(prefix, 'node1', 'mac0/rp_filter')).toBe('1');
+    // It says how to run each node's script inside the lab, with the node's run dir (not the host's /run/macvlan-gen).
+    const commands = kept.stderr.split('\n').filter((line) => line.startsWith('  nsenter '));
+    expect(commands.map((line) => /(node\d)\.sh plan$/.exec(line)?.[1])).toEqual(['node1', 'node2']);
+    expect(commands[0]).toContain(` env MACVLAN_GEN_RUN_DIR=/run/${prefix}/run/node1 bash `);
+    const plan = spawnSync('bash', ['-c', commands[0] ?? 'false'], { encoding: 'utf8' });
+    expect([plan.status, plan.stderr]).toEqual([0, '']);
+    expect(plan.stdout).toContain('Nothing to do: the node already matches the config.\n');
     expect(runCli(['lab', 'down', prefix], cwd)).toMatchObject({ status: 0, stdout: `removed lab ${prefix}\n` });
     expect(hostState()).toBe(before);
   });
