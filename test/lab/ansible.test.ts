@@ -1,13 +1,14 @@
 // The fleet rollout (issue 18) for real: `generate --ansible` output run by Debian's ansible-playbook, from the lab's
 // LAN neighbour as the controller, against 12 emulated nodes with host migrations, each running Debian's sshd in its
-// own namespaces. All converge in batches (1, 10%, 25%), each migration confirmed from a new SSH connection, every
-// node verifies and the LAN reaches it; a second run changes nothing; teardown restores every node; a node whose
-// gateway probe fails (its switch port passes only its parent's MAC) reverts and the rollout stops after its batch,
-// the summary naming the nodes changed, reverted and untouched; a node that the confirming connection cannot reach
-// fails the rollout and puts its address back by itself. node04's logins print a banner, a complaint on stderr and
-// the command itself before running it (as real nodes' dotfiles do): the playbooks must read through them. Root
-// only; never skipped in CI.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// own namespaces. All converge in batches (1, 10%, 25%), each migration confirmed from a new SSH connection, every node
+// verifies and the LAN reaches it; a second run changes nothing; teardown restores every node; a node whose gateway
+// probe fails (its switch port passes only its parent's MAC) reverts and the rollout stops after its batch, the summary
+// naming the nodes changed, reverted and untouched; a node that the confirming connection cannot reach fails the
+// rollout and puts its address back by itself; so does a node whose SSH session ends while apply runs (or during
+// verify), which the summary names failed (its state unknown), not untouched. node04's logins print a banner, a
+// complaint on stderr and the command itself before running it (as real nodes' dotfiles do): the playbooks must read
+// through them. Root only; never skipped in CI.
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -85,6 +86,29 @@ function transcriptForDocs(name: string, output: string): void {
   expect(summaryOf(readFileSync(recorded, 'utf8')), `${recorded} is stale: run npm run docs:record:fleet`).toEqual(summaryOf(output));
 }
 
+const statusField = (pid: number, name: string): string => new RegExp(`^${name}:\\s*(.*)$`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? '';
+
+/** The pid of a process running `bash SCRIPT COMMAND` (a raw task's), if one runs. */
+function scriptProcess(script: string, command: string): number | undefined {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .map(Number)
+    .find((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').slice(-3).join(' ') === `${script} ${command} `;
+      } catch {
+        return false;
+      }
+    });
+}
+
+/** The pids of the sshd processes of the session a process runs in: its ancestors named sshd, but for the topmost (the node's listener, which stays). */
+function sshdSessionOf(pid: number): number[] {
+  const sshd: number[] = [];
+  for (let ancestor = pid; ancestor > 1; ancestor = Number(statusField(ancestor, 'PPid'))) if (statusField(ancestor, 'Name') === 'sshd') sshd.push(ancestor);
+  return sshd.slice(0, -1);
+}
+
 const shown = (result: ProcessResult): string => `${result.stdout.slice(-6000)}\n${result.stderr}`;
 
 describe.skipIf(!isRoot)('fleet rollout through Ansible, 12 emulated nodes with host migrations', () => {
@@ -99,6 +123,21 @@ describe.skipIf(!isRoot)('fleet rollout through Ansible, 12 emulated nodes with 
     const script = 'for ip in "$@"; do ping -n -q -c 1 -W 2 "$ip" >/dev/null 2>&1 || echo "$ip"; done';
     const result = await runProcess('nsenter', [`--net=/run/netns/${labPaths(lab.prefix).netns(WATCHER)}`, 'bash', '-c', script, 'ping', ...addresses]);
     return result.stdout.split('\n').filter((line) => line !== '');
+  };
+
+  /** node01, the first batch alone, failed the rollout with a lost connection: exit 2, the fatal message, the summary. */
+  const expectNode01Lost = (result: ProcessResult, message: RegExp): void => {
+    expect(result.status, shown(result)).toBe(2);
+    expect(result.stdout).toContain('fatal: [node01]: UNREACHABLE!');
+    expect(result.stdout).toMatch(message);
+    expect(summaryOf(result.stdout)).toEqual({ changed: [], unchanged: [], reverted: [], failed: ['node01'], untouched: NODES.slice(1) });
+  };
+  /** node01's guard, never confirmed, puts its address back (first, and notes why after). */
+  const expectNode01Reverted = async (statusFile: string): Promise<void> => {
+    const deadline = Date.now() + 60_000;
+    while (!readFileSync(statusFile, 'utf8').startsWith('reverted') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(readFileSync(statusFile, 'utf8')).toBe('reverted: no confirm within 15s\n');
+    expect(await state('node01')).toContain(`inet ${hostIp(0)}/16 scope global eth0`);
   };
 
   beforeAll(async () => {
@@ -199,6 +238,48 @@ describe.skipIf(!isRoot)('fleet rollout through Ansible, 12 emulated nodes with 
     for (const node of NODES) expect(await state(node), node).toBe(initial.get(node));
   }, 600_000);
 
+  it('a node whose SSH connection breaks while apply runs is named failed, not untouched, and its guard puts the address back; so is one whose connection breaks during verify', async () => {
+    const statusFile = path.join(labPaths(lab.prefix).runDir('node01'), 'node01.migration');
+    const logFile = path.join(labPaths(lab.prefix).runDir('node01'), 'node01.log');
+    rmSync(statusFile, { force: true });
+    const logged = existsSync(logFile) ? readFileSync(logFile, 'utf8').length : 0;
+    const rollout = playbook('rollout.yml');
+    // Once the guard moves the address, apply waits for it on the connection that runs it (the guard's announcement
+    // alone takes a second): end that connection's sshd processes (not the node's listener), as a flaky link or a
+    // dying jump host would. (Ended sooner, apply may die before its guard starts: then nothing moves, and the
+    // summary is the same.)
+    const deadline = Date.now() + 120_000;
+    while (!(existsSync(logFile) && readFileSync(logFile, 'utf8').slice(logged).includes('migration: moving')) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    const script = path.join(fleet.scriptDir('node01'), 'node01.sh');
+    const applying = scriptProcess(script, 'apply');
+    if (applying === undefined) throw new Error(`node01 runs no apply while its guard moves the address:\n${shown(await rollout)}`);
+    const sessions = sshdSessionOf(applying);
+    expect(sessions.length).toBeGreaterThan(0);
+    for (const pid of sessions) process.kill(pid, 'SIGKILL');
+    const result = await rollout;
+    expectNode01Lost(result, /"msg": "failed: The connection that applied held: the SSH connection to 192\.168\.10\.1 broke while apply ran/);
+    transcriptForDocs('rollout-connection-lost.txt', result.stdout);
+    // Nobody confirms: the guard puts the address back by itself.
+    await expectNode01Reverted(statusFile);
+
+    // Again, the connection breaking during verify this time: node01 was changed and confirmed, and is named failed.
+    const again = playbook('rollout.yml');
+    const verifyDeadline = Date.now() + 120_000;
+    let verifying: number | undefined;
+    while ((verifying = scriptProcess(script, 'verify')) === undefined && Date.now() < verifyDeadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    if (verifying === undefined) throw new Error(`node01 ran no verify within 120 s:\n${shown(await again)}`);
+    // Held still while its connection ends, then let go to meet the hangup.
+    process.kill(verifying, 'SIGSTOP');
+    for (const pid of sshdSessionOf(verifying)) process.kill(pid, 'SIGKILL');
+    process.kill(verifying, 'SIGCONT');
+    expectNode01Lost(await again, /"msg": "failed: The node answered after apply: the SSH connection to 192\.168\.10\.1 broke after apply, during verify/);
+    expect(await state('node01')).toContain(`inet ${hostIp(0)}/16 scope global mac0`);
+    // teardown then removes what the two applies made.
+    const teardown = await playbook('teardown.yml');
+    expect(teardown.status, shown(teardown)).toBe(0);
+    for (const node of NODES) expect(await state(node), node).toBe(initial.get(node));
+  }, 600_000);
+
   it('a node the confirming connection cannot reach fails the rollout in its batch, and puts its address back by itself', async () => {
     const statusFile = path.join(labPaths(lab.prefix).runDir('node01'), 'node01.migration');
     rmSync(statusFile, { force: true });
@@ -208,15 +289,8 @@ describe.skipIf(!isRoot)('fleet rollout through Ansible, 12 emulated nodes with 
     while (!(existsSync(statusFile) && readFileSync(statusFile, 'utf8').startsWith('awaiting-confirm')) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
     await fleet.stopListening('node01');
     const result = await rollout;
-    expect(result.status, shown(result)).toBe(2);
-    expect(result.stdout).toContain('fatal: [node01]: UNREACHABLE!');
-    expect(result.stdout).toMatch(/"msg": "failed: The new connection reached the node: no new SSH connection to 192\.168\.10\.1 after the migration, so no confirm/);
-    expect(summaryOf(result.stdout)).toEqual({ changed: [], unchanged: [], reverted: [], failed: ['node01'], untouched: NODES.slice(1) });
+    expectNode01Lost(result, /"msg": "failed: The new connection reached the node: no new SSH connection to 192\.168\.10\.1 after the migration, so no confirm/);
     transcriptForDocs('rollout-unreachable.txt', result.stdout);
-    // The guard puts the address back first and notes why after.
-    const reverted = Date.now() + 40_000;
-    while (!readFileSync(statusFile, 'utf8').startsWith('reverted') && Date.now() < reverted) await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(readFileSync(statusFile, 'utf8')).toBe('reverted: no confirm within 15s\n');
-    expect(await state('node01')).toContain(`inet ${hostIp(0)}/16 scope global eth0`);
+    await expectNode01Reverted(statusFile);
   }, 600_000);
 });
