@@ -102,11 +102,18 @@ function scriptProcess(script: string, command: string): number | undefined {
     });
 }
 
-/** The pids of the sshd processes of the session a process runs in: its ancestors named sshd, but for the topmost (the node's listener, which stays). */
-function sshdSessionOf(pid: number): number[] {
+/**
+ * The pids of the sshd processes of the node's SSH session a process runs in: its ancestors below the node's listener
+ * (which stays), all named sshd. Above the listener are the test's own processes, and maybe the sshd of the login
+ * that started the tests: never touched.
+ */
+function sshdSessionOf(pid: number, listener: number): number[] {
   const sshd: number[] = [];
-  for (let ancestor = pid; ancestor > 1; ancestor = Number(statusField(ancestor, 'PPid'))) if (statusField(ancestor, 'Name') === 'sshd') sshd.push(ancestor);
-  return sshd.slice(0, -1);
+  for (let ancestor = Number(statusField(pid, 'PPid')); ancestor !== listener; ancestor = Number(statusField(ancestor, 'PPid'))) {
+    if (!(ancestor > 1) || statusField(ancestor, 'Name') !== 'sshd') throw new Error(`process ${pid} does not run in a session of the sshd listener ${listener}`);
+    sshd.push(ancestor);
+  }
+  return sshd;
 }
 
 const shown = (result: ProcessResult): string => `${result.stdout.slice(-6000)}\n${result.stderr}`;
@@ -118,6 +125,8 @@ describe.skipIf(!isRoot)('fleet rollout through Ansible, 12 emulated nodes with 
   const initial = new Map<string, string>();
   const state = async (node: string): Promise<string> => normalizeState(withoutCountdowns(await nodeState(lab, node)));
   const playbook = (name: string, ...args: string[]): Promise<ProcessResult> => fleet.playbook(outDir, ['-i', 'inventory.yml', name, '-e', fleet.scriptDirVars, ...args]);
+  /** The same with variables in ansible-playbook's environment (its config, as ansible.cfg would set it). */
+  const playbookWith = (env: Record<string, string>, name: string): Promise<ProcessResult> => fleet.playbook(outDir, ['-i', 'inventory.yml', name, '-e', fleet.scriptDirVars], env);
   /** Which of the addresses the controller (the lab's LAN neighbour) does not reach. */
   const unreachedFromController = async (addresses: string[]): Promise<string[]> => {
     const script = 'for ip in "$@"; do ping -n -q -c 1 -W 2 "$ip" >/dev/null 2>&1 || echo "$ip"; done';
@@ -243,7 +252,8 @@ describe.skipIf(!isRoot)('fleet rollout through Ansible, 12 emulated nodes with 
     const logFile = path.join(labPaths(lab.prefix).runDir('node01'), 'node01.log');
     rmSync(statusFile, { force: true });
     const logged = existsSync(logFile) ? readFileSync(logFile, 'utf8').length : 0;
-    const rollout = playbook('rollout.yml');
+    // With SSH retries set, as an operator may for flaky links: apply is not run again on the broken connection.
+    const rollout = playbookWith({ ANSIBLE_SSH_RETRIES: '3' }, 'rollout.yml');
     // Once the guard moves the address, apply waits for it on the connection that runs it (the guard's announcement
     // alone takes a second): end that connection's sshd processes (not the node's listener), as a flaky link or a
     // dying jump host would. (Ended sooner, apply may die before its guard starts: then nothing moves, and the
@@ -253,7 +263,7 @@ describe.skipIf(!isRoot)('fleet rollout through Ansible, 12 emulated nodes with 
     const script = path.join(fleet.scriptDir('node01'), 'node01.sh');
     const applying = scriptProcess(script, 'apply');
     if (applying === undefined) throw new Error(`node01 runs no apply while its guard moves the address:\n${shown(await rollout)}`);
-    const sessions = sshdSessionOf(applying);
+    const sessions = sshdSessionOf(applying, fleet.listenerPid('node01'));
     expect(sessions.length).toBeGreaterThan(0);
     for (const pid of sessions) process.kill(pid, 'SIGKILL');
     const result = await rollout;
@@ -270,9 +280,14 @@ describe.skipIf(!isRoot)('fleet rollout through Ansible, 12 emulated nodes with 
     if (verifying === undefined) throw new Error(`node01 ran no verify within 120 s:\n${shown(await again)}`);
     // Held still while its connection ends, then let go to meet the hangup.
     process.kill(verifying, 'SIGSTOP');
-    for (const pid of sshdSessionOf(verifying)) process.kill(pid, 'SIGKILL');
-    process.kill(verifying, 'SIGCONT');
-    expectNode01Lost(await again, /"msg": "failed: The node answered after apply: the SSH connection to 192\.168\.10\.1 broke after apply, during verify/);
+    try {
+      const sessions = sshdSessionOf(verifying, fleet.listenerPid('node01'));
+      expect(sessions.length).toBeGreaterThan(0);
+      for (const pid of sessions) process.kill(pid, 'SIGKILL');
+    } finally {
+      process.kill(verifying, 'SIGCONT');
+    }
+    expectNode01Lost(await again, /"msg": "failed: The node answered verify: the SSH connection to 192\.168\.10\.1 broke during verify, after apply/);
     expect(await state('node01')).toContain(`inet ${hostIp(0)}/16 scope global mac0`);
     // teardown then removes what the two applies made.
     const teardown = await playbook('teardown.yml');

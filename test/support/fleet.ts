@@ -2,7 +2,7 @@
 // sshd_config, listening on the node's host address) and Ansible run from the lab's LAN neighbour namespace. Keys,
 // known_hosts, Ansible's home and temp dirs all live under the lab's /run/<prefix>/fleet: the real ~/.ssh and
 // ~/.ansible are never read or written.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { inNode, labPaths, WATCHER } from '../../src/lab/commands.js';
@@ -14,7 +14,9 @@ const SSHD = '/usr/sbin/sshd';
 export interface Fleet {
   dir: string;
   /** Runs ansible-playbook from the controller (the lab's LAN neighbour), in `outDir`, with the lab's keys and paths. */
-  playbook: (outDir: string, args: string[]) => Promise<ProcessResult>;
+  playbook: (outDir: string, args: string[], env?: Record<string, string>) => Promise<ProcessResult>;
+  /** The pid of a node's sshd listener. */
+  listenerPid: (node: string) => number;
   /** Where the playbooks keep a node's script on the node (its own tree under the lab dir: nodes share the host's /var). */
   scriptDir: (node: string) => string;
   /** The extra vars that put each node's script in scriptDir and what `install` writes in its own tree (fsRoot), for -e. */
@@ -121,7 +123,9 @@ export async function startFleet(lab: EmulatedLab, env: Record<string, string> =
     }
     return {
       dir,
-      playbook: (outDir, args) => runProcess('nsenter', [controller, 'bash', '-c', 'cd "$1" && shift && exec ansible-playbook "$@"', 'controller', outDir, ...args], ansibleEnv),
+      playbook: (outDir, args, env = {}) =>
+        runProcess('nsenter', [controller, 'bash', '-c', 'cd "$1" && shift && exec ansible-playbook "$@"', 'controller', outDir, ...args], { ...ansibleEnv, ...env }),
+      listenerPid: (node) => Number(readFileSync(path.join(dir, node, 'sshd.pid'), 'utf8').trim()),
       scriptDir: (node) => path.join(paths.fsRoot(node), 'var/lib/macvlan-gen'),
       scriptDirVars: JSON.stringify({
         macvlan_gen_dir: path.join(paths.fsRoot('NODE'), 'var/lib/macvlan-gen').replace('NODE', '{{ inventory_hostname }}'),
