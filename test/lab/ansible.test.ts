@@ -103,15 +103,15 @@ function scriptProcess(script: string, command: string): number | undefined {
 }
 
 /**
- * The pids of the sshd processes of the node's SSH session a process runs in: its ancestors below the node's listener
- * (which stays), all named sshd. Above the listener are the test's own processes, and maybe the sshd of the login
+ * The pids of the sshd processes of the node's SSH session a process runs in: its ancestors named sshd below the
+ * node's listener (which stays). Above the listener are the test's own processes, and maybe the sshd of the login
  * that started the tests: never touched.
  */
 function sshdSessionOf(pid: number, listener: number): number[] {
   const sshd: number[] = [];
   for (let ancestor = Number(statusField(pid, 'PPid')); ancestor !== listener; ancestor = Number(statusField(ancestor, 'PPid'))) {
-    if (!(ancestor > 1) || statusField(ancestor, 'Name') !== 'sshd') throw new Error(`process ${pid} does not run in a session of the sshd listener ${listener}`);
-    sshd.push(ancestor);
+    if (!(ancestor > 1)) throw new Error(`process ${pid} does not run in a session of the sshd listener ${listener}`);
+    if (statusField(ancestor, 'Name') === 'sshd') sshd.push(ancestor);
   }
   return sshd;
 }
@@ -124,9 +124,10 @@ describe.skipIf(!isRoot)('fleet rollout through Ansible, 12 emulated nodes with 
   let outDir: string;
   const initial = new Map<string, string>();
   const state = async (node: string): Promise<string> => normalizeState(withoutCountdowns(await nodeState(lab, node)));
-  const playbook = (name: string, ...args: string[]): Promise<ProcessResult> => fleet.playbook(outDir, ['-i', 'inventory.yml', name, '-e', fleet.scriptDirVars, ...args]);
-  /** The same with variables in ansible-playbook's environment (its config, as ansible.cfg would set it). */
-  const playbookWith = (env: Record<string, string>, name: string): Promise<ProcessResult> => fleet.playbook(outDir, ['-i', 'inventory.yml', name, '-e', fleet.scriptDirVars], env);
+  /** A playbook run, with variables in ansible-playbook's environment (its config, as ansible.cfg would set it). */
+  const playbookWith = (env: Record<string, string>, name: string, ...args: string[]): Promise<ProcessResult> =>
+    fleet.playbook(outDir, ['-i', 'inventory.yml', name, '-e', fleet.scriptDirVars, ...args], env);
+  const playbook = (name: string, ...args: string[]): Promise<ProcessResult> => playbookWith({}, name, ...args);
   /** Which of the addresses the controller (the lab's LAN neighbour) does not reach. */
   const unreachedFromController = async (addresses: string[]): Promise<string[]> => {
     const script = 'for ip in "$@"; do ping -n -q -c 1 -W 2 "$ip" >/dev/null 2>&1 || echo "$ip"; done';
