@@ -635,25 +635,36 @@ parse_ip_state() {
 }
 
 # Our namespaces' states are read by one ip per namespace, in STREAMS
-# streams in the background whose pipes bash opens through /dev/fd (bash and ip
-# only), while this node's own state is read and parsed; for a few namespaces,
-# or without /dev/fd, one after another in this shell after it.
+# streams in the background while this node's own state is read and parsed;
+# for a few namespaces, or without /dev/fd, one after another in this shell
+# after it. One bash of the streams' own (start_stream) starts the streams as
+# subshells of itself, each with a pipe it opens through /dev/fd (bash and ip
+# only), and prints what they read, in their order, on the one pipe this shell
+# reads: a fork of that small bash costs a fraction of one of this shell.
 STATE_STREAMS=()
 start_state_streams() {
   STATE_STREAMS=()
   if (($# < STREAMS_FROM)) || [[ ! -d /dev/fd ]]; then return 0; fi
-  local stream fd i code
-  local -a share=()
+  local stream fd i share code='fds=()'$'\n'
+  local -a names=()
   prepare_streams
   for ((stream = 0; stream < STREAMS; stream++)); do
-    share=()
-    for ((i = stream + 1; i <= $#; i += STREAMS)); do share+=("${!i}"); done
-    printf -v code ' %q' "${share[@]}"
-    # All of it read before any is printed: a pipe holds 64 KiB, and a stream
-    # that waited for bash to read it would stop reading its namespaces.
-    exec {fd}< <(start_stream "read_namespace_states${code}; printf '%s' \"\${NAMESPACE_STATES}\"; exit 0" || true)
-    STATE_STREAMS+=("${fd}")
+    names=()
+    for ((i = stream + 1; i <= $#; i += STREAMS)); do names+=("${!i}"); done
+    printf -v share ' %q' "${names[@]}"
+    # All of a stream's states read before any is printed: a pipe holds 64 KiB,
+    # and a stream that waited for its reader would stop reading its namespaces.
+    code+="exec {fd}< <(read_namespace_states${share}; printf '%s' \"\${NAMESPACE_STATES}\")"$'\nfds+=("${fd}")\n'
   done
+  code+="print_state_streams \"\${fds[@]}\""
+  exec {fd}< <(start_stream "${code}" || true)
+  STATE_STREAMS=("${fd}")
+}
+
+# In the streams' bash: prints what each stream (its pipe's descriptor) read, in their order.
+print_state_streams() {
+  local fd
+  for fd in "$@"; do printf '%s\n' "$(<"/dev/fd/${fd}")"; done
 }
 
 # Sets NAMESPACE_STATES to what the streams printed, each namespace's state after its mark line.
@@ -663,13 +674,10 @@ finish_state_streams() {
     read_namespace_states "$@"
     return 0
   fi
-  NAMESPACE_STATES=''
-  local fd
-  for fd in "${STATE_STREAMS[@]}"; do
-    NAMESPACE_STATES+="$(<"/dev/fd/${fd}")"$'\n'
-    exec {fd}<&-
-  done
+  local -r fd="${STATE_STREAMS[0]}"
   STATE_STREAMS=()
+  NAMESPACE_STATES="$(<"/dev/fd/${fd}")"$'\n'
+  exec {fd}<&-
 }
 
 # Sets NAMESPACE_STATES to each namespace's state after a line "<NETNS_MARK>NAME";
@@ -713,7 +721,7 @@ prepare_streams() {
   STREAM_PROGRAM_FOR="${MODE} ${USE_IP_N}"
   STREAM_PROGRAM="$(
     declare -p MODE SCRIPT_NAME EXIT_FAILED NODE_CONTEXT USE_IP_N NETNS_MARK STATE_COMMANDS NS_INTERFACE
-    declare -f err ip_command_for report_failed_batch batch_failed batch_not_run batch_failure_is_harmless wait_stream wait_batch ended_how read_namespace_states print_mark
+    declare -f err ip_command_for report_failed_batch batch_failed batch_not_run batch_failure_is_harmless wait_stream wait_batch ended_how read_namespace_states print_mark print_state_streams
   )"$'\nset -o nounset -o pipefail\n'
 }
 
