@@ -247,6 +247,60 @@ ${spaces.join('\n')}
     }
   });
 
+  // An `ip netns add` interrupted between making the entry and mounting the namespace on it, or an unmount by hand,
+  // leaves a file no ip can enter, which also blocks `ip netns add` of that name. Twelve namespaces: one unmounted
+  // among them is met by the reads (and teardown's batches) in streams; one entry alone, by a read in this shell.
+  it('a namespace entry with nothing mounted on it: apply, plan and verify refuse before any change and say how to clear it; teardown removes it with the rest', async () => {
+    const spaces = Array.from({ length: 12 }, (_, i) => `      ns${i + 1}: { interface: mac${i + 1}, address: 192.168.179.${20 + i}/16, gateway: 192.168.1.1 }`);
+    const config = configOf(`version: 1
+nodes:
+  node1:
+    parent: ens160
+    address: 192.168.179.9/16
+    namespaces:
+${spaces.join('\n')}
+  node2:
+    parent: ens160
+    address: 192.168.179.10/16
+`);
+    const lab = await buildLab(config);
+    const refusal = (netns: string, command: string) =>
+      `node1.sh: error: /var/run/netns/${netns} is not a network namespace: nothing is mounted on it (an interrupted 'ip netns add', or an unmount by hand, left it), so no ip can enter it and 'ip netns add ${netns}' cannot make it again; nothing was changed. Remove the empty entry with 'ip netns del ${netns}' (teardown removes it too), then run node1.sh ${command} again\n`;
+    const expectRefused = async (netns: string) => {
+      const before = await nodeState(lab, 'node1');
+      for (const command of ['apply', 'plan', 'verify']) {
+        const run = await lab.runScript('node1', [command]);
+        expect(run.status, `${command}: ${run.stderr}`).toBe(3);
+        expect(run.stderr).toContain(`setting the network namespace "${netns}" failed: Invalid argument`);
+        expect(run.stderr).toContain(refusal(netns, command));
+        expect(run.stdout).not.toMatch(/^ {2}\+ /m);
+      }
+      expect(await nodeState(lab, 'node1')).toBe(before);
+    };
+    try {
+      const pristine = await nodeState(lab, 'node1');
+      expect((await lab.runScript('node1', ['apply'])).status).toBe(0);
+      await inNode(lab, 'node1', 'umount /run/netns/ns7 && test -f /run/netns/ns7');
+      await expectRefused('ns7');
+      const teardown = await lab.runScript('node1', ['teardown']);
+      expect(teardown.status, teardown.stderr).toBe(0);
+      expect(teardown.stdout).toContain('  + ip -n ns7 link del dev mac7\n');
+      expect(teardown.stdout).toContain('  = ns7: nothing is mounted on /var/run/netns/ns7 (ip said so above): no namespace is left there to enter\n');
+      expect(teardown.stdout).toContain('  + ip netns del ns7\n');
+      expect(await nodeState(lab, 'node1')).toBe(pristine);
+      // The entry as an interrupted `ip netns add` leaves it: an empty file of mode 0, ours alone this time.
+      await inNode(lab, 'node1', 'install -m 0 /dev/null /run/netns/ns2');
+      await expectRefused('ns2');
+      await inNode(lab, 'node1', 'ip netns del ns2');
+      expect((await lab.runScript('node1', ['apply'])).status).toBe(0);
+      expect((await lab.runScript('node1', ['verify'])).status).toBe(0);
+      expect((await lab.runScript('node1', ['teardown'])).status).toBe(0);
+      expect(await nodeState(lab, 'node1')).toBe(pristine);
+    } finally {
+      lab.remove();
+    }
+  });
+
   it('many namespaces (their batches and reads in streams) on a node as real ones are: rp_filter=1 and promote_secondaries=1, a secondary address, a policy rule, a second NIC with the preferred default route, warm neighbour caches', async () => {
     const spaces = Array.from({ length: 12 }, (_, i) => `      ns${i + 1}: { interface: mac${i + 1}, address: 192.168.179.${20 + i}/16, gateway: 192.168.1.1 }`);
     const config = configOf(`version: 1

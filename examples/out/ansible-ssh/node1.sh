@@ -749,8 +749,8 @@ prepare_streams() {
   [[ "${STREAM_PROGRAM_FOR}" != "${MODE} ${USE_IP_N}" ]] || return 0
   STREAM_PROGRAM_FOR="${MODE} ${USE_IP_N}"
   STREAM_PROGRAM="$(
-    declare -p MODE SCRIPT_NAME EXIT_FAILED NODE_CONTEXT USE_IP_N NETNS_MARK STATE_COMMANDS NS_INTERFACE
-    declare -f err ip_command_for report_failed_batch batch_failed batch_not_run batch_failure_is_harmless wait_stream wait_batch ended_how read_namespace_states print_mark print_state_streams
+    declare -p MODE SCRIPT_NAME EXIT_FAILED NODE_CONTEXT USE_IP_N NETNS_DIR NETNS_MARK STATE_COMMANDS NS_INTERFACE
+    declare -f err ip_command_for report_failed_batch batch_failed batch_not_run batch_failure_is_harmless netns_entry_is_stale wait_stream wait_batch ended_how read_namespace_states print_mark print_state_streams
   )"$'\nset -o nounset -o pipefail\n'
 }
 
@@ -787,6 +787,7 @@ read_node_state() {
   if ((${#present[@]} > 0)); then
     finish_state_streams "${present[@]}"
     if [[ $'\n'"${NAMESPACE_STATES}" == *$'\n'"${NETNS_MARK}!"* ]]; then
+      refuse_stale_namespaces "${present[@]}" || return "${EXIT_PREFLIGHT}"
       err "cannot read the state of every namespace with ip (one went away while it was read?); run ${SCRIPT_NAME} ${MODE} again"
       return "${EXIT_FAILED}"
     fi
@@ -794,6 +795,7 @@ read_node_state() {
     # A stream that died without a word leaves its namespaces without a mark.
     for netns in "${present[@]}"; do
       if [[ -z "${ROUTES[${netns}/]+read}" ]]; then
+        refuse_stale_namespaces "${present[@]}" || return "${EXIT_PREFLIGHT}"
         err "cannot read the state of namespace ${netns} with ip; run ${SCRIPT_NAME} ${MODE} again"
         return "${EXIT_FAILED}"
       fi
@@ -804,6 +806,35 @@ read_node_state() {
 
 has_netns() {
   [[ -n "${NETNS_PRESENT[$1]:-}" ]]
+}
+
+# Is NETNS's entry in ${NETNS_DIR} there with no namespace mounted on it?
+# `ip netns add` makes the file and then mounts the namespace on it; an `ip
+# netns add` interrupted in between, or an unmount by hand, leaves a file that
+# no ip can enter (setting the namespace fails: Invalid argument) and that
+# blocks `ip netns add` of that name. Asked only once an ip could not enter a
+# namespace: it reads /proc/self/mountinfo (where it cannot, it answers no).
+netns_entry_is_stale() {
+  local -r netns="$1"
+  local point
+  [[ -e "${NETNS_DIR}/${netns}" && -r /proc/self/mountinfo ]] || return 1
+  # The fifth word is the mount point: 412 407 0:4 net:[4026532281] /run/netns/ns1 rw,nosuid,... - nsfs nsfs rw
+  while read -r _ _ _ _ point _; do
+    [[ "${point}" != */netns/"${netns}" ]] || return 1
+  done </proc/self/mountinfo
+  return 0
+}
+
+# refuse_stale_namespaces NETNS...: names each of them whose entry is stale
+# (see netns_entry_is_stale) and how to clear it, and fails if any is.
+refuse_stale_namespaces() {
+  local netns refused=''
+  for netns in "$@"; do
+    netns_entry_is_stale "${netns}" || continue
+    err "${NETNS_DIR}/${netns} is not a network namespace: nothing is mounted on it (an interrupted 'ip netns add', or an unmount by hand, left it), so no ip can enter it and 'ip netns add ${netns}' cannot make it again; nothing was changed. Remove the empty entry with 'ip netns del ${netns}' (teardown removes it too), then run ${SCRIPT_NAME} ${MODE} again"
+    refused=yes
+  done
+  [[ -z "${refused}" ]]
 }
 
 has_link() {
@@ -2195,10 +2226,15 @@ cmd_teardown() {
 }
 # Teardown deletes a namespace's link without reading the namespace first (that
 # would cost a process per namespace): a link that someone removed already is
-# not a failure.
+# not a failure, nor is a namespace entry with nothing mounted on it (see
+# netns_entry_is_stale), which `netns del` removes like any other.
 batch_failure_is_harmless() {
   local -r netns="$1"
   [[ "${MODE}" == teardown && "${netns}" != "${NODE_CONTEXT}" ]] || return 1
+  if netns_entry_is_stale "${netns}"; then
+    printf '  = %s: nothing is mounted on %s (ip said so above): no namespace is left there to enter\n' "${netns}" "${NETNS_DIR}/${netns}"
+    return 0
+  fi
   ip_command_for "${netns}"
   # The namespace answers (its lo is there), the link does not.
   "${IP_COMMAND[@]}" link show dev lo >/dev/null 2>&1 || return 1
