@@ -820,8 +820,9 @@ netns_entry_is_stale() {
   local point
   [[ -e "${NETNS_DIR}/${netns}" && -r /proc/self/mountinfo ]] || return 1
   # The fifth word is the mount point: 412 407 0:4 net:[4026532281] /run/netns/ns1 rw,nosuid,... - nsfs nsfs rw
+  # (${NETNS_DIR} where /var/run is a directory, not a link to /run).
   while read -r _ _ _ _ point _; do
-    [[ "${point}" != */netns/"${netns}" ]] || return 1
+    [[ "${point}" != "/run/netns/${netns}" && "${point}" != "${NETNS_DIR}/${netns}" ]] || return 1
   done </proc/self/mountinfo
   return 0
 }
