@@ -79,8 +79,10 @@ Sets up macvlan networking on node ${NODE}: host address ${HOST_ADDRESS} on pare
 
 Commands:
   plan            print what apply would do on this node now; change nothing
-  apply [--boot]  check the node (preflight), then do only what is missing
-                  (--boot: as run by the boot-time unit; the same here)
+  apply [--force] [--no-confirm] [--boot]
+                  check the node (preflight), then do only what is missing; the
+                  options are those of every node's script and change nothing
+                  here: no host migration (the host address stays on ${PARENT})
   verify [--root DIR]
                   compare the node with the config, probe reachability, and check
                   the boot-time setup
@@ -1770,6 +1772,8 @@ main() {
   shift
   while (($# > 0)); do
     case "${subcommand} $1" in
+      # Taken, as by every node's script (one command line serves a whole fleet): they only concern a host migration.
+      'apply --force' | 'apply --no-confirm') ;;
       'apply --boot') AT_BOOT=yes ;;
       'uninstall --teardown') UNINSTALL_TEARDOWN=yes ;;
       'install --root' | 'uninstall --root' | 'verify --root')
