@@ -723,7 +723,7 @@ prepare_streams() {
   STREAM_PROGRAM_FOR="${MODE} ${USE_IP_N}"
   STREAM_PROGRAM="$(
     declare -p MODE SCRIPT_NAME EXIT_FAILED NODE_CONTEXT USE_IP_N NETNS_DIR NETNS_MARK STATE_COMMANDS NS_INTERFACE
-    declare -f err ip_command_for report_failed_batch batch_failed batch_not_run batch_failure_is_harmless netns_entry_is_stale wait_stream wait_batch ended_how read_namespace_states print_mark print_state_streams
+    declare -f err ip_command_for report_failed_batch batch_failed batch_not_run batch_failure_is_harmless find_stale_entries explain_stale_entry wait_stream wait_batch ended_how read_namespace_states print_mark print_state_streams
   )"$'\nset -o nounset -o pipefail\n'
 }
 
@@ -780,34 +780,49 @@ has_netns() {
   [[ -n "${NETNS_PRESENT[$1]:-}" ]]
 }
 
-# Is NETNS's entry in ${NETNS_DIR} there with no namespace mounted on it?
-# `ip netns add` makes the file and then mounts the namespace on it; an `ip
-# netns add` interrupted in between, or an unmount by hand, leaves a file that
-# no ip can enter (setting the namespace fails: Invalid argument) and that
-# blocks `ip netns add` of that name. Asked only once an ip could not enter a
-# namespace: it reads /proc/self/mountinfo (where it cannot, it answers no).
-netns_entry_is_stale() {
-  local -r netns="$1"
-  local point
-  [[ -e "${NETNS_DIR}/${netns}" && -r /proc/self/mountinfo ]] || return 1
+# Sets STALE_ENTRIES to those of the given namespaces whose entry in
+# ${NETNS_DIR} is there with no namespace mounted on it. `ip netns add` makes
+# the file and then mounts the namespace on it; an `ip netns add` interrupted
+# in between, or an unmount by hand, leaves a file that no ip can enter
+# (setting the namespace fails: Invalid argument) and that blocks `ip netns add`
+# of that name. Asked only once an ip could not enter a namespace: it reads
+# /proc/self/mountinfo once (where it cannot, it finds none), and an entry
+# counts only if ip still cannot enter it (a mount table read while mounts
+# change may miss a line).
+STALE_ENTRIES=()
+find_stale_entries() {
+  STALE_ENTRIES=()
+  [[ -r /proc/self/mountinfo ]] || return 0
+  local point netns
+  local -A mounted=()
   # The fifth word is the mount point: 412 407 0:4 net:[4026532281] /run/netns/ns1 rw,nosuid,... - nsfs nsfs rw
-  # (${NETNS_DIR} where /var/run is a directory, not a link to /run).
+  # (under ${NETNS_DIR} where /var/run is a directory, not a link to /run).
   while read -r _ _ _ _ point _; do
-    [[ "${point}" != "/run/netns/${netns}" && "${point}" != "${NETNS_DIR}/${netns}" ]] || return 1
+    if [[ "${point}" == /run/netns/* || "${point}" == "${NETNS_DIR}"/* ]]; then mounted["${point}"]=1; fi
   done </proc/self/mountinfo
-  return 0
+  for netns in "$@"; do
+    [[ -e "${NETNS_DIR}/${netns}" && -z "${mounted[/run/netns/${netns}]:-}" && -z "${mounted[${NETNS_DIR}/${netns}]:-}" ]] || continue
+    ip_command_for "${netns}"
+    "${IP_COMMAND[@]}" link show dev lo >/dev/null 2>&1 || STALE_ENTRIES+=("${netns}")
+  done
 }
 
-# refuse_stale_namespaces NETNS...: names each of them whose entry is stale
-# (see netns_entry_is_stale) and how to clear it, and fails if any is.
+# Says what a stale entry (see find_stale_entries) is and how to clear it.
+explain_stale_entry() {
+  local -r netns="$1"
+  err "${NETNS_DIR}/${netns} is not a network namespace any more: nothing is mounted on it (an 'ip netns add' interrupted before it mounted one, or an unmount by hand), so no ip can enter it and 'ip netns add ${netns}' cannot make it again"
+  err "'ip netns del ${netns}' removes the entry; but if a process still runs in that namespace (one started with 'ip netns exec ${netns}'), the namespace lives on with what is inside it, our interface and its address among them: end that process first, or after that command give the namespace its name back with 'ip netns attach ${netns} PID'; then run ${SCRIPT_NAME} ${MODE} again"
+}
+
+# refuse_stale_namespaces NETNS...: explains each of them whose entry is stale,
+# and fails if any is.
 refuse_stale_namespaces() {
-  local netns refused=''
-  for netns in "$@"; do
-    netns_entry_is_stale "${netns}" || continue
-    err "${NETNS_DIR}/${netns} is not a network namespace: nothing is mounted on it (an interrupted 'ip netns add', or an unmount by hand, left it), so no ip can enter it and 'ip netns add ${netns}' cannot make it again; nothing was changed. Remove the empty entry with 'ip netns del ${netns}' (teardown removes it too), then run ${SCRIPT_NAME} ${MODE} again"
-    refused=yes
-  done
-  [[ -z "${refused}" ]]
+  find_stale_entries "$@"
+  ((${#STALE_ENTRIES[@]} > 0)) || return 0
+  local netns
+  for netns in "${STALE_ENTRIES[@]}"; do explain_stale_entry "${netns}"; done
+  err "nothing was changed"
+  return 1
 }
 
 has_link() {
@@ -1347,18 +1362,19 @@ cmd_teardown() {
 }
 # Teardown deletes a namespace's link without reading the namespace first (that
 # would cost a process per namespace): a link that someone removed already is
-# not a failure, nor is a namespace entry with nothing mounted on it (see
-# netns_entry_is_stale), which `netns del` removes like any other.
+# not a failure. A namespace that ip cannot enter is one, explained where its
+# entry is stale (see find_stale_entries): teardown cannot tell whether a
+# process still holds that namespace and our interface in it.
 batch_failure_is_harmless() {
   local -r netns="$1"
   [[ "${MODE}" == teardown && "${netns}" != "${NODE_CONTEXT}" ]] || return 1
-  if netns_entry_is_stale "${netns}"; then
-    printf '  = %s: nothing is mounted on %s (ip said so above): no namespace is left there to enter\n' "${netns}" "${NETNS_DIR}/${netns}"
-    return 0
-  fi
   ip_command_for "${netns}"
   # The namespace answers (its lo is there), the link does not.
-  "${IP_COMMAND[@]}" link show dev lo >/dev/null 2>&1 || return 1
+  if ! "${IP_COMMAND[@]}" link show dev lo >/dev/null 2>&1; then
+    find_stale_entries "${netns}"
+    if ((${#STALE_ENTRIES[@]} > 0)); then explain_stale_entry "${netns}"; fi
+    return 1
+  fi
   if "${IP_COMMAND[@]}" link show dev "${NS_INTERFACE[${netns}]}" >/dev/null 2>&1; then return 1; fi
   printf '  = %s: %s was gone already (ip said so above)\n' "${netns}" "${NS_INTERFACE[${netns}]}"
 }
