@@ -3,6 +3,7 @@
 // BASH_ENV file is not read there. On a small node the batches run in the script's own shell. A failing batch, in a
 // stream or not, says which of its lines ip counts and stops none of the others. A stand-in `ip` on PATH answers;
 // nothing touches the machine's network.
+import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -38,7 +39,9 @@ function largeNodeScript(dir: string): string {
 }
 
 /**
- * A stand-in ip: `-help` says it takes -n; `-n NS -o -d -batch -` prints a loopback line; `-n NS -batch -` prints how
+ * A stand-in ip: `-help` says it takes -n; `-o -d -batch -` prints the parent's line and `-n NS -o -d -batch -` a
+ * loopback line, except in the namespace KILL_READ_AT names, where it kills the stream reading it; `-n NS link show dev
+ * lo` answers where LO_ANSWERS is set; `-n NS -batch -` prints how
  * many lines of batch it read, except in FAILING, where it fails at the batch's second line the way ip says so, and in
  * the namespace KILL_STREAM_AT names, where it kills the bash that started it (itself, with KILL_SELF). Anything else
  * fails.
@@ -53,7 +56,11 @@ function standInIp(dir: string): string {
     [
       `#!${BASH}`,
       'if [[ "$1" == -help ]]; then echo "Usage: ip [ OPTIONS ] OBJECT { COMMAND | help }  -n[etns] name"; exit 0; fi',
+      // A read in KILL_READ_AT kills the stream that runs it (its parent's parent, past the command substitution).
+      'if [[ "$1 $3" == "-n -o" && "$2" == "${KILL_READ_AT:-}" ]]; then read -r _ _ _ stream _ </proc/$PPID/stat; kill -9 "${stream}"; exit 1; fi',
       'if [[ "$1" == -n && "$3 $4 $5" == "-o -d -batch" ]]; then cat >/dev/null; echo "1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN"; exit 0; fi',
+      'if [[ -n "${LO_ANSWERS:-}" && "$1" == -n && "$3 $4 $5 $6" == "link show dev lo" ]]; then exit 0; fi',
+      'if [[ "$1 $2 $3" == "-o -d -batch" ]]; then cat >/dev/null; echo "2: eth0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP"; exit 0; fi',
       `if [[ "$1 $2 $3" == "-n ${FAILING} -batch" ]]; then cat >/dev/null; echo "Command failed -:2" >&2; exit 1; fi`,
       'if [[ -n "${KILL_STREAM_AT:-}" && "$2" == "${KILL_STREAM_AT}" ]]; then if [[ -n "${KILL_SELF:-}" ]]; then kill -9 "$$"; fi; kill -9 "${PPID}"; exit 1; fi',
       'if [[ "$1" == -n && "$3" == -batch ]]; then n=0; while IFS= read -r line; do [[ -z "${line}" ]] || n=$((n + 1)); done; echo "batch for $2: $n lines"; exit 0; fi',
@@ -218,6 +225,26 @@ describe('background streams on a node larger than one command-line argument', (
     expect(run.stderr).toContain(`a command of the batch for ${FAILING} failed (ip names its line -:N among the 1 above)`);
     expect(run.stderr).toContain('error: the ip running the batch for tenant-00007-web was killed (signal 9): some of its commands may not have run; run driver.sh teardown again');
     for (const i of [1, 2, 4, 5, 6, 8, 9]) expect(run.stdout).toContain(`batch for tenant-0000${i}-web: 1 lines`);
+    expect(run.stdout).toContain('status 1');
+  });
+});
+
+describe('reading the state of a node whose namespaces are read in streams', () => {
+  it('name every namespace a killed read stream leaves unread, and fail', () => {
+    const dir = tempDir('killed-read');
+    const script = largeNodeScript(dir);
+    const bin = standInIp(dir);
+    const driver = path.join(dir, 'driver.sh');
+    writeFileSync(driver, [`source <(sed '$d' ${JSON.stringify(script)})`, 'set +o errexit', 'MODE=verify', 'read_node_state', 'echo "status $?"'].join('\n'));
+    // In a mount namespace of its own, an empty tmpfs on /run holds the entries of the first nine namespaces.
+    const entries = Array.from({ length: 9 }, (_, i) => `/run/netns/tenant-0000${i + 1}-web`).join(' ');
+    const run = spawnSync('unshare', ['--map-root-user', '--mount', 'bash', '-c', `mount -t tmpfs tmpfs /run && mkdir /run/netns && touch ${entries} && exec bash "$0"`, driver], {
+      encoding: 'utf8',
+      env: { ...process.env, PATH: `${bin}:${process.env['PATH'] ?? ''}`, KILL_READ_AT: 'tenant-00002-web', LO_ANSWERS: 'yes' },
+    });
+    // Four streams: the killed one had the second and sixth namespaces (the ninth is the first's).
+    expect(run.stderr).toContain('error: cannot read the state of namespaces tenant-00002-web tenant-00006-web with ip; run driver.sh verify again\n');
+    expect(run.stderr).not.toContain('is not a network namespace');
     expect(run.stdout).toContain('status 1');
   });
 });

@@ -796,13 +796,15 @@ read_node_state() {
     fi
     parse_ip_state "${NAMESPACE_STATES}"
     # A stream that died without a word leaves its namespaces without a mark.
+    local -a unread=()
     for netns in "${present[@]}"; do
-      if [[ -z "${ROUTES[${netns}/]+read}" ]]; then
-        refuse_stale_namespaces "${present[@]}" || return "${EXIT_PREFLIGHT}"
-        err "cannot read the state of namespace ${netns} with ip; run ${SCRIPT_NAME} ${MODE} again"
-        return "${EXIT_FAILED}"
-      fi
+      if [[ -z "${ROUTES[${netns}/]+read}" ]]; then unread+=("${netns}"); fi
     done
+    if ((${#unread[@]} > 0)); then
+      refuse_stale_namespaces "${unread[@]}" || return "${EXIT_PREFLIGHT}"
+      err "cannot read the state of namespaces ${unread[*]} with ip; run ${SCRIPT_NAME} ${MODE} again"
+      return "${EXIT_FAILED}"
+    fi
   fi
   PARENT_INDEX="${LINK_INDEX[/${PARENT}]:-}"
 }
