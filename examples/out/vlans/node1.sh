@@ -99,7 +99,7 @@ Sets up macvlan networking on node ${NODE}: host address ${HOST_ADDRESS} on pare
 
 Commands:
   plan            print what apply would do on this node now; change nothing
-  apply [--force] [--boot]
+  apply [--force] [--no-confirm] [--boot]
                   check the node (preflight), then do only what is missing;
                   --force moves the host address even if routes on ${PARENT} would be lost
                   or someone else (DHCP, NetworkManager, networkd) manages ${PARENT};
@@ -500,12 +500,13 @@ queue_ip() {
     printf '  %s %s\n' "${IP_PREFIX[${context}]}" "${QUOTED}"
     return 0
   fi
-  printf '  + %s %s\n' "${IP_PREFIX[${context}]}" "${QUOTED}"
   # A namespace needs what this node's queue creates first (it starts now, and the namespaces wait for it);
   # a command here may undo what a namespace still uses. So while this node's queue holds commands, every
   # namespace's queue is empty, and only a namespace's first command can find this node's queue waiting.
+  # The namespaces' commands run before this one is printed: where one fails, the run stops before it.
+  if [[ "${context}" == "${NODE_CONTEXT}" ]] && ((${#PENDING_NAMESPACES[@]} > 0)); then flush_namespace_queues; fi
+  printf '  + %s %s\n' "${IP_PREFIX[${context}]}" "${QUOTED}"
   if [[ "${context}" == "${NODE_CONTEXT}" ]]; then
-    if ((${#PENDING_NAMESPACES[@]} > 0)); then flush_namespace_queues; fi
     if [[ "$1 ${2:-}" == 'netns add' ]]; then
       NETNS_ADD_QUEUED=yes
     elif [[ -n "${NETNS_ADD_QUEUED}" ]]; then
@@ -861,7 +862,7 @@ find_stale_entries() {
 explain_stale_entry() {
   local -r netns="$1"
   err "${NETNS_DIR}/${netns} is not a network namespace any more: nothing is mounted on it (an 'ip netns add' interrupted before it mounted one, or an unmount by hand), so no ip can enter it and 'ip netns add ${netns}' cannot make it again"
-  err "'ip netns del ${netns}' removes the entry; but if a process still runs in that namespace (one started with 'ip netns exec ${netns}'), the namespace lives on with what is inside it, our interface and its address among them: end that process first, or after that command give the namespace its name back with 'ip netns attach ${netns} PID'; then run ${SCRIPT_NAME} ${MODE} again"
+  err "'ip netns del ${netns}' removes the entry; but if a process still runs in that namespace (one started with 'ip netns exec ${netns}'), the namespace lives on with what is inside it, our interface and its address among them: end that process first, or instead mount its namespace back on the entry with 'mount --bind /proc/PID/ns/net ${NETNS_DIR}/${netns}' (see Troubleshooting for how to find it); then run ${SCRIPT_NAME} ${MODE} again"
 }
 
 # refuse_stale_namespaces NETNS...: explains each of them whose entry is stale,
@@ -2205,7 +2206,8 @@ cmd_rollback() {
     fi
     err "cannot take the lock in ${RUN_DIR} (full or read-only?): rolling back without it"
   fi
-  read_node_state
+  # This node's own namespace alone: a namespace that cannot be read must not hold up the way back.
+  read_node_state own
   if host_address_on_parent; then
     printf 'Nothing to roll back: the host address %s is on %s.\n' "${HOST_ADDRESS}" "${PARENT}"
     return 0
