@@ -9,6 +9,7 @@ import { ROOT } from '../support/cli.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmulatedLab } from '../../src/lab/emulated-lab.js';
 import { renderConfig } from '../../src/pipeline.js';
+import { labPaths } from '../../src/lab/commands.js';
 import { buildPlan } from '../../src/plan/plan.js';
 import { buildTopology } from '../../src/lab/topology.js';
 import { expectReachability } from '../../src/lab/expect.js';
@@ -384,6 +385,115 @@ ${spaces.join('\n')}
       expect((await lab.runScript('node1', ['apply'])).status).toBe(0);
       expect(normalizeState(await nodeState(lab, 'node1'))).toBe(normalizeState(applied));
       expect(await answered()).toBe(addresses.length);
+      expect((await lab.runScript('node1', ['teardown'])).status).toBe(0);
+      expect(await nodeState(lab, 'node1')).toBe(pristine);
+    } finally {
+      lab.remove();
+    }
+  });
+
+  it('a new config drops namespaces, renames one (same address), renames a macvlan and drops the shim: plan shows the leftovers, verify fails on them, apply removes them first and announces the moved address, teardown removes them too, and the old shim stays noted', async () => {
+    const node1 = (shim: string, spaces: string[]) => `version: 1
+defaults: { mac: auto }
+nodes:
+  node1:
+    parent: ens160
+    address: 192.168.179.9/16
+    gateway: 192.168.1.1
+${shim}    namespaces:
+${spaces.map((space) => `      ${space}`).join('\n')}
+  node2:
+    parent: ens160
+    address: 192.168.179.10/16
+`;
+    // Ten namespaces: their state is read in streams, teardown's batches run in streams.
+    const numbers = Array.from({ length: 10 }, (_, i) => i + 1);
+    const before = configOf(node1('    hostShim: { interface: mac0, address: 192.168.179.250/32 }\n',
+      numbers.map((n) => `ns${n}: { interface: mac${n}, address: 192.168.179.${20 + n}/16, gateway: 192.168.1.1 }`)));
+    // ns2 and ns5-ns10 dropped, ns3 now web with ns3's address, ns4's macvlan now eth4, no shim.
+    const after = configOf(node1('', [
+      'ns1: { interface: mac1, address: 192.168.179.21/16, gateway: 192.168.1.1 }',
+      'web: { interface: mac3, address: 192.168.179.23/16, gateway: 192.168.1.1 }',
+      'ns4: { interface: eth4, address: 192.168.179.24/16, gateway: 192.168.1.1 }',
+    ]));
+    const first = renderConfig(before, 'test');
+    const second = renderConfig(after, 'test');
+    const lab = await EmulatedLab.build(first.plan, first.scripts, { node1: 'rhel' });
+    const record = () => readFileSync(path.join(labPaths(lab.prefix).runDir('node1'), 'node1.created'), 'utf8');
+    const namespaces = async () => (await shellIn(lab, 'node1', 'ip netns list | cut -d" " -f1 | sort')).split('\n').filter(Boolean);
+    const dropped = [2, 5, 6, 7, 8, 9, 10];
+    try {
+      const pristine = await nodeState(lab, 'node1');
+      expect((await lab.runScript('node1', ['apply'])).status).toBe(0);
+      // node2's ARP cache holds every namespace's MAC, as a LAN's would.
+      for (const n of numbers) expect(await pingOnce(lab, 'node2', `192.168.179.${20 + n}`)).toBe(true);
+
+      lab.installScripts(second.scripts);
+      const plan = await lab.runScript('node1', ['plan']);
+      expect(plan.status, plan.stderr).toBe(0);
+      expect(plan.stdout).toContain([
+        '[leftovers] Remove what an earlier apply made that this config no longer names',
+        '  ip -n ns2 link del dev mac2',
+        '  ip -n ns3 link del dev mac3',
+        '  ip -n ns4 link del dev mac4',
+        ...[5, 6, 7, 8, 9, 10].map((n) => `  ip -n ns${n} link del dev mac${n}`),
+        ...[2, 3, 5, 6, 7, 8, 9, 10].map((n) => `  ip netns del ns${n}`),
+        '  note: mac0 stays: apply made it, and this config no longer names it; it may hold the host address or links of others: once nothing uses it, ip link del dev mac0',
+      ].join('\n'));
+      const stale = await lab.runScript('node1', ['verify']);
+      expect(stale.status).toBe(1);
+      for (const line of ['FAIL  ns2: mac2, which an earlier apply made', 'FAIL  namespace ns3, which an earlier apply made', 'FAIL  ns4: mac4, which an earlier apply made', 'FAIL  namespace ns10, which']) expect(stale.stdout).toContain(line);
+
+      const apply = await lab.runScript('node1', ['apply']);
+      expect(apply.status, apply.stderr).toBe(0);
+      // The old macvlans go in a step of their own, which ends once its commands have run: 192.168.179.23 is never on two interfaces.
+      expect(apply.stdout.indexOf('+ ip -n ns3 link del dev mac3')).toBeLessThan(apply.stdout.indexOf('[promisc]'));
+      expect(apply.stdout.indexOf('[promisc]')).toBeLessThan(apply.stdout.indexOf('+ ip -n web addr add 192.168.179.23/16 dev mac3'));
+      expect(await namespaces()).toEqual(['ns1', 'ns4', 'web']);
+      expect(await shellIn(lab, 'node1', 'ip -n ns4 -br link show type macvlan | cut -d@ -f1')).toBe('eth4\n');
+      expect(record().split('\n').sort()).toEqual(['', 'link /mac0', 'link ns1/mac1', 'link ns4/eth4', 'link web/mac3', 'netns ns1', 'netns ns4', 'netns web', 'promisc ens160']);
+      // web's MAC is new (mac auto follows the namespace's name) while node2's cache holds ns3's: apply announced
+      // it, and one ping each answers (before verify, whose probes would tell node2 too). ns4's MAC is the same.
+      expect(apply.stdout).toContain('  web: announced 192.168.179.23 from its new interface (ARP requests for 192.168.1.1)\n');
+      expect(apply.stdout).not.toContain('ns4: announced');
+      for (const n of [1, 3, 4]) expect(await pingOnce(lab, 'node2', `192.168.179.${20 + n}`)).toBe(true);
+      // The Teardown page (en, zh) shows lines of this apply.
+      for (const page of ['docs/guide/steps/teardown.md', 'docs/zh/guide/steps/teardown.md']) {
+        const shown = /```text\n(\[leftovers\][\s\S]*?)```/.exec(readFileSync(path.join(ROOT, page), 'utf8'))?.[1] ?? '';
+        const lines = shown.split('\n').filter((line) => line.trim() !== '' && line !== '...');
+        expect(lines.length, page).toBe(4);
+        for (const line of lines) expect(apply.stdout, page).toContain(`${line}\n`);
+      }
+      const verify = await lab.runScript('node1', ['verify']);
+      expect(verify.status, verify.stdout).toBe(0);
+      expect(verify.stdout).toContain('  note  mac0, which an earlier apply made, is still there; this config no longer names it\n');
+      const again = await lab.runScript('node1', ['apply']);
+      expect(again.stdout).toContain('Nothing to do: the node already matches the config; nothing was changed.');
+      expect(again.stdout).not.toMatch(/^ {2}\+ /m);
+      expect(again.stdout).toContain('  note: mac0 stays');
+
+      // Teardown removes what this config names and keeps the note of the shim it leaves.
+      const teardown = await lab.runScript('node1', ['teardown']);
+      expect(teardown.status, teardown.stderr).toBe(0);
+      expect(teardown.stdout).toContain('  note: mac0 stays');
+      expect(record()).toBe('link /mac0\n');
+      // The script of the config that made the shim removes it.
+      lab.installScripts(first.scripts);
+      expect((await lab.runScript('node1', ['teardown'])).status).toBe(0);
+      expect(await nodeState(lab, 'node1')).toBe(pristine);
+
+      // Teardown by the new config's script, with no apply of it before: the leftovers go with the rest, one of
+      // them (mac5) removed by hand already, and the shim's note stays.
+      expect((await lab.runScript('node1', ['apply'])).status).toBe(0);
+      await shellIn(lab, 'node1', 'ip -n ns5 link del dev mac5');
+      lab.installScripts(second.scripts);
+      const direct = await lab.runScript('node1', ['teardown']);
+      expect(direct.status, direct.stdout + direct.stderr).toBe(0);
+      expect(direct.stdout).toContain('  = ns5: mac5 was gone already (ip said so above)\n');
+      for (const n of dropped) expect(direct.stdout).toContain(`  + ip netns del ns${n}\n`);
+      expect(await namespaces()).toEqual([]);
+      expect(record()).toBe('link /mac0\n');
+      lab.installScripts(first.scripts);
       expect((await lab.runScript('node1', ['teardown'])).status).toBe(0);
       expect(await nodeState(lab, 'node1')).toBe(pristine);
     } finally {

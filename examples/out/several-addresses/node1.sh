@@ -221,14 +221,19 @@ ip_command_for() {
 run_batch() {
   local -r context="$1" batch="$2"
   ip_command_for "${context}"
+  if [[ -n "${NS_BATCH_FORCE}" && "${context}" != "${NODE_CONTEXT}" ]]; then IP_COMMAND+=(-force); fi
   "${IP_COMMAND[@]}" -batch - <<<"${batch}" && return 0
   report_failed_batch "${context}" "${batch}"
 }
 
+# Teardown's namespace batches run every line (-force) even after one failed:
+# each deletes a link, and one gone already must not keep the others.
+NS_BATCH_FORCE=''
+
 # report_failed_batch CONTEXT BATCH: fails, naming the batch's lines, unless the failure is harmless.
 report_failed_batch() {
   local -r context="$1" batch="$2"
-  batch_failure_is_harmless "${context}" && return 0
+  batch_failure_is_harmless "${context}" "${batch}" && return 0
   # A batch may hold the commands of several steps: its lines, numbered as ip counts them.
   local -a lines=()
   local i
@@ -356,7 +361,7 @@ flush_namespace_queues() {
       if ((stream + streams >= count)); then
         context="${pending[${stream}]}"
         printf -v share '%q' "${context}"
-        STREAM_CODE+="${IP_PREFIX[${context}]} -batch - <<'#batch' &"$'\n'"${QUEUE[${context}]}#batch"$'\nSTREAM_PIDS+=("$!")\n'
+        STREAM_CODE+="${IP_PREFIX[${context}]} ${NS_BATCH_FORCE:+-force }-batch - <<'#batch' &"$'\n'"${QUEUE[${context}]}#batch"$'\nSTREAM_PIDS+=("$!")\n'
         waits+="wait_batch ${stream} ${share} <<'#batch' || batch_not_run ${share}"$'\n'"${QUEUE[${context}]}#batch"$'\n'
         continue
       fi
@@ -460,7 +465,7 @@ write_stream_batch() {
   local -r batch="${QUEUE[${context}]}"
   local quoted
   printf -v quoted '%q' "${context}"
-  STREAM_CODE+="${IP_PREFIX[${context}]} -batch - <<'#batch' || batch_failed ${quoted} <<'#batch' || batch_not_run ${quoted}"$'\n'
+  STREAM_CODE+="${IP_PREFIX[${context}]} ${NS_BATCH_FORCE:+-force }-batch - <<'#batch' || batch_failed ${quoted} <<'#batch' || batch_not_run ${quoted}"$'\n'
   STREAM_CODE+="${batch}#batch"$'\n'"${batch}#batch"$'\n'
 }
 
@@ -559,6 +564,7 @@ run_created() {
   shift 2
   if [[ "${MODE}" != plan ]] && ! was_created "${what}"; then
     CREATED["${what}"]=1
+    CREATED_LINES+=("${what}")
     CREATED_PENDING+="${what}"$'\n'
   fi
   run "$@"
@@ -574,12 +580,48 @@ was_created() {
   [[ -n "${CREATED[$1]:-}" ]]
 }
 
+# Reads ${CREATED_FILE} into CREATED and, in its order, CREATED_LINES; then
+# finds what of it this config no longer names (find_leftovers).
+CREATED_LINES=()
 read_created() {
   local what
-  [[ -f "${CREATED_FILE}" ]] || return 0
-  while IFS= read -r what; do
-    [[ -n "${what}" ]] && CREATED["${what}"]=1
-  done <"${CREATED_FILE}"
+  CREATED_LINES=()
+  if [[ -f "${CREATED_FILE}" ]]; then
+    while IFS= read -r what; do
+      [[ -n "${what}" && -z "${CREATED[${what}]:-}" ]] || continue
+      CREATED["${what}"]=1
+      CREATED_LINES+=("${what}")
+    done <"${CREATED_FILE}"
+  fi
+  find_leftovers
+}
+
+# forget_created WHAT...: drops these notes, once what they note is gone.
+forget_created() {
+  (($# > 0)) || return 0
+  write_created_notes
+  local what
+  local -a kept=()
+  for what in "$@"; do unset 'CREATED[${what}]'; done
+  for what in ${CREATED_LINES[@]+"${CREATED_LINES[@]}"}; do
+    if [[ -n "${CREATED[${what}]:-}" ]]; then kept+=("${what}"); fi
+  done
+  CREATED_LINES=(${kept[@]+"${kept[@]}"})
+  # Where it cannot, the notes of what is gone stay: the next run finds it gone and forgets it then.
+  replace_created_file ${kept[@]+"${kept[@]}"} || true
+}
+
+# replace_created_file NOTE...: ${CREATED_FILE} holds these notes (none: it
+# goes), written whole to a new file that replaces it.
+replace_created_file() {
+  if (($# == 0)); then
+    rm -f -- "${CREATED_FILE}"
+    return 0
+  fi
+  if printf '%s\n' "$@" >"${CREATED_FILE}.new" && mv -f -- "${CREATED_FILE}.new" "${CREATED_FILE}"; then return 0; fi
+  rm -f -- "${CREATED_FILE}.new" || true
+  err "cannot write ${CREATED_FILE} anew (is ${RUN_DIR} full?): it still notes things that are gone now"
+  return "${EXIT_FAILED}"
 }
 
 # endregion runtime
@@ -798,7 +840,9 @@ start_stream() {
   eval "${code}"
 }
 
-# read_node_state [own]: with "own", only this node's own namespace is read, and which of ours exist.
+# read_node_state [own]: with "own", only this node's own namespace is read, and
+# which of ours exist; without, also the namespaces of what an earlier apply
+# made that this config no longer names (see find_leftovers).
 read_node_state() {
   local -r scope="${1:-all}"
   detect_ip_netns_option
@@ -812,6 +856,10 @@ read_node_state() {
       NETNS_PRESENT["${netns}"]=1
       present+=("${netns}")
     fi
+  done
+  for netns in ${LEFTOVER_READ[@]+"${LEFTOVER_READ[@]}"}; do
+    NETNS_PRESENT["${netns}"]=1
+    if [[ -z "${NS_INTERFACE[${netns}]+ours}" ]]; then present+=("${netns}"); fi
   done
   if [[ "${scope}" == own ]]; then present=(); fi
   start_state_streams ${present[@]+"${present[@]}"}
@@ -2492,7 +2540,280 @@ teardown_host_address() {
 }
 # endregion migration
 
+# region leftovers
+# What an earlier apply made (noted in ${CREATED_FILE}) that this config no
+# longer names: a namespace dropped or renamed, a macvlan renamed in its
+# namespace, promiscuous mode on a former parent. Left there, an old macvlan
+# would keep its address on the LAN, an address the config may now give to
+# another namespace (a renamed one: the same address twice). So apply and
+# teardown remove them, plan shows how, and verify fails while they are there.
+# A link of the node's own namespace that the config no longer names (a former
+# shim or VLAN device) is only named: it may hold the host address, or links of
+# others.
+LEFTOVER_LINKS=() LEFTOVER_NETNS=() LEFTOVER_PROMISC=() LEFTOVER_OWN_LINKS=()
+# The namespaces of leftovers that the config does not name, and those of them
+# whose entry exists (apply reads them).
+LEFTOVER_NAMES=() LEFTOVER_READ=()
+# The IPv4 addresses (without prefix) of the leftover links apply removes, with their MACs.
+declare -A FREED_ADDRESSES=()
+
+# After read_created: sorts what it read into the lists above.
+find_leftovers() {
+  LEFTOVER_LINKS=() LEFTOVER_NETNS=() LEFTOVER_PROMISC=() LEFTOVER_OWN_LINKS=() LEFTOVER_NAMES=() LEFTOVER_READ=()
+  local what netns name
+  local -A seen=()
+  for what in ${CREATED_LINES[@]+"${CREATED_LINES[@]}"}; do
+    case "${what}" in
+      'netns '?*)
+        netns="${what#netns }"
+        [[ -z "${NS_INTERFACE[${netns}]+ours}" ]] || continue
+        LEFTOVER_NETNS+=("${netns}")
+        ;;
+      'link /'?*)
+        name="${what#link /}"
+        is_configured_own_link "${name}" || LEFTOVER_OWN_LINKS+=("${name}")
+        continue
+        ;;
+      'link '?*/?*)
+        netns="${what#link }"
+        name="${netns#*/}"
+        netns="${netns%%/*}"
+        [[ "${NS_INTERFACE[${netns}]:-}" != "${name}" ]] || continue
+        LEFTOVER_LINKS+=("${netns}/${name}")
+        ;;
+      'promisc '?*)
+        name="${what#promisc }"
+        if [[ "${name}" != "${PARENT}" || "${WANT_PROMISC}" == no ]]; then LEFTOVER_PROMISC+=("${name}"); fi
+        continue
+        ;;
+      *) continue ;;
+    esac
+    [[ -z "${seen[${netns}]:-}" ]] || continue
+    seen["${netns}"]=1
+    if [[ -z "${NS_INTERFACE[${netns}]+ours}" ]]; then LEFTOVER_NAMES+=("${netns}"); fi
+    if [[ -e "${NETNS_DIR}/${netns}" ]]; then LEFTOVER_READ+=("${netns}"); fi
+  done
+}
+
+# A link of the node's own namespace that this config uses: its parent, its shim.
+is_configured_own_link() {
+  [[ "$1" == "${PARENT}" || ( -n "${SHIM}" && "$1" == "${SHIM}" ) ]] && return 0
+  return 1
+}
+
+has_leftovers() {
+  ((${#LEFTOVER_LINKS[@]} + ${#LEFTOVER_NETNS[@]} + ${#LEFTOVER_PROMISC[@]} + ${#LEFTOVER_OWN_LINKS[@]} > 0))
+}
+
+# Apply's first step (plan prints it): removes the leftovers that are still
+# there, having read their namespaces: only a macvlan or ipvlan, and a
+# namespace that holds nothing else. Then it forgets them. Teardown, which
+# reads no namespace, runs the same parts among its own (see cmd_teardown).
+remove_leftovers() {
+  has_leftovers || return 0
+  step leftovers 'Remove what an earlier apply made that this config no longer names'
+  LEFTOVER_FORGET=()
+  remove_leftover_links
+  remove_leftover_namespaces
+  remove_leftover_promisc
+  note_leftover_own_links
+  [[ "${MODE}" != plan ]] || return 0
+  flush_all_queues
+  forget_created ${LEFTOVER_FORGET[@]+"${LEFTOVER_FORGET[@]}"}
+}
+
+# The notes of what the parts below removed, or found gone.
+LEFTOVER_FORGET=()
+
+# Teardown deletes each noted link whose namespace is there (one gone already
+# is no failure: see batch_failure_is_harmless).
+remove_leftover_links() {
+  local entry netns name
+  for entry in ${LEFTOVER_LINKS[@]+"${LEFTOVER_LINKS[@]}"}; do
+    LEFTOVER_FORGET+=("link ${entry}")
+    netns="${entry%%/*}" name="${entry#*/}"
+    has_netns "${netns}" || continue
+    if [[ "${MODE}" == teardown ]]; then
+      run_in "${netns}" ip link del dev "${name}"
+    elif [[ -n "${LINK_MODE[${entry}]:-}" ]]; then
+      run_in "${netns}" ip link del dev "${name}"
+      note_freed_addresses "${entry}"
+    elif has_link "${netns}" "${name}"; then
+      printf '  note: %s: %s is no longer a macvlan or ipvlan (someone else'\''s now?): left as it is\n' "${netns}" "${name}"
+    fi
+  done
+}
+
+remove_leftover_namespaces() {
+  local netns
+  for netns in ${LEFTOVER_NAMES[@]+"${LEFTOVER_NAMES[@]}"}; do
+    if ! has_netns "${netns}"; then
+      printf '  note: %s: its entry in %s is gone (ip netns del by hand?): a process that still holds the namespace keeps what apply made in it, its address too (see Troubleshooting)\n' "${netns}" "${NETNS_DIR}"
+    fi
+  done
+  for netns in ${LEFTOVER_NETNS[@]+"${LEFTOVER_NETNS[@]}"}; do
+    LEFTOVER_FORGET+=("netns ${netns}")
+    has_netns "${netns}" || continue
+    if [[ "${MODE}" != teardown ]] && ! holds_only_leftovers "${netns}"; then
+      printf '  note: namespace %s stays: besides what apply made it holds %s; ip netns del %s once nobody needs it\n' "${netns}" "${OTHERS}" "${netns}"
+      continue
+    fi
+    note_processes_in "${netns}"
+    run ip netns del "${netns}"
+  done
+}
+
+remove_leftover_promisc() {
+  local name
+  for name in ${LEFTOVER_PROMISC[@]+"${LEFTOVER_PROMISC[@]}"}; do
+    # Teardown turns the configured parent's off with its own.
+    [[ "${name}" != "${PARENT}" || "${MODE}" != teardown ]] || continue
+    if kept_link_on "${name}"; then
+      printf '  note: %s stays in promiscuous mode: %s, which stays, sits on it\n' "${name}" "${KEPT_LINK}"
+      continue
+    fi
+    LEFTOVER_FORGET+=("promisc ${name}")
+    if has_link_flag "${name}" PROMISC; then run ip link set dev "${name}" promisc off; fi
+  done
+}
+
+note_leftover_own_links() {
+  local name
+  for name in ${LEFTOVER_OWN_LINKS[@]+"${LEFTOVER_OWN_LINKS[@]}"}; do
+    has_link '' "${name}" || continue
+    printf '  note: %s stays: apply made it, and this config no longer names it; it may hold the host address or links of others: once nothing uses it, ip link del dev %s\n' "${name}" "${name}"
+  done
+}
+
+# Sets OTHERS to the links of a leftover namespace that apply would not remove
+# (lo aside); fails when there are any.
+OTHERS=''
+holds_only_leftovers() {
+  local -r netns="$1"
+  local key
+  OTHERS=''
+  for key in "${!LINK_INDEX[@]}"; do
+    [[ "${key}" == "${netns}/"* && "${key}" != "${netns}/lo" ]] || continue
+    if was_created "link ${key}" && [[ -n "${LINK_MODE[${key}]:-}" ]]; then continue; fi
+    OTHERS+="${OTHERS:+, }${key#*/}"
+  done
+  [[ -z "${OTHERS}" ]]
+}
+
+# A namespace that processes still hold lives on without its name (and without
+# what apply made in it): they are named, not ended.
+note_processes_in() {
+  local pids=''
+  pids="$(exec ip netns pids "$1" 2>/dev/null)" || return 0
+  [[ -n "${pids}" ]] || return 0
+  printf '  note: processes %s run in namespace %s: they keep it, without its name and without what apply made in it\n' "${pids//$'\n'/ }" "$1"
+}
+
+# Sets KEPT_LINK to a link apply made, left in place, that sits on a former parent.
+KEPT_LINK=''
+kept_link_on() {
+  local name
+  for name in ${LEFTOVER_OWN_LINKS[@]+"${LEFTOVER_OWN_LINKS[@]}"}; do
+    if [[ "${LINK_PARENT[/${name}]:-}" == "$1" ]]; then
+      KEPT_LINK="${name}"
+      return 0
+    fi
+  done
+  return 1
+}
+
+note_freed_addresses() {
+  local address
+  local -a addresses=()
+  read -r -a addresses <<<"${ADDRESSES[$1]:-}"
+  for address in ${addresses[@]+"${addresses[@]}"}; do
+    if [[ "${address}" != *:* ]]; then FREED_ADDRESSES["${address%/*}"]="${LINK_MAC[$1]:-}"; fi
+  done
+}
+
+# After apply's commands: a namespace whose first address a removed leftover
+# held (a namespace renamed, a macvlan renamed) answers for it from another
+# interface, most often with another MAC, while the LAN's neighbours may still
+# hold the old one for half a minute or more. The kernel's broadcast ARP request
+# for the namespace's gateway, sent from that address, makes every neighbour
+# that hears it and holds an entry for the address take the new MAC: asked
+# twice, one second apart, since a neighbour ignores a change within a second of
+# its last update; the namespaces in groups of 32 at once. (An IPv6 address
+# announces itself: ndisc_notify.)
+announce_freed_addresses() {
+  ((${#FREED_ADDRESSES[@]} > 0)) || return 0
+  local netns address old round
+  local -a moved=() group=()
+  for netns in ${NAMESPACES[@]+"${NAMESPACES[@]}"}; do
+    address="${NS_ADDRESS[${netns}]:-}"
+    [[ -n "${address}" && -n "${FREED_ADDRESSES[${address%/*}]+freed}" ]] || continue
+    old="${FREED_ADDRESSES[${address%/*}]}"
+    # The same MAC as before (one the config sets): nothing to tell.
+    [[ -z "${old}" || "${NS_MAC[${netns}]:-}" != "${old}" ]] || continue
+    if [[ -z "${NS_GATEWAY[${netns}]:-}" ]]; then
+      printf '  note: %s: %s answers from a new interface; with no gateway to ask for, neighbours find it when their entries go stale\n' "${netns}" "${address%/*}"
+      continue
+    fi
+    moved+=("${netns}")
+  done
+  ((${#moved[@]} > 0)) || return 0
+  for round in 1 2; do
+    if ((round == 2)); then sleep 1.1; fi
+    group=()
+    for netns in "${moved[@]}"; do
+      ask_gateway "${netns}" &
+      group+=("$!")
+      if ((${#group[@]} == 32)); then
+        wait "${group[@]}" || true
+        group=()
+      fi
+    done
+    if ((${#group[@]} > 0)); then wait "${group[@]}" || true; fi
+  done
+  for netns in "${moved[@]}"; do
+    printf '  %s: announced %s from its new interface (ARP requests for %s)\n' "${netns}" "${NS_ADDRESS[${netns}]%/*}" "${NS_GATEWAY[${netns}]}"
+  done
+}
+
+# Makes a namespace send a broadcast ARP request for its gateway.
+ask_gateway() {
+  local -r netns="$1"
+  ip_command_for "${netns}"
+  "${IP_COMMAND[@]}" neigh del "${NS_GATEWAY[${netns}]}" dev "${NS_INTERFACE[${netns}]}" >/dev/null 2>&1 || true
+  probe_once "${netns}" "${NS_GATEWAY[${netns}]}" || true
+}
+
+# Verify: every leftover still there fails a check; a link of the node's own namespace is named only.
+verify_leftovers() {
+  has_leftovers || return 0
+  local entry netns name
+  for entry in ${LEFTOVER_LINKS[@]+"${LEFTOVER_LINKS[@]}"}; do
+    netns="${entry%%/*}" name="${entry#*/}"
+    check "${netns}: ${name}, which an earlier apply made and this config no longer names, is gone" is_gone has_link "${netns}" "${name}"
+  done
+  for netns in ${LEFTOVER_NETNS[@]+"${LEFTOVER_NETNS[@]}"}; do
+    check "namespace ${netns}, which an earlier apply made and this config no longer names, is gone" is_gone has_netns "${netns}"
+  done
+  for name in ${LEFTOVER_PROMISC[@]+"${LEFTOVER_PROMISC[@]}"}; do
+    kept_link_on "${name}" && continue
+    check "${name} is out of the promiscuous mode an earlier apply put it in, which this config does not need" is_gone has_link_flag "${name}" PROMISC
+  done
+  for name in ${LEFTOVER_OWN_LINKS[@]+"${LEFTOVER_OWN_LINKS[@]}"}; do
+    if has_link '' "${name}"; then printf '  note  %s, which an earlier apply made, is still there; this config no longer names it\n' "${name}"; fi
+  done
+}
+
+is_gone() {
+  ! "$@"
+}
+
+has_link_flag() {
+  [[ "${LINK_FLAGS[/$1]:-}" == *,"$2",* ]]
+}
+# endregion leftovers
+
 converge() {
+  remove_leftovers
   # region promisc
   step promisc "Put ${PARENT} in promiscuous mode: it must accept frames for the macvlan MACs too"
   already is_promisc || run_created promisc ens160 ip link set dev ens160 promisc on
@@ -2556,6 +2877,7 @@ converge() {
     ip route add default via 192.168.1.1 dev mac0 metric "${DEFAULT_METRIC}"
   # endregion host-shim
   flush_all_queues
+  if [[ "${MODE}" == apply ]]; then announce_freed_addresses; fi
   if [[ "${MODE}" == apply ]]; then wait_for_dad; fi
   if [[ "${MODE}" == apply ]]; then wait_for_more_dad; fi
 }
@@ -2603,6 +2925,7 @@ cmd_verify() {
   MODE=verify
   printf 'Verifying node %s against the config (%s, config sha256 %s)\n\n' "${NODE}" "${GENERATOR}" "${CONFIG_SHA256}"
   check_tools
+  read_created
   read_node_state
   check "parent ${PARENT} exists and is up" link_is_up '' "${PARENT}"
   if [[ "${WANT_PROMISC}" == yes ]]; then check "${PARENT} is in promiscuous mode" is_promisc; fi
@@ -2637,6 +2960,7 @@ cmd_verify() {
     check "${netns}: route to ${ROUTE_TO[${i}]} via ${ROUTE_VIA[${i}]}" has_route "${netns}" "${ROUTE_TO[${i}]} via ${ROUTE_VIA[${i}]} dev ${NS_INTERFACE[${netns}]}"
   done
   verify_host_address
+  verify_leftovers
   for netns in ${NAMESPACES[@]+"${NAMESPACES[@]}"}; do
     if [[ -n "${NS_GATEWAY[${netns}]:-}" ]] && has_netns "${netns}"; then
       check_gateway "${netns}" "${NS_GATEWAY[${netns}]}"
@@ -2666,8 +2990,9 @@ cmd_teardown() {
     return "${EXIT_PREFLIGHT}"
   fi
   take_lock
-  read_node_state own
   read_created
+  read_node_state own
+  NS_BATCH_FORCE=yes
   teardown_host_address
   step namespaces 'Remove the namespaces and macvlan interfaces that apply made'
   local i netns name
@@ -2685,18 +3010,31 @@ cmd_teardown() {
       run ip link del dev "${name}"
     fi
   done
+  # And those that an earlier config named (see the leftovers region).
+  remove_leftover_links
   for ((i = ${#NAMESPACES[@]} - 1; i >= 0; i--)); do
     netns="${NAMESPACES[${i}]}"
     if was_created "netns ${netns}" && has_netns "${netns}"; then
       run ip netns del "${netns}"
     fi
   done
+  remove_leftover_namespaces
   if was_created "promisc ${PARENT}" && is_promisc; then
     step promisc "Turn promiscuous mode on ${PARENT} off again"
     run ip link set dev "${PARENT}" promisc off
   fi
+  if ((${#LEFTOVER_PROMISC[@]} + ${#LEFTOVER_OWN_LINKS[@]} > 0)); then
+    step leftovers 'What an earlier config had apply make on this node'\''s own links'
+    remove_leftover_promisc
+    note_leftover_own_links
+  fi
   flush_all_queues
-  rm -f -- "${CREATED_FILE}"
+  # What it leaves (a link of the node's own namespace that this config no longer names) stays noted.
+  local -a left=()
+  for name in ${LEFTOVER_OWN_LINKS[@]+"${LEFTOVER_OWN_LINKS[@]}"}; do
+    if has_link '' "${name}"; then left+=("link /${name}"); fi
+  done
+  replace_created_file ${left[@]+"${left[@]}"} || TEARDOWN_FAILURES=$((TEARDOWN_FAILURES + 1))
   if ((TEARDOWN_FAILURES > 0)); then
     err "teardown finished with ${TEARDOWN_FAILURES} failed steps (listed above)"
     return "${EXIT_FAILED}"
@@ -2706,23 +3044,29 @@ cmd_teardown() {
     printf '\nDone: %d commands ran.\n' "${COMMAND_COUNT}"
   fi
 }
-# Teardown deletes a namespace's link without reading the namespace first (that
+# Teardown deletes a namespace's links without reading the namespace first (that
 # would cost a process per namespace): a link that someone removed already is
 # not a failure. A namespace that ip cannot enter is one, explained where its
 # entry is stale (see find_stale_entries): teardown cannot tell whether a
 # process still holds that namespace and our interface in it.
 batch_failure_is_harmless() {
-  local -r netns="$1"
+  local -r netns="$1" batch="$2"
   [[ "${MODE}" == teardown && "${netns}" != "${NODE_CONTEXT}" ]] || return 1
   ip_command_for "${netns}"
-  # The namespace answers (its lo is there), the link does not.
+  # The namespace answers (its lo is there), and none of the links its batch
+  # deletes (the batch ran every line: -force) is there.
   if ! "${IP_COMMAND[@]}" link show dev lo >/dev/null 2>&1; then
     find_stale_entries "${netns}"
     if ((${#STALE_ENTRIES[@]} > 0)); then explain_stale_entry "${netns}"; fi
     return 1
   fi
-  if "${IP_COMMAND[@]}" link show dev "${NS_INTERFACE[${netns}]}" >/dev/null 2>&1; then return 1; fi
-  printf '  = %s: %s was gone already (ip said so above)\n' "${netns}" "${NS_INTERFACE[${netns}]}"
+  local line gone=''
+  while IFS= read -r line; do
+    [[ "${line}" == 'link del dev '?* ]] || return 1
+    if "${IP_COMMAND[@]}" link show dev "${line#link del dev }" >/dev/null 2>&1; then return 1; fi
+    gone+="${gone:+, }${line#link del dev }"
+  done <<<"${batch%$'\n'}"
+  printf '  = %s: %s was gone already (ip said so above)\n' "${netns}" "${gone}"
 }
 # endregion teardown
 
@@ -3072,8 +3416,8 @@ cmd_plan() {
   MODE=plan
   printf 'Plan for node %s (%s, config sha256 %s)\n' "${NODE}" "${GENERATOR}" "${CONFIG_SHA256}"
   check_tools
-  read_node_state
   read_created
+  read_node_state
   local preflight_status=0
   preflight || preflight_status=$?
   if ((preflight_status != 0)); then
@@ -3113,8 +3457,8 @@ cmd_apply() {
   check_tools
   if [[ "${AT_BOOT}" == yes ]]; then wait_for_host_address; fi
   take_lock
-  read_node_state
   read_created
+  read_node_state
   preflight
   converge
   if ((COMMAND_COUNT == 0)); then
