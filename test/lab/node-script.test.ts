@@ -428,6 +428,9 @@ ${spaces.map((space) => `      ${space}`).join('\n')}
       // node2's ARP cache holds every namespace's MAC, as a LAN's would.
       for (const n of numbers) expect(await pingOnce(lab, 'node2', `192.168.179.${20 + n}`)).toBe(true);
 
+      // What apply must not take with a dropped namespace: a link someone else put in ns6, a process in ns7.
+      await shellIn(lab, 'node1', 'ip -n ns6 link add v6a type veth peer name v6b');
+      const holder = (await shellIn(lab, 'node1', 'ip netns exec ns7 sleep 600 >/dev/null 2>&1 & echo $!')).trim();
       lab.installScripts(second.scripts);
       const plan = await lab.runScript('node1', ['plan']);
       expect(plan.status, plan.stderr).toBe(0);
@@ -437,7 +440,12 @@ ${spaces.map((space) => `      ${space}`).join('\n')}
         '  ip -n ns3 link del dev mac3',
         '  ip -n ns4 link del dev mac4',
         ...[5, 6, 7, 8, 9, 10].map((n) => `  ip -n ns${n} link del dev mac${n}`),
-        ...[2, 3, 5, 6, 7, 8, 9, 10].map((n) => `  ip netns del ns${n}`),
+        ...[2, 3, 5].map((n) => `  ip netns del ns${n}`),
+      ].join('\n'));
+      expect(plan.stdout).toMatch(/^ {2}note: namespace ns6 stays: besides what apply made it holds (v6a, v6b|v6b, v6a); ip netns del ns6 once nobody needs it\n/m);
+      expect(plan.stdout).toContain([
+        `  note: processes ${holder} run in namespace ns7: they keep it, without its name and without what apply made in it`,
+        ...[7, 8, 9, 10].map((n) => `  ip netns del ns${n}`),
         '  note: mac0 stays: apply made it, and this config no longer names it; it may hold the host address or links of others: once nothing uses it, ip link del dev mac0',
       ].join('\n'));
       const stale = await lab.runScript('node1', ['verify']);
@@ -449,7 +457,9 @@ ${spaces.map((space) => `      ${space}`).join('\n')}
       // The old macvlans go in a step of their own, which ends once its commands have run: 192.168.179.23 is never on two interfaces.
       expect(apply.stdout.indexOf('+ ip -n ns3 link del dev mac3')).toBeLessThan(apply.stdout.indexOf('[promisc]'));
       expect(apply.stdout.indexOf('[promisc]')).toBeLessThan(apply.stdout.indexOf('+ ip -n web addr add 192.168.179.23/16 dev mac3'));
-      expect(await namespaces()).toEqual(['ns1', 'ns4', 'web']);
+      expect(await namespaces()).toEqual(['ns1', 'ns4', 'ns6', 'web']);
+      expect(await shellIn(lab, 'node1', 'ip -n ns6 -o link show | cut -d" " -f2 | sort | tr "\\n" " "')).toBe('lo: v6a@v6b: v6b@v6a: ');
+      process.kill(Number(holder));
       expect(await shellIn(lab, 'node1', 'ip -n ns4 -br link show type macvlan | cut -d@ -f1')).toBe('eth4\n');
       expect(record().split('\n').sort()).toEqual(['', 'link /mac0', 'link ns1/mac1', 'link ns4/eth4', 'link web/mac3', 'netns ns1', 'netns ns4', 'netns web', 'promisc ens160']);
       // web's MAC is new (mac auto follows the namespace's name) while node2's cache holds ns3's: apply announced
@@ -472,11 +482,15 @@ ${spaces.map((space) => `      ${space}`).join('\n')}
       expect(again.stdout).not.toMatch(/^ {2}\+ /m);
       expect(again.stdout).toContain('  note: mac0 stays');
 
-      // Teardown removes what this config names and keeps the note of the shim it leaves.
+      // Teardown removes what this config names and keeps the notes of the shim it leaves; ns6 is no longer ours.
       const teardown = await lab.runScript('node1', ['teardown']);
       expect(teardown.status, teardown.stderr).toBe(0);
       expect(teardown.stdout).toContain('  note: mac0 stays');
-      expect(record()).toBe('link /mac0\n');
+      // mac0 sits on ens160: its promiscuous mode stays, noted, for the script that made mac0.
+      expect(teardown.stdout).toContain('  note: ens160 stays in promiscuous mode: mac0, which stays, sits on it\n');
+      expect(record()).toBe('promisc ens160\nlink /mac0\n');
+      expect(await namespaces()).toEqual(['ns6']);
+      await shellIn(lab, 'node1', 'ip netns del ns6');
       // The script of the config that made the shim removes it.
       lab.installScripts(first.scripts);
       expect((await lab.runScript('node1', ['teardown'])).status).toBe(0);
@@ -485,14 +499,16 @@ ${spaces.map((space) => `      ${space}`).join('\n')}
       // Teardown by the new config's script, with no apply of it before: the leftovers go with the rest, one of
       // them (mac5) removed by hand already, and the shim's note stays.
       expect((await lab.runScript('node1', ['apply'])).status).toBe(0);
-      await shellIn(lab, 'node1', 'ip -n ns5 link del dev mac5');
+      await shellIn(lab, 'node1', 'ip -n ns5 link del dev mac5 && ip -n ns8 link add v8a type veth peer name v8b');
       lab.installScripts(second.scripts);
       const direct = await lab.runScript('node1', ['teardown']);
       expect(direct.status, direct.stdout + direct.stderr).toBe(0);
       expect(direct.stdout).toContain('  = ns5: mac5 was gone already (ip said so above)\n');
-      for (const n of dropped) expect(direct.stdout).toContain(`  + ip netns del ns${n}\n`);
-      expect(await namespaces()).toEqual([]);
-      expect(record()).toBe('link /mac0\n');
+      for (const n of dropped.filter((n) => n !== 8)) expect(direct.stdout).toContain(`  + ip netns del ns${n}\n`);
+      expect(direct.stdout).toMatch(/^ {2}note: namespace ns8 stays: besides what apply made it holds (v8a, v8b|v8b, v8a); ip netns del ns8 once nobody needs it\n/m);
+      expect(await namespaces()).toEqual(['ns8']);
+      await shellIn(lab, 'node1', 'ip netns del ns8');
+      expect(record()).toBe('promisc ens160\nlink /mac0\n');
       lab.installScripts(first.scripts);
       expect((await lab.runScript('node1', ['teardown'])).status).toBe(0);
       expect(await nodeState(lab, 'node1')).toBe(pristine);

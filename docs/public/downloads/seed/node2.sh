@@ -201,7 +201,11 @@ report_failed_batch() {
   local i
   mapfile -t lines <<<"${batch%$'\n'}"
   for i in "${!lines[@]}"; do printf '  %d: %s\n' "$((i + 1))" "${lines[${i}]}" >&2; done
-  err "a command of the batch for ${context} failed (ip names its line -:N among the ${#lines[@]} above); the commands after it did not run"
+  if [[ -n "${NS_BATCH_FORCE}" && "${context}" != "${NODE_CONTEXT}" ]]; then
+    err "a command of the batch for ${context} failed (ip names its line -:N among the ${#lines[@]} above); the others ran"
+  else
+    err "a command of the batch for ${context} failed (ip names its line -:N among the ${#lines[@]} above); the commands after it did not run"
+  fi
   return "${EXIT_FAILED}"
 }
 
@@ -761,11 +765,11 @@ print_mark() {
 # in this subshell.
 STREAM_PROGRAM='' STREAM_PROGRAM_FOR=''
 prepare_streams() {
-  # Written once, unless what it holds of MODE and USE_IP_N has changed since.
-  [[ "${STREAM_PROGRAM_FOR}" != "${MODE} ${USE_IP_N}" ]] || return 0
-  STREAM_PROGRAM_FOR="${MODE} ${USE_IP_N}"
+  # Written once, unless what it holds of MODE, USE_IP_N and NS_BATCH_FORCE has changed since.
+  [[ "${STREAM_PROGRAM_FOR}" != "${MODE} ${USE_IP_N} ${NS_BATCH_FORCE}" ]] || return 0
+  STREAM_PROGRAM_FOR="${MODE} ${USE_IP_N} ${NS_BATCH_FORCE}"
   STREAM_PROGRAM="$(
-    declare -p MODE SCRIPT_NAME EXIT_FAILED NODE_CONTEXT USE_IP_N NETNS_DIR NETNS_MARK STATE_COMMANDS NS_INTERFACE
+    declare -p MODE SCRIPT_NAME EXIT_FAILED NODE_CONTEXT USE_IP_N NS_BATCH_FORCE NETNS_DIR NETNS_MARK STATE_COMMANDS NS_INTERFACE
     declare -f err ip_command_for report_failed_batch batch_failed batch_not_run batch_failure_is_harmless find_stale_entries explain_stale_entry wait_stream wait_batch ended_how read_namespace_states print_mark print_state_streams
   )"$'\nset -o nounset -o pipefail\n'
 }
@@ -1094,7 +1098,8 @@ probe_once() {
     return
   fi
   mkdir -p -- "${RUN_DIR}"
-  local -r reply_file="${RUN_DIR}/${NODE}.probe.$$"
+  # Its own file: probes may run side by side (see announce_freed_addresses).
+  local -r reply_file="${RUN_DIR}/${NODE}.probe.${BASHPID}"
   # The single quotes are meant: the inner bash expands $1.
   # shellcheck disable=SC2016
   ${inside[@]+"${inside[@]}"} bash -c 'exec 3<>"/dev/tcp/$1/9"' tcp-probe "${address}" 2>"${reply_file}" &
@@ -1330,9 +1335,10 @@ has_leftovers() {
 }
 
 # Apply's first step (plan prints it): removes the leftovers that are still
-# there, having read their namespaces: only a macvlan or ipvlan, and a
-# namespace that holds nothing else. Then it forgets them. Teardown, which
-# reads no namespace, runs the same parts among its own (see cmd_teardown).
+# there, having read their namespaces (a namespace only if it holds nothing
+# else), then forgets them. Teardown runs the same parts among its own (see
+# cmd_teardown); it reads no namespace but asks a leftover one what else it
+# holds before it deletes it.
 remove_leftovers() {
   has_leftovers || return 0
   step leftovers 'Remove what an earlier apply made that this config no longer names'
@@ -1359,11 +1365,9 @@ remove_leftover_links() {
     has_netns "${netns}" || continue
     if [[ "${MODE}" == teardown ]]; then
       run_in "${netns}" ip link del dev "${name}"
-    elif [[ -n "${LINK_MODE[${entry}]:-}" ]]; then
+    elif has_link "${netns}" "${name}"; then
       run_in "${netns}" ip link del dev "${name}"
       note_freed_addresses "${entry}"
-    elif has_link "${netns}" "${name}"; then
-      printf '  note: %s: %s is no longer a macvlan or ipvlan (someone else'\''s now?): left as it is\n' "${netns}" "${name}"
     fi
   done
 }
@@ -1378,7 +1382,7 @@ remove_leftover_namespaces() {
   for netns in ${LEFTOVER_NETNS[@]+"${LEFTOVER_NETNS[@]}"}; do
     LEFTOVER_FORGET+=("netns ${netns}")
     has_netns "${netns}" || continue
-    if [[ "${MODE}" != teardown ]] && ! holds_only_leftovers "${netns}"; then
+    if ! holds_only_leftovers "${netns}"; then
       printf '  note: namespace %s stays: besides what apply made it holds %s; ip netns del %s once nobody needs it\n' "${netns}" "${OTHERS}" "${netns}"
       continue
     fi
@@ -1392,10 +1396,7 @@ remove_leftover_promisc() {
   for name in ${LEFTOVER_PROMISC[@]+"${LEFTOVER_PROMISC[@]}"}; do
     # Teardown turns the configured parent's off with its own.
     [[ "${name}" != "${PARENT}" || "${MODE}" != teardown ]] || continue
-    if kept_link_on "${name}"; then
-      printf '  note: %s stays in promiscuous mode: %s, which stays, sits on it\n' "${name}" "${KEPT_LINK}"
-      continue
-    fi
+    if keeps_promisc "${name}"; then continue; fi
     LEFTOVER_FORGET+=("promisc ${name}")
     if has_link_flag "${name}" PROMISC; then run ip link set dev "${name}" promisc off; fi
   done
@@ -1409,18 +1410,37 @@ note_leftover_own_links() {
   done
 }
 
-# Sets OTHERS to the links of a leftover namespace that apply would not remove
-# (lo aside); fails when there are any.
+# Sets OTHERS to the links of a leftover namespace that are not noted as ours
+# (lo aside); fails when there are any. Apply has read them all (sorted once,
+# on the first call); teardown asks the namespace.
 OTHERS=''
+declare -A OTHERS_IN=()
+OTHERS_SORTED=''
 holds_only_leftovers() {
-  local -r netns="$1"
-  local key
-  OTHERS=''
-  for key in "${!LINK_INDEX[@]}"; do
-    [[ "${key}" == "${netns}/"* && "${key}" != "${netns}/lo" ]] || continue
-    if was_created "link ${key}" && [[ -n "${LINK_MODE[${key}]:-}" ]]; then continue; fi
-    OTHERS+="${OTHERS:+, }${key#*/}"
-  done
+  local key netns line
+  if [[ "${MODE}" == teardown ]]; then
+    OTHERS=''
+    ip_command_for "$1"
+    # Where it cannot tell, nothing else counts: the namespace's own batch has failed already.
+    line="$("${IP_COMMAND[@]}" -o link show 2>/dev/null)" || return 0
+    while IFS= read -r line; do
+      line="${line#*: }"
+      line="${line%%[@:]*}"
+      [[ -n "${line}" && "${line}" != lo ]] || continue
+      was_created "link $1/${line}" || OTHERS+="${OTHERS:+, }${line}"
+    done <<<"${line}"
+    [[ -z "${OTHERS}" ]]
+    return
+  fi
+  if [[ -z "${OTHERS_SORTED}" ]]; then
+    OTHERS_SORTED=yes
+    for key in "${!LINK_INDEX[@]}"; do
+      netns="${key%%/*}"
+      [[ -n "${netns}" && "${key}" != "${netns}/lo" && -z "${NS_INTERFACE[${netns}]+ours}" ]] || continue
+      was_created "link ${key}" || OTHERS_IN["${netns}"]+="${OTHERS_IN[${netns}]:+, }${key#*/}"
+    done
+  fi
+  OTHERS="${OTHERS_IN[$1]:-}"
   [[ -z "${OTHERS}" ]]
 }
 
@@ -1433,15 +1453,17 @@ note_processes_in() {
   printf '  note: processes %s run in namespace %s: they keep it, without its name and without what apply made in it\n' "${pids//$'\n'/ }" "$1"
 }
 
-# Sets KEPT_LINK to a link apply made, left in place, that sits on a former parent.
-KEPT_LINK=''
-kept_link_on() {
-  local name
-  for name in ${LEFTOVER_OWN_LINKS[@]+"${LEFTOVER_OWN_LINKS[@]}"}; do
-    if [[ "${LINK_PARENT[/${name}]:-}" == "$1" ]]; then
-      KEPT_LINK="${name}"
-      return 0
-    fi
+# keeps_promisc NAME: a link that an earlier config made, which stays (see
+# note_leftover_own_links), sits on NAME: its promiscuous mode stays, and so does
+# its note (KEPT_NOTES, which teardown writes back).
+KEPT_NOTES=()
+keeps_promisc() {
+  local link
+  for link in ${LEFTOVER_OWN_LINKS[@]+"${LEFTOVER_OWN_LINKS[@]}"}; do
+    [[ "${LINK_PARENT[/${link}]:-}" == "$1" ]] || continue
+    if [[ "${MODE}" != verify ]]; then printf '  note: %s stays in promiscuous mode: %s, which stays, sits on it\n' "$1" "${link}"; fi
+    KEPT_NOTES+=("promisc $1")
+    return 0
   done
   return 1
 }
@@ -1455,7 +1477,7 @@ note_freed_addresses() {
   done
 }
 
-# After apply's commands: a namespace whose first address a removed leftover
+# Apply, once the namespaces' links are up: a namespace whose first address a removed leftover
 # held (a namespace renamed, a macvlan renamed) answers for it from another
 # interface, most often with another MAC, while the LAN's neighbours may still
 # hold the old one for half a minute or more. The kernel's broadcast ARP request
@@ -1519,7 +1541,7 @@ verify_leftovers() {
     check "namespace ${netns}, which an earlier apply made and this config no longer names, is gone" is_gone has_netns "${netns}"
   done
   for name in ${LEFTOVER_PROMISC[@]+"${LEFTOVER_PROMISC[@]}"}; do
-    kept_link_on "${name}" && continue
+    keeps_promisc "${name}" && continue
     check "${name} is out of the promiscuous mode an earlier apply put it in, which this config does not need" is_gone has_link_flag "${name}" PROMISC
   done
   for name in ${LEFTOVER_OWN_LINKS[@]+"${LEFTOVER_OWN_LINKS[@]}"}; do
@@ -1562,9 +1584,13 @@ converge() {
   step link-up 'Bring up loopback and the macvlan interface in each namespace'
   already link_is_up ns1 lo || run_in ns1 ip link set dev lo up
   already link_is_up ns1 mac1 || run_in ns1 ip link set dev mac1 up
+  # An address a leftover held is announced as soon as its new interface is up (see the leftovers region).
+  if [[ "${MODE}" == apply ]] && ((${#FREED_ADDRESSES[@]} > 0)); then
+    flush_all_queues
+    announce_freed_addresses
+  fi
   # endregion link-up
   flush_all_queues
-  if [[ "${MODE}" == apply ]]; then announce_freed_addresses; fi
 }
 
 # region verify
@@ -1678,7 +1704,7 @@ cmd_teardown() {
   remove_leftover_namespaces
   if was_created "promisc ${PARENT}" && is_promisc; then
     step promisc "Turn promiscuous mode on ${PARENT} off again"
-    run ip link set dev "${PARENT}" promisc off
+    keeps_promisc "${PARENT}" || run ip link set dev "${PARENT}" promisc off
   fi
   if ((${#LEFTOVER_PROMISC[@]} + ${#LEFTOVER_OWN_LINKS[@]} > 0)); then
     step leftovers 'What an earlier config had apply make on this node'\''s own links'
@@ -1687,7 +1713,7 @@ cmd_teardown() {
   fi
   flush_all_queues
   # What it leaves (a link of the node's own namespace that this config no longer names) stays noted.
-  local -a left=()
+  local -a left=(${KEPT_NOTES[@]+"${KEPT_NOTES[@]}"})
   for name in ${LEFTOVER_OWN_LINKS[@]+"${LEFTOVER_OWN_LINKS[@]}"}; do
     if has_link '' "${name}"; then left+=("link /${name}"); fi
   done
@@ -2011,6 +2037,11 @@ forget_unit() {
 forget_run_files() {
   local file
   for file in "${RUN_DIR}/${NODE}".*; do
+    # What teardown left (a link an earlier config made) stays noted: the script that made it can remove it.
+    if [[ "${file}" == "${CREATED_FILE}" ]]; then
+      printf '  = kept %s: it notes what teardown left\n' "${file}"
+      continue
+    fi
     if [[ -f "${file}" ]]; then
       rm -f -- "${file}"
       printf '  - removed %s\n' "${file}"
