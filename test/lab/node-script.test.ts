@@ -423,6 +423,14 @@ ${spaces.map((space) => `      ${space}`).join('\n')}
     const namespaces = async () => (await shellIn(lab, 'node1', 'ip netns list | cut -d" " -f1 | sort')).split('\n').filter(Boolean);
     const dropped = [2, 5, 6, 7, 8, 9, 10];
     try {
+      // node1 as real ones are (besides rp_filter=1 and promote_secondaries=1): a secondary address, a second NIC
+      // with the preferred default route, a policy rule.
+      await shellIn(lab, 'node1', [
+        'ip addr add 192.168.179.50/16 dev ens160',
+        'ip link add eth1 type veth peer name eth1p && ip link set eth1 up && ip link set eth1p up && ip addr add 10.77.0.2/24 dev eth1',
+        'ip route del default && ip route add default via 192.168.1.1 dev ens160 metric 200 && ip route add default via 10.77.0.1 dev eth1 metric 100',
+        'ip rule add from 192.168.179.50 lookup 100 priority 1000 && ip route add default via 192.168.1.1 dev ens160 table 100',
+      ].join(' && '));
       const pristine = await nodeState(lab, 'node1');
       expect((await lab.runScript('node1', ['apply'])).status).toBe(0);
       // node2's ARP cache holds every namespace's MAC, as a LAN's would.

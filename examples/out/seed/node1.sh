@@ -224,11 +224,9 @@ report_failed_batch() {
   local i
   mapfile -t lines <<<"${batch%$'\n'}"
   for i in "${!lines[@]}"; do printf '  %d: %s\n' "$((i + 1))" "${lines[${i}]}" >&2; done
-  if [[ -n "${NS_BATCH_FORCE}" && "${context}" != "${NODE_CONTEXT}" ]]; then
-    err "a command of the batch for ${context} failed (ip names its line -:N among the ${#lines[@]} above); the others ran"
-  else
-    err "a command of the batch for ${context} failed (ip names its line -:N among the ${#lines[@]} above); the commands after it did not run"
-  fi
+  local after='the commands after it did not run'
+  if [[ -n "${NS_BATCH_FORCE}" && "${context}" != "${NODE_CONTEXT}" ]]; then after='the others ran'; fi
+  err "a command of the batch for ${context} failed (ip names its line -:N among the ${#lines[@]} above); ${after}"
   return "${EXIT_FAILED}"
 }
 
@@ -917,7 +915,12 @@ link_is_up() {
 }
 
 is_promisc() {
-  [[ "${LINK_FLAGS[/${PARENT}]:-}" == *,PROMISC,* ]]
+  has_link_flag "${PARENT}" PROMISC
+}
+
+# has_link_flag NAME FLAG: a link of this node's own namespace shows FLAG (PROMISC, UP...).
+has_link_flag() {
+  [[ "${LINK_FLAGS[/$1]:-}" == *,"$2",* ]]
 }
 
 has_address() {
@@ -2213,20 +2216,18 @@ remove_leftovers() {
 # The notes of what the parts below removed, or found gone.
 LEFTOVER_FORGET=()
 
-# Teardown deletes each noted link whose namespace is there (one gone already
-# is no failure: see batch_failure_is_harmless).
+# Apply deletes each noted link it read; teardown, which reads no namespace,
+# each one whose namespace is there (one gone already is no failure: see
+# batch_failure_is_harmless).
 remove_leftover_links() {
   local entry netns name
   for entry in ${LEFTOVER_LINKS[@]+"${LEFTOVER_LINKS[@]}"}; do
     LEFTOVER_FORGET+=("link ${entry}")
     netns="${entry%%/*}" name="${entry#*/}"
     has_netns "${netns}" || continue
-    if [[ "${MODE}" == teardown ]]; then
-      run_in "${netns}" ip link del dev "${name}"
-    elif has_link "${netns}" "${name}"; then
-      run_in "${netns}" ip link del dev "${name}"
-      note_freed_addresses "${entry}"
-    fi
+    [[ "${MODE}" == teardown ]] || has_link "${netns}" "${name}" || continue
+    run_in "${netns}" ip link del dev "${name}"
+    note_freed_addresses "${entry}"
   done
 }
 
@@ -2409,10 +2410,6 @@ verify_leftovers() {
 
 is_gone() {
   ! "$@"
-}
-
-has_link_flag() {
-  [[ "${LINK_FLAGS[/$1]:-}" == *,"$2",* ]]
 }
 # endregion leftovers
 
